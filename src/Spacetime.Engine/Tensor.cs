@@ -82,9 +82,11 @@ public sealed partial class Tensor
     /// <summary>A 0-d tensor holding <paramref name="value"/>.</summary>
     public static Tensor Scalar(float value) => Full(value, []);
 
-    /// <summary>A tensor holding a copy of <paramref name="data"/> with the given shape.</summary>
+    /// <summary>A tensor holding a copy of <paramref name="data"/> with the given shape (1-d when no shape is given;
+    /// use <see cref="Scalar"/> for a 0-d tensor).</summary>
     public static Tensor From(ReadOnlySpan<float> data, params int[] shape)
     {
+        if (shape.Length == 0) shape = [data.Length];
         Shapes.Check(shape, "Tensor.From");
         if (Shapes.Count(shape) != data.Length)
             throw new ArgumentException($"Tensor.From: {data.Length} values cannot fill shape {Shapes.Format(shape)} " +
@@ -93,9 +95,6 @@ public sealed partial class Tensor
         data.CopyTo(t.Storage.Data);
         return t;
     }
-
-    /// <summary>A 1-d tensor holding a copy of <paramref name="data"/>.</summary>
-    public static Tensor From(float[] data) => From(data, data.Length);
 
     /// <summary>0, 1, ..., n-1 as floats.</summary>
     public static Tensor Arange(int n)

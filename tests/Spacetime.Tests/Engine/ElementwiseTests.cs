@@ -126,10 +126,11 @@ public class ElementwiseTests
         {
             var x = Rand((ulong)n + 11, c.Low, c.High, n);
             // rtol: TensorPrimitives' transcendental functions are within a few ulp of the exact result
-            TensorAssert.Close(D(x).Select(c.Ref).ToArray(), c.Op(x), c.Rtol, 1e-7, $"{kind} n={n}");
+            // atol: 1 + tanh and friends cancel near their tails, leaving a few 1e-8 absolute error (PyTorch's too)
+            TensorAssert.Close(D(x).Select(c.Ref).ToArray(), c.Op(x), c.Rtol, 5e-7, $"{kind} n={n}");
         }
         var m = Rand(99, c.Low, c.High, 7, 13).Transpose(0, 1);   // non-contiguous view
-        TensorAssert.Close(D(m).Select(c.Ref).ToArray(), c.Op(m), c.Rtol, 1e-7, $"{kind} transposed");
+        TensorAssert.Close(D(m).Select(c.Ref).ToArray(), c.Op(m), c.Rtol, 5e-7, $"{kind} transposed");
     }
 
     [Theory, MemberData(nameof(UnaryKinds))]

@@ -26,7 +26,7 @@ public static partial class Reference
         {
             int da = i - (r - a.Length) >= 0 ? a[i - (r - a.Length)] : 1;
             int db = i - (r - b.Length) >= 0 ? b[i - (r - b.Length)] : 1;
-            o[i] = Math.Max(da, db);
+            o[i] = da == 1 ? db : da;
         }
         return o;
     }
