@@ -61,9 +61,9 @@ public class NormTests
     [OpCheck(OpKind.Softmax, Check.Forward), OpCheck(OpKind.LogSoftmax, Check.Forward)]
     public void Softmax_EveryRowLengthAndDim_MatchesFloat64()
     {
-        // rtol: exp is within a few ulp, and the row sum of <= 49 terms adds a few more; 1e-5 leaves 10x headroom.
-        // atol: log softmax is (x - m) - log s, each rounded once: absolute error ~1e-7 on values of size ~4.
-        const double rtol = 1e-5, atol = 1e-6;
+        // rtol: exp is within a few ulp and the row sum of <= 49 terms adds a few more (measured worst 2.8e-7).
+        // atol: log softmax is (x - m) - log s, values up to ~8 rounded a few times (measured worst 6.2e-7 absolute).
+        const double rtol = 2e-6, atol = 1.5e-6;
         for (int n = 0; n <= 49; n++)                   // lengths 0 .. 3 x 16 + 1: every Vector512 remainder
         {
             var x = Rand((ulong)n + 1, -4f, 4f, 3, n);
@@ -114,9 +114,10 @@ public class NormTests
 
     // ---- LayerNorm, RmsNorm --------------------------------------------------------------------------------------
 
-    // rtol: mean and variance of <= 49 floats are exact to ~1e-7 relative; each output then takes 3-4 roundings.
-    // atol: outputs near 0 keep an absolute error of ~|x| eps_f32 rstd (~1e-6 for the +3 offset used below).
-    const double NormRtol = 1e-5, NormAtol = 2e-6;
+    // rtol: each output takes 3-4 roundings after the row statistics (RmsNorm measured worst 2e-7 relative).
+    // atol: the row mean's rounding (~|x| eps_f32 sqrt(log C)) is shared by the whole row and scaled by rstd, so
+    // outputs near 0 keep an absolute error; with x in [2, 4] and C up to 257 the measured worst is 1.5e-6.
+    const double NormRtol = 1e-5, NormAtol = 5e-6;
 
     [Fact]
     [OpCheck(OpKind.LayerNorm, Check.Forward), OpCheck(OpKind.RmsNorm, Check.Forward)]
