@@ -113,13 +113,15 @@ internal static class LossKernels
                 float l = m + MathF.Log(s);
                 lse[r] = l;
                 float nll = l - x[targets[r]];
-                rowLoss[r] = smoothing == 0f ? nll : (1f - smoothing) * nll + smoothing * (l - TensorPrimitives.Sum(x) / C);
+                rowLoss[r] = smoothing == 0f ? nll
+                           : (1f - smoothing) * nll + smoothing * (l - TensorPrimitives.Sum(x) / C);
             }
         });
     }
 
     // dlogits: (N, C)   logits: (N, C)   lse: (N) from the forward pass   targets: (N).
-    // dlogits = scale (softmax(x) - (1 - eps) onehot(target) - eps / C), scale = g / (rows not ignored); 0 on ignored rows.
+    // dlogits = scale (softmax(x) - (1 - eps) onehot(target) - eps / C), scale = g / (rows not ignored);
+    // 0 on ignored rows.
     public static void CrossEntropyBackward(float[] dlogits, float[] logits, int off, float[] lse, int[] targets,
                                             int N, int C, int ignoreIndex, float smoothing, float scale)
     {

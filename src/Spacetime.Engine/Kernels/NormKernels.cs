@@ -116,7 +116,8 @@ internal static class NormKernels
     //   LayerNorm: dx = rstd (g - mean(g) - xhat mean(g xhat));   RmsNorm: dx = rstd (g - xhat mean(g xhat))
     //   dweight = sum over rows of dy xhat;   dbias = sum over rows of dy
     public static void LayerNormBackward(float[]? dx, float[]? dweight, float[]? dbias, float[] dy, int dyOff,
-                                         float[] x, int xOff, float[]? weight, float[]? mean, float[] rstd, int N, int C)
+                                         float[] x, int xOff, float[]? weight, float[]? mean, float[] rstd,
+                                         int N, int C)
     {
         if (dx is not null)
             Par.ForRange(N, 8L * C, (r0, r1) =>

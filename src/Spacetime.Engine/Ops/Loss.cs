@@ -50,8 +50,8 @@ public static partial class F
     static Tensor ErrorLoss(OpKind kind, Tensor pred, Tensor target, Tensor? weight)
     {
         if (!Shapes.Equal(pred.Dims, target.Dims))
-            throw new ArgumentException($"{kind}: pred {Shapes.Format(pred.Dims)} and target {Shapes.Format(target.Dims)} " +
-                                        "must have the same shape.");
+            throw new ArgumentException($"{kind}: pred {Shapes.Format(pred.Dims)} and target " +
+                                        $"{Shapes.Format(target.Dims)} must have the same shape.");
         if (weight is not null && !Shapes.Equal(Shapes.Broadcast(weight.Dims, pred.Dims, kind.ToString()), pred.Dims))
             throw new ArgumentException($"{kind}: weight {Shapes.Format(weight.Dims)} does not broadcast to pred " +
                                         $"{Shapes.Format(pred.Dims)}.");
@@ -90,11 +90,12 @@ public static partial class F
     public static Tensor CrossEntropy(Tensor logits, int[] targets, int ignoreIndex = -100, float labelSmoothing = 0f)
     {
         if (logits.Rank != 2)
-            throw new ArgumentException($"CrossEntropy: logits must be (N, C), got shape {Shapes.Format(logits.Dims)}.");
+            throw new ArgumentException($"CrossEntropy: logits must be (N, C), got shape " +
+                                        $"{Shapes.Format(logits.Dims)}.");
         int N = logits.Dims[0], C = logits.Dims[1];
         if (targets.Length != N)
-            throw new ArgumentException($"CrossEntropy: {targets.Length} targets for logits {Shapes.Format(logits.Dims)} " +
-                                        $"(expected {N}, one per row).");
+            throw new ArgumentException($"CrossEntropy: {targets.Length} targets for logits " +
+                                        $"{Shapes.Format(logits.Dims)} (expected {N}, one per row).");
         if (!(labelSmoothing >= 0f && labelSmoothing <= 1f))
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing,
                                                   "CrossEntropy: label smoothing must be in [0, 1].");
@@ -103,8 +104,9 @@ public static partial class F
         {
             if (targets[i] == ignoreIndex) continue;
             if ((uint)targets[i] >= (uint)C)
-                throw new ArgumentOutOfRangeException(nameof(targets), targets[i], $"CrossEntropy: target {targets[i]} " +
-                    $"at index {i} is outside [0, {C}) for logits {Shapes.Format(logits.Dims)} (C = {C}).");
+                throw new ArgumentOutOfRangeException(nameof(targets), targets[i],
+                    $"CrossEntropy: target {targets[i]} at index {i} is outside [0, {C}) for logits " +
+                    $"{Shapes.Format(logits.Dims)} (C = {C}).");
             count++;
         }
         var x = logits.IsContiguous ? logits : ContiguousCopy(logits);

@@ -58,7 +58,8 @@ public static partial class F
     static Tensor LastDimNorm(OpKind kind, Tensor x, Tensor? weight, Tensor? bias, float eps)
     {
         string op = kind.ToString();
-        if (x.Rank == 0) throw new ArgumentException($"{op}: x must have at least one dim (the normalised one), got ().");
+        if (x.Rank == 0)
+            throw new ArgumentException($"{op}: x must have at least one dim (the normalised one), got ().");
         int C = x.Dims[^1], N = Shapes.Count(x.Dims.AsSpan(0, x.Rank - 1));
         CheckChannels(op, "weight", weight, C, x);
         CheckChannels(op, "bias", bias, C, x);
@@ -135,7 +136,8 @@ public static partial class F
         var y = Tensor.Empty(x.Dims);                                // (B, N, D)
         float[] mean = Scratch(B * N), rstd = Scratch(B * N);        // (B * N), kept for backward
         float[] sh = Dense(shift)!, sc = Dense(scale)!;
-        NormKernels.LayerNormModulateForward(y.Storage.Data, mean, rstd, xc.Storage.Data, xc.Offset, sh, sc, B, N, D, eps);
+        NormKernels.LayerNormModulateForward(y.Storage.Data, mean, rstd, xc.Storage.Data, xc.Offset, sh, sc,
+                                             B, N, D, eps);
         if (!Autograd.Needs([x, shift, scale])) return y;
         return Autograd.Record(OpKind.LayerNorm, y, [x, shift, scale], dy =>
         {

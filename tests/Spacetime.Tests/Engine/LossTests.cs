@@ -18,7 +18,7 @@ public class LossTests
             var x = Rand((ulong)n + 1, -2f, 2f, n);
             var rng = new Rng(42) { Counter = 5 };
             var y = F.Dropout(x, p, rng);
-            Assert.Equal(5UL + (ulong)n, rng.Counter);                    // the stream advanced by one number per element
+            Assert.Equal(5UL + (ulong)n, rng.Counter);                    // one number per element was drawn
             // element i uses the uniform at position 5 + i of the stream
             var u = new float[n];
             new Rng(42) { Counter = 5 }.FillUniform(u);
@@ -45,7 +45,8 @@ public class LossTests
     [OpCheck(OpKind.Dropout, Check.Backward)]
     public void Dropout_Backward_MatchesFiniteDifferences() =>
         // a fresh generator per call: the same mask for every finite-difference evaluation
-        GradCheck.Check(t => F.Dropout(t[0].Transpose(0, 1), 0.4f, new Rng(3)), [Rand(1, -1f, 1f, 6, 7)], what: "dropout");
+        GradCheck.Check(t => F.Dropout(t[0].Transpose(0, 1), 0.4f, new Rng(3)), [Rand(1, -1f, 1f, 6, 7)],
+                        what: "dropout");
 
     [Fact]
     [OpCheck(OpKind.Dropout, Check.Threads)]
@@ -57,7 +58,8 @@ public class LossTests
     {
         var x = Tensor.Zeros(3);
         foreach (float p in new[] { -0.1f, 1f, 1.5f, float.NaN })
-            Assert.Contains("Dropout", Assert.Throws<ArgumentOutOfRangeException>(() => F.Dropout(x, p, new Rng(1))).Message);
+            Assert.Contains("Dropout",
+                            Assert.Throws<ArgumentOutOfRangeException>(() => F.Dropout(x, p, new Rng(1))).Message);
     }
 
     // ---- MSE and L1 ----------------------------------------------------------------------------------------------
@@ -152,7 +154,8 @@ public class LossTests
         Assert.Contains("L1Loss", e.Message);
         e = Assert.Throws<ArgumentException>(() => F.MseLoss(Tensor.Zeros(2, 3), Tensor.Zeros(2, 3), Tensor.Zeros(2)));
         Assert.Contains("MseLoss", e.Message);
-        e = Assert.Throws<ArgumentException>(() => F.MseLoss(Tensor.Zeros(2, 3), Tensor.Zeros(2, 3), Tensor.Zeros(4, 2, 3)));
+        e = Assert.Throws<ArgumentException>(() =>
+            F.MseLoss(Tensor.Zeros(2, 3), Tensor.Zeros(2, 3), Tensor.Zeros(4, 2, 3)));
         Assert.Contains("does not broadcast to pred (2, 3)", e.Message);
     }
 
@@ -196,9 +199,10 @@ public class LossTests
                            "cross-entropy of a view, ignore index 7 unused");
         TensorAssert.Close([CrossEntropyRef(D(v), 6, 9, t6, 5, 0)], F.CrossEntropy(v, t6, ignoreIndex: 5), 2e-6, 1e-6,
                            "cross-entropy, ignore index 5");
-        Assert.True(float.IsNaN(F.CrossEntropy(v, [-100, -100, -100, -100, -100, -100]).Item()));   // nothing to average
+        Assert.True(float.IsNaN(F.CrossEntropy(v, [-100, -100, -100, -100, -100, -100]).Item()));   // no rows left
         var huge = Tensor.From([1000f, -1000f, 0f, 500f], 2, 2);
-        TensorAssert.Close([CrossEntropyRef(D(huge), 2, 2, [1, 0], -100, 0)], F.CrossEntropy(huge, [1, 0]), 1e-6, 0, "huge");
+        TensorAssert.Close([CrossEntropyRef(D(huge), 2, 2, [1, 0], -100, 0)], F.CrossEntropy(huge, [1, 0]), 1e-6, 0,
+                           "huge logits");
     }
 
     [Fact]
@@ -223,9 +227,11 @@ public class LossTests
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => F.CrossEntropy(x, [0, 4, 1]));
         Assert.Contains("target 4 at index 1", e.Message);
         Assert.Contains("C = 4", e.Message);
-        Assert.Contains("target -1", Assert.Throws<ArgumentOutOfRangeException>(() => F.CrossEntropy(x, [0, 1, -1])).Message);
+        Assert.Contains("target -1",
+                        Assert.Throws<ArgumentOutOfRangeException>(() => F.CrossEntropy(x, [0, 1, -1])).Message);
         var a = Assert.Throws<ArgumentException>(() => F.CrossEntropy(x, [0, 1]));
         Assert.Contains("2 targets for logits (3, 4)", a.Message);
-        Assert.Contains("CrossEntropy", Assert.Throws<ArgumentException>(() => F.CrossEntropy(Tensor.Zeros(3), [0])).Message);
+        Assert.Contains("CrossEntropy",
+                        Assert.Throws<ArgumentException>(() => F.CrossEntropy(Tensor.Zeros(3), [0])).Message);
     }
 }

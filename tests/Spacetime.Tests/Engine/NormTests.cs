@@ -73,8 +73,9 @@ public class NormTests
         var t = Rand(60, -4f, 4f, 4, 5, 6);
         for (int dim = 0; dim < 3; dim++)
         {
-            TensorAssert.Close(SoftmaxRef(D(t), [4, 5, 6], dim, false), F.Softmax(t, dim), rtol, 1e-7, $"softmax dim {dim}");
-            TensorAssert.Close(SoftmaxRef(D(t), [4, 5, 6], dim, true), F.LogSoftmax(t, dim - 3), rtol, atol, $"dim {dim}");
+            int[] s3 = [4, 5, 6];
+            TensorAssert.Close(SoftmaxRef(D(t), s3, dim, false), F.Softmax(t, dim), rtol, 1e-7, $"softmax dim {dim}");
+            TensorAssert.Close(SoftmaxRef(D(t), s3, dim, true), F.LogSoftmax(t, dim - 3), rtol, atol, $"dim {dim}");
         }
         var v = Rand(61, -4f, 4f, 7, 13).Transpose(0, 1);                     // (13, 7) non-contiguous view
         TensorAssert.Close(SoftmaxRef(D(v), [13, 7], 1, false), F.Softmax(v, 1), rtol, 1e-7, "softmax of a view");
@@ -96,7 +97,8 @@ public class NormTests
     public void Softmax_Backward_MatchesFiniteDifferences()
     {
         GradCheck.Check(x => F.Softmax(x[0], -1), [Rand(1, -2f, 2f, 3, 7)], what: "softmax");
-        GradCheck.Check(x => F.Softmax(x[0].Transpose(0, 1), 0), [Rand(2, -2f, 2f, 4, 5)], what: "softmax, view, dim 0");
+        GradCheck.Check(x => F.Softmax(x[0].Transpose(0, 1), 0), [Rand(2, -2f, 2f, 4, 5)],
+                        what: "softmax, view, dim 0");
         GradCheck.Check(x => F.LogSoftmax(x[0], -1), [Rand(3, -2f, 2f, 3, 7)], what: "log softmax");
         GradCheck.Check(x => F.LogSoftmax(x[0].Slice(1, 1, 4), 1), [Rand(4, -2f, 2f, 2, 3, 6).Reshape(6, 6)],
                         what: "log softmax of a slice");
@@ -128,18 +130,21 @@ public class NormTests
             var x = Rand((ulong)C + 100, 2f, 4f, 3, C);                      // offset from 0: centring matters
             var w = Rand((ulong)C + 200, 0.5f, 1.5f, C);
             var b = Rand((ulong)C + 300, -1f, 1f, C);
-            TensorAssert.Close(LayerNormRef(x, w, b, 1e-5), F.LayerNorm(x, w, b), NormRtol, NormAtol, $"LayerNorm C={C}");
+            TensorAssert.Close(LayerNormRef(x, w, b, 1e-5), F.LayerNorm(x, w, b), NormRtol, NormAtol,
+                               $"LayerNorm C={C}");
             TensorAssert.Close(LayerNormRef(x, null, null, 1e-3), F.LayerNorm(x, null, null, 1e-3f), NormRtol, NormAtol,
                                $"LayerNorm no affine C={C}");
             TensorAssert.Close(LayerNormRef(x, w, null, 1e-6, centred: false), F.RmsNorm(x, w), NormRtol, NormAtol,
                                $"RmsNorm C={C}");
-            TensorAssert.Close(LayerNormRef(x, null, null, 1e-6, centred: false), F.RmsNorm(x, null), NormRtol, NormAtol,
+            TensorAssert.Close(LayerNormRef(x, null, null, 1e-6, centred: false), F.RmsNorm(x, null), NormRtol,
+                               NormAtol,
                                $"RmsNorm no weight C={C}");
         }
         var v = Rand(7, -2f, 2f, 2, 9, 5).Transpose(1, 2);                    // (2, 5, 9) non-contiguous view
         var w9 = Rand(8, 0.5f, 1.5f, 9);
         TensorAssert.Close(LayerNormRef(v, w9, w9, 1e-5), F.LayerNorm(v, w9, w9), NormRtol, NormAtol, "LayerNorm view");
-        TensorAssert.Close(LayerNormRef(v, w9, null, 1e-6, false), F.RmsNorm(v, w9), NormRtol, NormAtol, "RmsNorm view");
+        TensorAssert.Close(LayerNormRef(v, w9, null, 1e-6, false), F.RmsNorm(v, w9), NormRtol, NormAtol,
+                           "RmsNorm view");
         TensorAssert.ShapeIs(F.LayerNorm(Tensor.Zeros(0, 5), null, null), 0, 5);   // empty batch
         TensorAssert.ShapeIs(F.RmsNorm(Tensor.Zeros(2, 0, 5), null), 2, 0, 5);
     }
@@ -170,7 +175,8 @@ public class NormTests
 
     public static TheoryData<int[], int> GroupCases => new()
     {
-        { [2, 6], 3 }, { [2, 6, 5], 1 }, { [2, 6, 5], 2 }, { [2, 6, 5], 6 }, { [3, 4, 3, 3], 2 }, { [1, 6, 2, 3, 2], 3 },
+        { [2, 6], 3 }, { [2, 6, 5], 1 }, { [2, 6, 5], 2 }, { [2, 6, 5], 6 }, { [3, 4, 3, 3], 2 },
+        { [1, 6, 2, 3, 2], 3 },
         { [2, 8, 49], 4 }, { [0, 4, 3], 2 }, { [2, 4, 0], 2 },
     };
 
