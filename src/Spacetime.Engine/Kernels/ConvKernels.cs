@@ -25,7 +25,7 @@ using System.Numerics.Tensors;
 
 namespace Spacetime.Engine.Kernels;
 
-/// <summary>The sizes of one convolution: input (B, C, T, H, W), weight (O, C, kt, kh, kw), strides, paddings.</summary>
+/// <summary>The sizes of a convolution: input (B, C, T, H, W), weight (O, C, kt, kh, kw), strides, paddings.</summary>
 internal readonly record struct ConvShape(int B, int C, int T, int H, int W, int O, int Kt, int Kh, int Kw,
                                           int St, int Sh, int Sw, int Pt, int Ph, int Pw)
 {
@@ -203,7 +203,8 @@ internal static class ConvKernels
     }
 
     // col: (CK, L) dense   x: one sample (C, T, H, W) from xOff.
-    // Row r = ((c·kt + i)·kh + j)·kw + k holds x[c] shifted by (i, j, k) and sampled with the stride; 0 in the padding.
+    // Row r = ((c·kt + i)·kh + j)·kw + k holds x[c] shifted by (i, j, k) and sampled with the stride, 0 in the
+    // padding.
     public static void Im2Col(float[] col, float[] x, long xOff, ConvShape s)
     {
         int L = s.L;

@@ -20,8 +20,8 @@ public static partial class F
     {
         if (stride == default) stride = (1, 1);
         if (x.Rank != 4 || weight.Rank != 4)
-            throw new ArgumentException($"Conv2d: input {Shapes.Format(x.Dims)} and weight {Shapes.Format(weight.Dims)}; " +
-                                        "expected input (B, C, H, W) and weight (O, C, kh, kw).");
+            throw new ArgumentException($"Conv2d: input {Shapes.Format(x.Dims)} and weight " +
+                $"{Shapes.Format(weight.Dims)}; expected input (B, C, H, W) and weight (O, C, kh, kw).");
         int[] xd = x.Dims, wd = weight.Dims;
         var s = new ConvShape(xd[0], xd[1], 1, xd[2], xd[3], wd[0], 1, wd[2], wd[3],
                               1, stride.H, stride.W, 0, padding.H, padding.W);
@@ -39,8 +39,8 @@ public static partial class F
     {
         if (stride == default) stride = (1, 1, 1);
         if (x.Rank != 5 || weight.Rank != 5)
-            throw new ArgumentException($"Conv3d: input {Shapes.Format(x.Dims)} and weight {Shapes.Format(weight.Dims)}; " +
-                                        "expected input (B, C, T, H, W) and weight (O, C, kt, kh, kw).");
+            throw new ArgumentException($"Conv3d: input {Shapes.Format(x.Dims)} and weight " +
+                $"{Shapes.Format(weight.Dims)}; expected input (B, C, T, H, W) and weight (O, C, kt, kh, kw).");
         int[] xd = x.Dims, wd = weight.Dims;
         var s = new ConvShape(xd[0], xd[1], xd[2], xd[3], xd[4], wd[0], wd[2], wd[3], wd[4],
                               stride.T, stride.H, stride.W, padding.T, padding.H, padding.W);
@@ -49,7 +49,8 @@ public static partial class F
         return Convolution(OpKind.Conv3d, x, weight, bias, s, [s.B, s.O, s.To, s.Ho, s.Wo]);
     }
 
-    static void CheckConv(string op, Tensor x, Tensor weight, Tensor? bias, ConvShape s, string stride, string padding)
+    static void CheckConv(string op, Tensor x, Tensor weight, Tensor? bias, ConvShape s, string stride,
+                          string padding)
     {
         string shapes = $"input {Shapes.Format(x.Dims)}, weight {Shapes.Format(weight.Dims)}";
         if (weight.Dims[1] != s.C)
@@ -66,8 +67,8 @@ public static partial class F
         if (s.Kt < 1 || s.Kh < 1 || s.Kw < 1)
             throw new ArgumentException($"{op}: {shapes}: the weight has an empty kernel.");
         if (s.Kt > s.T + 2 * s.Pt || s.Kh > s.H + 2 * s.Ph || s.Kw > s.W + 2 * s.Pw)
-            throw new ArgumentException($"{op}: {shapes} with padding {padding}: the kernel is larger than the padded " +
-                                        "input; expected each kernel size <= input size + 2 x padding.");
+            throw new ArgumentException($"{op}: {shapes} with padding {padding}: the kernel is larger than the " +
+                                        "padded input; expected each kernel size <= input size + 2 x padding.");
         Shapes.Check([s.B, s.O, s.To, s.Ho, s.Wo], op);
     }
 
@@ -124,8 +125,8 @@ public static partial class F
     {
         var (N, T, H, W, kt, kh, kw) = VideoPlanes("AvgPool", "kernel", x, kernel);
         if (T % kt != 0 || H % kh != 0 || W % kw != 0)
-            throw new ArgumentException($"AvgPool: kernel {Shapes.Format(kernel)} does not divide the sizes of input " +
-                                        $"{Shapes.Format(x.Dims)}; pad or crop so each size is a multiple of its kernel size.");
+            throw new ArgumentException($"AvgPool: kernel {Shapes.Format(kernel)} does not divide the sizes of " +
+                $"input {Shapes.Format(x.Dims)}; pad or crop so each size is a multiple of its kernel size.");
         var dims = (int[])x.Dims.Clone();
         for (int i = 0; i < kernel.Length; i++) dims[2 + i] /= kernel[i];
         var xc = x.IsContiguous ? x : ContiguousCopy(x);
@@ -148,7 +149,12 @@ public static partial class F
     {
         var (N, T, H, W, st, sh, sw) = VideoPlanes("UpsampleNearest", "scale", x, scale);
         var dims = (int[])x.Dims.Clone();
-        for (int i = 0; i < scale.Length; i++) dims[2 + i] = (int)Math.Min(int.MaxValue, (long)dims[2 + i] * scale[i]);
+        for (int i = 0; i < scale.Length; i++)
+        {
+            long size = (long)dims[2 + i] * scale[i];
+            dims[2 + i] = size <= int.MaxValue ? (int)size : throw new ArgumentException($"UpsampleNearest: scale " +
+                $"{Shapes.Format(scale)} makes dim {2 + i} of {Shapes.Format(x.Dims)} larger than 2^31-1.");
+        }
         Shapes.Check(dims, "UpsampleNearest");
         var xc = x.IsContiguous ? x : ContiguousCopy(x);
         var y = Tensor.Empty(dims);

@@ -26,9 +26,8 @@ public static partial class F
             bool same = x.Rank == first.Rank;
             for (int i = 0; same && i < x.Rank; i++) same = i == d || x.Dims[i] == first.Dims[i];
             if (!same)
-                throw new ArgumentException($"Concat: shapes {string.Join(", ", xs.Select(t => Shapes.Format(t.Dims)))} " +
-                    $"do not join along dim {dim}: every tensor needs rank {first.Rank} and the sizes of " +
-                    $"{Shapes.Format(first.Dims)} in all other dims.");
+                throw new ArgumentException($"Concat: shapes {FormatAll(xs)} do not join along dim {dim}: every " +
+                    $"tensor needs rank {first.Rank} and the sizes of {Shapes.Format(first.Dims)} in all other dims.");
             dims[d] = checked(dims[d] + x.Dims[d]);
         }
         var y = Tensor.Empty(dims);
@@ -54,8 +53,8 @@ public static partial class F
         if (xs.Length == 0) throw new ArgumentException("Stack: needs at least one tensor, got none.", nameof(xs));
         foreach (var x in xs)
             if (!Shapes.Equal(x.Dims, xs[0].Dims))
-                throw new ArgumentException($"Stack: shapes {string.Join(", ", xs.Select(t => Shapes.Format(t.Dims)))} " +
-                                            "differ; every tensor must have the same shape.");
+                throw new ArgumentException($"Stack: shapes {FormatAll(xs)} differ; every tensor must have the same " +
+                                            "shape.");
         int d = Shapes.Axis(dim, xs[0].Rank + 1, "Stack");
         return Concat(xs.Select(x => Unsqueeze(x, d)).ToArray(), d);
     }
@@ -70,10 +69,11 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(pads);
         if (pads.Length % 2 != 0 || pads.Length > 2 * x.Rank)
             throw new ArgumentException($"Pad: {pads.Length} pad sizes {Shapes.Format(pads)} for a tensor of shape " +
-                $"{Shapes.Format(x.Dims)}; expected (before, after) pairs for at most its {x.Rank} dims, last dim first.");
+                $"{Shapes.Format(x.Dims)}; expected (before, after) pairs for at most its {x.Rank} dims, " +
+                "last dim first.");
         if (pads.Any(p => p < 0))
-            throw new ArgumentException($"Pad: negative pad sizes {Shapes.Format(pads)} (cropping) are not supported; " +
-                                        $"use Slice on {Shapes.Format(x.Dims)}.");
+            throw new ArgumentException($"Pad: negative pad sizes {Shapes.Format(pads)} (cropping) are not " +
+                                        $"supported; use Slice on {Shapes.Format(x.Dims)}.");
         var dims = (int[])x.Dims.Clone();
         var before = new int[x.Rank];
         for (int k = 0; k < pads.Length / 2; k++)
@@ -147,6 +147,8 @@ public static partial class F
             Autograd.Accumulate(x, dx, fresh: true);
         });
     }
+
+    static string FormatAll(Tensor[] xs) => string.Join(", ", xs.Select(t => Shapes.Format(t.Dims)));
 
     // An unrecorded view of t: elements [start, start + length) along dim d.
     static Tensor Region(Tensor t, int d, int start, int length)

@@ -59,7 +59,8 @@ public class ConvTests
                        bias is null ? null : D(bias), [1, stride.H, stride.W], [0, pad.H, pad.W], out _);
     }
 
-    static double[] Conv3dRef(Tensor x, Tensor w, Tensor? bias, (int T, int H, int W) stride, (int T, int H, int W) pad) =>
+    static double[] Conv3dRef(Tensor x, Tensor w, Tensor? bias, (int T, int H, int W) stride,
+                              (int T, int H, int W) pad) =>
         ConvRef(D(x), x.Shape.ToArray(), D(w), w.Shape.ToArray(), bias is null ? null : D(bias),
                 [stride.T, stride.H, stride.W], [pad.T, pad.H, pad.W], out _);
 
@@ -181,24 +182,26 @@ public class ConvTests
                               Pt: 1, Ph: 1, Pw: 1);
         float[] x = Rand(16, -1f, 1f, 2, 3, 4, 5, 6).ToArray(), w = Rand(17, -1f, 1f, 2, 3, 3, 2, 3).ToArray();
         float[] bias = Rand(18, -1f, 1f, 2).ToArray(), dy = Rand(19, -1f, 1f, 2, 2, s.To, s.Ho, s.Wo).ToArray();
-        var expected = ConvRef(x.Select(v => (double)v).ToArray(), [2, 3, 4, 5, 6], w.Select(v => (double)v).ToArray(),
-                               [2, 3, 3, 2, 3], bias.Select(v => (double)v).ToArray(), [2, 1, 2], [1, 1, 1], out _);
+        var expected = ConvRef(Dbl(x), [2, 3, 4, 5, 6], Dbl(w), [2, 3, 3, 2, 3], Dbl(bias), [2, 1, 2], [1, 1, 1],
+                               out _);
         float[] y1 = new float[dy.Length], y2 = new float[dy.Length], col = new float[s.CK * s.L];
         ConvKernels.ConvReferenceForward(y1, x, 0, w, 0, bias, 0, s);
         ConvKernels.ConvForward(y2, x, 0, w, 0, bias, 0, col, s);
-        TensorAssert.Close(expected, y1.Select(v => (double)v).ToArray(), 1e-6, 1e-7, "v1 forward");
-        TensorAssert.Close(expected, y2.Select(v => (double)v).ToArray(), ConvRtol, ConvAtol, "v2 forward");
+        TensorAssert.Close(expected, Dbl(y1), 1e-6, 1e-7, "v1 forward");      // float64 sums, one rounding
+        TensorAssert.Close(expected, Dbl(y2), ConvRtol, ConvAtol, "v2 forward");
 
         float[] dx1 = new float[x.Length], dw1 = new float[w.Length], db1 = new float[2];
         float[] dx2 = new float[x.Length], dw2 = new float[w.Length], db2 = new float[2];
         ConvKernels.ConvReferenceBackward(dx1, dw1, db1, dy, 0, x, 0, w, 0, s);
         ConvKernels.ConvBackward(dx2, dw2, db2, dy, 0, x, 0, w, 0, col, s);
         // v1 sums in float64 and rounds once, v2 in float32: dW sums B·L = 2·(2·6·3) = 72 products
-        TensorAssert.Close(dx1.Select(v => (double)v).ToArray(), dx2.Select(v => (double)v).ToArray(), ConvRtol, ConvAtol, "dx");
-        TensorAssert.Close(dw1.Select(v => (double)v).ToArray(), dw2.Select(v => (double)v).ToArray(), ConvRtol, ConvAtol, "dW");
-        TensorAssert.Close(db1.Select(v => (double)v).ToArray(), db2.Select(v => (double)v).ToArray(), ConvRtol, ConvAtol, "db");
+        TensorAssert.Close(Dbl(dx1), Dbl(dx2), ConvRtol, ConvAtol, "dx");
+        TensorAssert.Close(Dbl(dw1), Dbl(dw2), ConvRtol, ConvAtol, "dW");
+        TensorAssert.Close(Dbl(db1), Dbl(db2), ConvRtol, ConvAtol, "db");
         Assert.Contains(dx1, v => v != 0f);
     }
+
+    static double[] Dbl(float[] a) => a.Select(v => (double)v).ToArray();
 
     [Fact]
     [OpCheck(OpKind.Conv2d, Check.Backward)]
@@ -231,7 +234,8 @@ public class ConvTests
         GradCheck.SameOnThreads(t => F.Conv2d(t[0], t[1], t[2], padding: (1, 1)),
                                 [Rand(31, -1f, 1f, 3, 4, 9, 11), Rand(32, -1f, 1f, 5, 4, 3, 3), Rand(33, -1f, 1f, 5)],
                                 what: "Conv2d");
-        GradCheck.SameOnThreads(t => F.Conv2d(t[0], t[1], null), [Rand(34, -1f, 1f, 2, 6, 7, 9), Rand(35, -1f, 1f, 3, 6, 1, 1)],
+        GradCheck.SameOnThreads(t => F.Conv2d(t[0], t[1], null),
+                                [Rand(34, -1f, 1f, 2, 6, 7, 9), Rand(35, -1f, 1f, 3, 6, 1, 1)],
                                 what: "Conv2d pointwise");
     }
 
@@ -239,8 +243,8 @@ public class ConvTests
     [OpCheck(OpKind.Conv3d, Check.Threads)]
     public void Conv3d_OneAndTwoThreads_Identical() =>
         GradCheck.SameOnThreads(t => F.Conv3d(t[0], t[1], t[2], (1, 2, 2), (1, 1, 1)),
-                                [Rand(36, -1f, 1f, 2, 3, 4, 7, 6), Rand(37, -1f, 1f, 4, 3, 3, 3, 3), Rand(38, -1f, 1f, 4)],
-                                what: "Conv3d");
+                                [Rand(36, -1f, 1f, 2, 3, 4, 7, 6), Rand(37, -1f, 1f, 4, 3, 3, 3, 3),
+                                 Rand(38, -1f, 1f, 4)], what: "Conv3d");
 
     // ---- AvgPool and UpsampleNearest ----------------------------------------------------------------------
 
@@ -307,7 +311,8 @@ public class ConvTests
     [OpCheck(OpKind.AvgPool, Check.Backward)]
     public void AvgPool_Backward_MatchesFiniteDifferences()
     {
-        GradCheck.Check(t => F.AvgPool(t[0].Transpose(2, 3), 2, 3), [Rand(42, -1f, 1f, 2, 2, 6, 4)], what: "AvgPool 2-d");
+        GradCheck.Check(t => F.AvgPool(t[0].Transpose(2, 3), 2, 3), [Rand(42, -1f, 1f, 2, 2, 6, 4)],
+                        what: "AvgPool 2-d");
         GradCheck.Check(t => F.AvgPool(t[0], 2, 1, 2), [Rand(43, -1f, 1f, 1, 2, 4, 3, 4)], what: "AvgPool 3-d");
     }
 
@@ -357,38 +362,38 @@ public class ConvTests
     public void BadArguments_ThrowClearMessages()
     {
         var x = Tensor.Zeros(2, 3, 8, 8);
-        var msg = Assert.Throws<ArgumentException>(() => F.Conv2d(x, Tensor.Zeros(4, 5, 3, 3), null)).Message;
+        var msg = Message<ArgumentException>(() => F.Conv2d(x, Tensor.Zeros(4, 5, 3, 3), null));
         Assert.Contains("Conv2d", msg);
         Assert.Contains("(2, 3, 8, 8)", msg);
         Assert.Contains("(4, 5, 3, 3)", msg);
         Assert.Contains("3 channels", msg);
-        msg = Assert.Throws<ArgumentException>(() => F.Conv2d(x, Tensor.Zeros(4, 3, 11, 3), null, padding: (1, 1))).Message;
+        msg = Message<ArgumentException>(() => F.Conv2d(x, Tensor.Zeros(4, 3, 11, 3), null, padding: (1, 1)));
         Assert.Contains("larger than the padded input", msg);
         Assert.Contains("(4, 3, 11, 3)", msg);
-        Assert.Contains("(B, C, H, W)", Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(3, 8, 8),
-                                                                             Tensor.Zeros(4, 3, 3, 3), null)).Message);
-        Assert.Contains("expected (4)", Assert.Throws<ArgumentException>(() => F.Conv2d(x, Tensor.Zeros(4, 3, 3, 3),
-                                                                             Tensor.Zeros(5))).Message);
-        Assert.Contains("stride", Assert.Throws<ArgumentOutOfRangeException>(() => F.Conv2d(x, Tensor.Zeros(4, 3, 3, 3),
-                                                                             null, stride: (0, 2))).Message);
-        Assert.Contains("padding", Assert.Throws<ArgumentOutOfRangeException>(() => F.Conv2d(x, Tensor.Zeros(4, 3, 3, 3),
-                                                                              null, padding: (-1, 0))).Message);
+        var w = Tensor.Zeros(4, 3, 3, 3);
+        Assert.Contains("(B, C, H, W)", Message<ArgumentException>(() => F.Conv2d(Tensor.Zeros(3, 8, 8), w, null)));
+        Assert.Contains("expected (4)", Message<ArgumentException>(() => F.Conv2d(x, w, Tensor.Zeros(5))));
+        Assert.Contains("stride", Message<ArgumentOutOfRangeException>(() => F.Conv2d(x, w, null, stride: (0, 2))));
+        Assert.Contains("padding", Message<ArgumentOutOfRangeException>(() => F.Conv2d(x, w, null, padding: (-1, 0))));
 
         var v = Tensor.Zeros(1, 2, 2, 4, 4);
-        msg = Assert.Throws<ArgumentException>(() => F.Conv3d(v, Tensor.Zeros(3, 2, 3, 3, 3), null)).Message;
+        msg = Message<ArgumentException>(() => F.Conv3d(v, Tensor.Zeros(3, 2, 3, 3, 3), null));
         Assert.Contains("Conv3d", msg);
         Assert.Contains("larger than the padded input", msg);
-        Assert.Contains("Conv3d", Assert.Throws<ArgumentException>(() => F.Conv3d(v, Tensor.Zeros(3, 1, 1, 3, 3), null)).Message);
-        Assert.Contains("(B, C, T, H, W)", Assert.Throws<ArgumentException>(() => F.Conv3d(x, Tensor.Zeros(3, 3, 1, 3, 3),
-                                                                                  null)).Message);
+        Assert.Contains("Conv3d", Message<ArgumentException>(() => F.Conv3d(v, Tensor.Zeros(3, 1, 1, 3, 3), null)));
+        var w5 = Tensor.Zeros(3, 3, 1, 3, 3);
+        Assert.Contains("(B, C, T, H, W)", Message<ArgumentException>(() => F.Conv3d(x, w5, null)));
 
-        msg = Assert.Throws<ArgumentException>(() => F.AvgPool(Tensor.Zeros(1, 2, 5, 4), 2, 2)).Message;
+        msg = Message<ArgumentException>(() => F.AvgPool(Tensor.Zeros(1, 2, 5, 4), 2, 2));
         Assert.Contains("AvgPool", msg);
         Assert.Contains("(1, 2, 5, 4)", msg);
         Assert.Contains("multiple", msg);
-        Assert.Contains("3 for (B, C, T, H, W)", Assert.Throws<ArgumentException>(() => F.AvgPool(v, 2, 2)).Message);
-        Assert.Contains(">= 1", Assert.Throws<ArgumentOutOfRangeException>(() => F.AvgPool(x, 0, 2)).Message);
-        Assert.Contains("UpsampleNearest", Assert.Throws<ArgumentException>(() => F.UpsampleNearest(x, 2, 2, 2)).Message);
-        Assert.Contains(">= 1", Assert.Throws<ArgumentOutOfRangeException>(() => F.UpsampleNearest(v, 1, 0, 2)).Message);
+        Assert.Contains("3 for (B, C, T, H, W)", Message<ArgumentException>(() => F.AvgPool(v, 2, 2)));
+        Assert.Contains(">= 1", Message<ArgumentOutOfRangeException>(() => F.AvgPool(x, 0, 2)));
+        Assert.Contains("UpsampleNearest", Message<ArgumentException>(() => F.UpsampleNearest(x, 2, 2, 2)));
+        Assert.Contains(">= 1", Message<ArgumentOutOfRangeException>(() => F.UpsampleNearest(v, 1, 0, 2)));
     }
+
+    static string Message<TException>(Action act) where TException : Exception =>
+        Assert.Throws<TException>(act).Message;
 }

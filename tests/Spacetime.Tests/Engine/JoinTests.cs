@@ -115,7 +115,8 @@ public class JoinTests
             int d = dim < 0 ? dim + 3 : dim;
             int[] shape = d switch { 0 => [2, 3, 4], 1 => [3, 2, 4], _ => [3, 4, 2] };
             TensorAssert.ShapeIs(s, shape);
-            TensorAssert.Close(ConcatRef([a.Unsqueeze(d), b.Contiguous().Unsqueeze(d)], d), s, 0, 0, $"Stack dim {dim}");
+            var expected = ConcatRef([a.Unsqueeze(d), b.Contiguous().Unsqueeze(d)], d);
+            TensorAssert.Close(expected, s, 0, 0, $"Stack dim {dim}");
         }
     }
 
@@ -124,7 +125,8 @@ public class JoinTests
     public void Concat_Backward_MatchesFiniteDifferences()
     {
         // (3, 7) = [x0^T | x1 | x2] times [x1 | x2 | x0^T]: each input appears twice, once as a view
-        GradCheck.Check(x => F.Concat([x[0].Transpose(0, 1), x[1], x[2]], 1) * F.Concat([x[1], x[2], x[0].Transpose(0, 1)], 1),
+        GradCheck.Check(x => F.Concat([x[0].Transpose(0, 1), x[1], x[2]], 1)
+                             * F.Concat([x[1], x[2], x[0].Transpose(0, 1)], 1),
                         [Rand(18, -1f, 1f, 2, 3), Rand(19, -1f, 1f, 3, 4), Rand(20, -1f, 1f, 3, 1)], what: "Concat");
         GradCheck.Check(x => F.Stack([x[0], x[1].Slice(0, 1, 2)], 0) * 2f,
                         [Rand(21, -1f, 1f, 2, 5), Rand(22, -1f, 1f, 4, 5)], what: "Stack");
@@ -138,7 +140,8 @@ public class JoinTests
     [OpCheck(OpKind.Concat, Check.Threads)]
     public void Concat_OneAndTwoThreads_Identical() =>
         GradCheck.SameOnThreads(x => F.Concat([x[0], x[1].Transpose(1, 2), x[2]], 1) * 2f,
-                                [Rand(25, -1f, 1f, 3, 17, 29), Rand(26, -1f, 1f, 3, 29, 5), Rand(27, -1f, 1f, 3, 1, 29)]);
+                                [Rand(25, -1f, 1f, 3, 17, 29), Rand(26, -1f, 1f, 3, 29, 5),
+                                 Rand(27, -1f, 1f, 3, 1, 29)]);
 
     // ---- Pad ----------------------------------------------------------------------------------------------
 
@@ -169,15 +172,16 @@ public class JoinTests
     public void Pad_Backward_MatchesFiniteDifferences()
     {
         // (4, 7): two different paddings of the same transposed view, multiplied
-        GradCheck.Check(x => F.Pad(x[0].Transpose(0, 1), [1, 2, 0, 1], 0.25f) * F.Pad(x[0].Transpose(0, 1), [3, 0, 1, 0]),
-                        [Rand(36, -1f, 1f, 4, 3)], what: "Pad");
+        GradCheck.Check(x => F.Pad(x[0].Transpose(0, 1), [1, 2, 0, 1], 0.25f)
+                             * F.Pad(x[0].Transpose(0, 1), [3, 0, 1, 0]), [Rand(36, -1f, 1f, 4, 3)], what: "Pad");
         GradCheck.Check(x => F.Pad(x[0], [0, 0, 1, 1, 2, 0]) * 2f, [Rand(37, -1f, 1f, 1, 2, 2, 3, 3)], what: "Pad 3-d");
     }
 
     [Fact]
     [OpCheck(OpKind.Pad, Check.Threads)]
     public void Pad_OneAndTwoThreads_Identical() =>
-        GradCheck.SameOnThreads(x => F.Pad(x[0].Permute(0, 2, 1), [3, 1, 2, 2], -1f) * 2f, [Rand(38, -1f, 1f, 7, 31, 13)]);
+        GradCheck.SameOnThreads(x => F.Pad(x[0].Permute(0, 2, 1), [3, 1, 2, 2], -1f) * 2f,
+                                [Rand(38, -1f, 1f, 7, 31, 13)]);
 
     // ---- Gather and Embedding -----------------------------------------------------------------------------
 
@@ -204,7 +208,8 @@ public class JoinTests
     public void Gather_Backward_RepeatedIndicesAccumulate()
     {
         GradCheck.Check(x => F.Gather(x[0].Transpose(0, 1), 1, [2, 0, 2, 2, 3])
-                             * F.Gather(x[0].Transpose(0, 1), 1, [1, 1, 0, 2, 3]), [Rand(47, -1f, 1f, 4, 3)], what: "Gather");
+                             * F.Gather(x[0].Transpose(0, 1), 1, [1, 1, 0, 2, 3]),
+                        [Rand(47, -1f, 1f, 4, 3)], what: "Gather");
         // d/dx of sum(gather(x, 0, [1, 1, 1])) is 3 on row 1 and 0 elsewhere, exactly
         var x = Rand(48, -1f, 1f, 3, 2);
         x.RequiresGrad = true;
@@ -262,31 +267,34 @@ public class JoinTests
     public void BadArguments_ThrowClearMessages()
     {
         var a = Tensor.Zeros(2, 3);
-        var msg = Assert.Throws<ArgumentException>(() => F.Concat([a, Tensor.Zeros(3, 3)], 1)).Message;
+        var msg = Message<ArgumentException>(() => F.Concat([a, Tensor.Zeros(3, 3)], 1));
         Assert.Contains("Concat", msg);
         Assert.Contains("(2, 3), (3, 3)", msg);
-        Assert.Contains("Concat", Assert.Throws<ArgumentException>(() => F.Concat([a, Tensor.Zeros(2, 3, 1)], 0)).Message);
-        Assert.Contains("Concat", Assert.Throws<ArgumentException>(() => F.Concat([], 0)).Message);
-        Assert.Contains("axis 2", Assert.Throws<ArgumentOutOfRangeException>(() => F.Concat([a, a], 2)).Message);
-        Assert.Contains("Stack", Assert.Throws<ArgumentException>(() => F.Stack([a, Tensor.Zeros(3, 2)], 0)).Message);
+        Assert.Contains("Concat", Message<ArgumentException>(() => F.Concat([a, Tensor.Zeros(2, 3, 1)], 0)));
+        Assert.Contains("Concat", Message<ArgumentException>(() => F.Concat([], 0)));
+        Assert.Contains("axis 2", Message<ArgumentOutOfRangeException>(() => F.Concat([a, a], 2)));
+        Assert.Contains("Stack", Message<ArgumentException>(() => F.Stack([a, Tensor.Zeros(3, 2)], 0)));
 
-        Assert.Contains("(before, after) pairs", Assert.Throws<ArgumentException>(() => F.Pad(a, [1, 1, 1])).Message);
-        Assert.Contains("at most its 2 dims", Assert.Throws<ArgumentException>(() => F.Pad(a, [1, 1, 1, 1, 1, 1])).Message);
-        Assert.Contains("negative", Assert.Throws<ArgumentException>(() => F.Pad(a, [-1, 0])).Message);
+        Assert.Contains("(before, after) pairs", Message<ArgumentException>(() => F.Pad(a, [1, 1, 1])));
+        Assert.Contains("at most its 2 dims", Message<ArgumentException>(() => F.Pad(a, [1, 1, 1, 1, 1, 1])));
+        Assert.Contains("negative", Message<ArgumentException>(() => F.Pad(a, [-1, 0])));
 
-        msg = Assert.Throws<ArgumentOutOfRangeException>(() => F.Gather(a, 1, [0, 3])).Message;
+        msg = Message<ArgumentOutOfRangeException>(() => F.Gather(a, 1, [0, 3]));
         Assert.Contains("index[1] = 3", msg);
         Assert.Contains("[0, 3)", msg);
         Assert.Contains("(2, 3)", msg);
-        Assert.Contains("Gather", Assert.Throws<ArgumentOutOfRangeException>(() => F.Gather(a, 0, [-1])).Message);
-        Assert.Contains("Gather", Assert.Throws<ArgumentOutOfRangeException>(() => F.Gather(a, 2, [0])).Message);
+        Assert.Contains("Gather", Message<ArgumentOutOfRangeException>(() => F.Gather(a, 0, [-1])));
+        Assert.Contains("Gather", Message<ArgumentOutOfRangeException>(() => F.Gather(a, 2, [0])));
 
         var w = Tensor.Zeros(5, 4);
-        msg = Assert.Throws<ArgumentOutOfRangeException>(() => F.Embedding(w, [1, 5])).Message;
+        msg = Message<ArgumentOutOfRangeException>(() => F.Embedding(w, [1, 5]));
         Assert.Contains("id 5", msg);
         Assert.Contains("V = 5", msg);
-        Assert.Contains("id -2", Assert.Throws<ArgumentOutOfRangeException>(() => F.Embedding(w, [-2])).Message);
-        Assert.Contains("(2, 2)", Assert.Throws<ArgumentException>(() => F.Embedding(w, [1, 2, 3], 2, 2)).Message);
-        Assert.Contains("(V, D)", Assert.Throws<ArgumentException>(() => F.Embedding(Tensor.Zeros(5), [1])).Message);
+        Assert.Contains("id -2", Message<ArgumentOutOfRangeException>(() => F.Embedding(w, [-2])));
+        Assert.Contains("(2, 2)", Message<ArgumentException>(() => F.Embedding(w, [1, 2, 3], 2, 2)));
+        Assert.Contains("(V, D)", Message<ArgumentException>(() => F.Embedding(Tensor.Zeros(5), [1])));
     }
+
+    static string Message<TException>(Action act) where TException : Exception =>
+        Assert.Throws<TException>(act).Message;
 }
