@@ -98,5 +98,38 @@ internal static class Shapes
         return (int)o;
     }
 
+    /// <summary>
+    /// Strides that view a tensor (dims, strides) as newDims without moving data, or null when impossible. Old dims are
+    /// grouped into runs that are dense with respect to each other; each run must be covered exactly by consecutive
+    /// new dims, which then take strides inside the run.
+    /// </summary>
+    public static int[]? ViewStrides(int[] dims, int[] strides, int[] newDims)
+    {
+        if (dims.Length == 0 || Count(dims) == 0) return ContiguousStrides(newDims);
+        var result = new int[newDims.Length];
+        int viewD = newDims.Length - 1;
+        long baseStride = strides[^1], tensorNumel = 1, viewNumel = 1;
+        for (int d = dims.Length - 1; d >= 0; d--)
+        {
+            tensorNumel *= dims[d];
+            bool runEnds = d == 0 || (dims[d - 1] != 1 && strides[d - 1] != tensorNumel * baseStride);
+            if (!runEnds) continue;
+            while (viewD >= 0 && (viewNumel < tensorNumel || newDims[viewD] == 1))
+            {
+                result[viewD] = (int)(viewNumel * baseStride);
+                viewNumel *= newDims[viewD];
+                viewD--;
+            }
+            if (viewNumel != tensorNumel) return null;
+            if (d > 0)
+            {
+                baseStride = strides[d - 1];
+                tensorNumel = 1;
+                viewNumel = 1;
+            }
+        }
+        return viewD == -1 ? result : null;
+    }
+
     public static bool Equal(ReadOnlySpan<int> a, ReadOnlySpan<int> b) => a.SequenceEqual(b);
 }

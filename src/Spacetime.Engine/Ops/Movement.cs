@@ -12,8 +12,12 @@ public static partial class F
     {
         var dims = ResolveShape(x, shape);
         if (Shapes.Equal(dims, x.Dims)) return x;
-        var src = x.IsContiguous ? x : ContiguousCopy(x);
-        var y = new Tensor(src.Storage, src.Offset, dims, Shapes.ContiguousStrides(dims));
+        // A view whenever the new shape can walk the old strides (e.g. splitting or merging dims of a permuted view);
+        // otherwise a dense copy.
+        var viewStrides = Shapes.ViewStrides(x.Dims, x.Strides, dims);
+        var y = viewStrides is not null
+            ? new Tensor(x.Storage, x.Offset, dims, viewStrides)
+            : new Tensor(ContiguousCopy(x).Storage, 0, dims, Shapes.ContiguousStrides(dims));
         if (!Autograd.Needs(x)) return y;
         return Autograd.Record(OpKind.Reshape, y, [x], dy => Autograd.Accumulate(x, Reshape(dy, x.Dims), fresh: true));
     }

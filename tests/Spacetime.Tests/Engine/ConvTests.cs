@@ -175,6 +175,29 @@ public class ConvTests
     }
 
     [Fact]
+    public void Conv3d_InsideTensorScope_SameResultsEveryStep()
+    {
+        // The op hands its pooled im2col buffer back as soon as it is done; later ops and steps reuse it.
+        var w = Rand(50, -1f, 1f, 4, 3, 3, 3, 3);
+        var w2 = Rand(52, -1f, 1f, 3, 4, 1, 3, 3);
+        w.RequiresGrad = w2.RequiresGrad = true;
+        float[]? first = null, firstGrad = null;
+        for (int step = 0; step < 3; step++)
+        {
+            w.Grad = w2.Grad = null;
+            using var scope = TensorScope.Begin();
+            var x = Rand(51, -1f, 1f, 2, 3, 3, 5, 4);
+            var h = F.Conv3d(x, w, null, padding: (1, 1, 1));              // (2, 4, 3, 5, 4)
+            var y = F.Conv3d(h, w2, null, stride: (1, 2, 1), padding: (0, 1, 1));   // (2, 3, 3, 3, 4)
+            y.Sum().Backward();
+            first ??= y.ToArray();
+            firstGrad ??= w.Grad!.ToArray();
+            TensorAssert.BitwiseEqual(first, y.ToArray(), $"step {step} output");
+            TensorAssert.BitwiseEqual(firstGrad, w.Grad!.ToArray(), $"step {step} weight gradient");
+        }
+    }
+
+    [Fact]
     public void ConvKernels_ReferenceAndIm2Col_AgreeWithFloat64()
     {
         // v1 (the fallback for huge samples) and v2 on the same problem, forward and every gradient.

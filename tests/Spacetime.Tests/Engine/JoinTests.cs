@@ -134,6 +134,9 @@ public class JoinTests
         var parts = new[] { Rand(23, -1f, 1f, 0, 3), Rand(24, -1f, 1f, 2, 3) };
         GradCheck.Check(x => F.Concat(x, 0) * 3f, parts, what: "Concat with an empty part");
         TensorAssert.ShapeIs(parts[0].Grad!, 0, 3);
+        var trailing = new[] { Rand(28, -1f, 1f, 3, 0), Rand(29, -1f, 1f, 3, 2) };   // empty along the last dim
+        GradCheck.Check(x => F.Concat(x, 1) * 3f, trailing, what: "Concat with an empty last-dim part");
+        TensorAssert.ShapeIs(trailing[0].Grad!, 3, 0);
     }
 
     [Fact]
