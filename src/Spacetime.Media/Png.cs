@@ -89,7 +89,7 @@ public static class Png
             int predicted = f switch { 0 => 0, 1 => a, 2 => b, 3 => (a + b) >> 1, _ => Paeth(a, b, c) };
             byte v = (byte)(row[i] - predicted);
             dest[i] = v;
-            cost += Math.Abs((sbyte)v);
+            cost += v < 128 ? v : 256 - v;                          // |v| read as a signed byte
         }
         return cost;
     }
