@@ -216,7 +216,8 @@ public static class Gif
                     {
                         string text = Encoding.ASCII.GetString(body);
                         if (text.StartsWith(FpsComment, StringComparison.Ordinal) &&
-                            double.TryParse(text[FpsComment.Length..], NumberStyles.Float, CultureInfo.InvariantCulture, out double f) && f > 0)
+                            double.TryParse(text[FpsComment.Length..], NumberStyles.Float, CultureInfo.InvariantCulture,
+                                            out double f) && f > 0)
                             commentFps = f;
                     }
                     continue;
