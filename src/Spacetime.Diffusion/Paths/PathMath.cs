@@ -50,12 +50,15 @@ public static class PathMath
     }
 
     /// <summary>The probability-flow velocity dx/dt that a model output implies at x_t.</summary>
-    public static Tensor Velocity(this IPath path, Tensor x, Tensor output, double t)
+    public static Tensor Velocity(this IPath path, Tensor x, Tensor output, double t) =>
+        path.Prediction == Prediction.Velocity ? output : path.Flow(x, output, t).Velocity;
+
+    /// <summary>Velocity, clean estimate and noise from one model output (samplers need all three).</summary>
+    internal static (Tensor Velocity, Tensor Denoised, Tensor Noise) Flow(this IPath path, Tensor x, Tensor output, double t)
     {
-        if (path.Prediction == Prediction.Velocity) return output;
         var (x0, eps) = path.Decompose(x, output, t);
         var p = path.At(t);
-        return Mix(x0, p.DAlpha, eps, p.DSigma);
+        return (path.Prediction == Prediction.Velocity ? output : Mix(x0, p.DAlpha, eps, p.DSigma), x0, eps);
     }
 
     /// <summary>A model output re-expressed as another prediction (what a model with that target would output).</summary>

@@ -17,9 +17,7 @@ internal sealed class EulerMaruyamaSampler(IPath path, double[] times, double et
     {
         var (t, tNext) = Interval(step);
         double h = tNext - t;
-        var output = Call(model, x, t);
-        var (x0, eps) = Path.Decompose(x, output, t);
-        var u = Path.Velocity(x, output, t);
+        var (u, x0, eps) = Path.Flow(x, Call(model, x, t), t);
         var next = x + (u + eps * (float)(eta / 2)) * (float)h;
         double std = Math.Sqrt(eta * Path.At(t).Sigma * Math.Abs(h));
         if (std > 0) next += Noise(NeedRng(rng, "Euler-Maruyama"), x) * (float)std;

@@ -12,8 +12,7 @@ internal sealed class EulerSampler(IPath path, double[] times) : SamplerBase(pat
                                     Rng? rng = null)
     {
         var (t, tNext) = Interval(step);
-        var output = Call(model, x, t);
-        var u = Path.Velocity(x, output, t);
-        return new StepOutput(x + u * (float)(tNext - t), Path.Decompose(x, output, t).Denoised);
+        var (u, x0, _) = Path.Flow(x, Call(model, x, t), t);
+        return new StepOutput(x + u * (float)(tNext - t), x0);
     }
 }

@@ -16,9 +16,7 @@ internal sealed class HeunSampler(IPath path, double[] times) : SamplerBase(path
     {
         var (t, tNext) = Interval(step);
         float h = (float)(tNext - t);
-        var output = Call(model, x, t);
-        var u = Path.Velocity(x, output, t);
-        var denoised = Path.Decompose(x, output, t).Denoised;
+        var (u, denoised, _) = Path.Flow(x, Call(model, x, t), t);
         var predictor = x + u * h;
         if (Path.At(tNext).Sigma == 0) return new StepOutput(predictor, denoised);
         var uNext = Path.Velocity(predictor, Call(model, predictor, tNext), tNext);

@@ -82,7 +82,13 @@ internal sealed record Mixture(double[] Weights, double[] Means, double[] Stds)
     {
         if (Weights.Length == 1)
             return Means[0] + Stds[0] * (x1 - one.Alpha * Means[0]) / Math.Sqrt(one.Alpha * one.Alpha * Stds[0] * Stds[0] + one.Sigma * one.Sigma);
-        double u = Cdf(x1, one.Alpha, one.Sigma), lo = -50, hi = 50;
+        return Quantile(Cdf(x1, one.Alpha, one.Sigma));
+    }
+
+    /// <summary>The data's quantile function, by bisection on the CDF.</summary>
+    public double Quantile(double u)
+    {
+        double lo = -50, hi = 50;
         for (int i = 0; i < 200 && hi - lo > 1e-13; i++)
         {
             double mid = (lo + hi) / 2;
