@@ -19,21 +19,18 @@ public sealed class Attention : Module
     /// <summary>True for cross-attention (queries from x, keys and values from a context).</summary>
     public bool IsCross { get; }
 
-    /// <summary>Attention over <paramref name="dim"/>-wide tokens in <paramref name="heads"/> heads. With
-    /// <paramref name="cross"/>, keys and values come from a context of width <paramref name="contextDim"/>
-    /// (default dim).</summary>
-    public Attention(int dim, int heads, Rng rng, bool qkvBias = true, bool qkNorm = false, bool cross = false,
-                     int? contextDim = null)
+    /// <summary>Attention over <paramref name="dim"/>-wide tokens in <paramref name="heads"/> heads: self-attention,
+    /// or cross-attention to a context of width <paramref name="contextDim"/> when that is given.</summary>
+    public Attention(int dim, int heads, Rng rng, bool qkvBias = true, bool qkNorm = false, int? contextDim = null)
     {
-        if (heads <= 0 || dim % heads != 0)
-            throw new ArgumentException($"Attention: dim {dim} is not divisible into {heads} heads.");
-        if (contextDim is not null && !cross)
-            throw new ArgumentException("Attention: contextDim is for cross-attention.");
-        (this.heads, headDim, IsCross) = (heads, dim / heads, cross);
-        if (cross)
+        if (heads <= 0 || dim % heads != 0 || contextDim <= 0)
+            throw new ArgumentException($"Attention: dim {dim} is not divisible into {heads} heads, or context " +
+                                        $"width {contextDim} is not positive.");
+        (this.heads, headDim, IsCross) = (heads, dim / heads, contextDim is not null);
+        if (contextDim is int dc)
         {
             q = Add("q", new Linear(dim, dim, rng, qkvBias));
-            kv = Add("kv", new Linear(contextDim ?? dim, 2 * dim, rng, qkvBias));
+            kv = Add("kv", new Linear(dc, 2 * dim, rng, qkvBias));
         }
         else qkv = Add("qkv", new Linear(dim, 3 * dim, rng, qkvBias));
         if (qkNorm)

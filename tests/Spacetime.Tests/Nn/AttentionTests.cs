@@ -106,7 +106,7 @@ public class AttentionTests
     [Fact]
     public void CrossAttention_WithKeyPadding_MatchesReference()
     {
-        var attn = new Attention(8, 4, new Rng(4), cross: true, contextDim: 6);
+        var attn = new Attention(8, 4, new Rng(4), contextDim: 6);
         Assert.Equal(["q.weight", "q.bias", "kv.weight", "kv.bias", "proj.weight", "proj.bias"], attn.StateDict().Keys);
         var x = Reference.Rand(5, -1, 1, 2, 3, 8);
         var text = Reference.Rand(6, -1, 1, 2, 4, 6);
@@ -131,7 +131,7 @@ public class AttentionTests
         var self = new Attention(8, 2, new Rng(0));
         var ex = Assert.Throws<ArgumentException>(() => self.Forward(Tensor.Zeros(1, 2, 8), Tensor.Zeros(1, 3, 8)));
         Assert.Contains("no context", ex.Message);
-        var cross = new Attention(8, 2, new Rng(0), cross: true);
+        var cross = new Attention(8, 2, new Rng(0), contextDim: 8);
         Assert.Throws<ArgumentException>(() => cross.Forward(Tensor.Zeros(1, 2, 8)));
     }
 }
