@@ -101,8 +101,9 @@ public static class Autograd
             throw new ArgumentException($"Backward: gradOutput shape {Shapes.Format(gradOutput.Dims)} differs from " +
                                         $"the output shape {Shapes.Format(output.Dims)}.");
         var list = Tape;
-        using (NoGrad())
+        try
         {
+            using var _ = NoGrad();
             var seed = gradOutput ?? Tensor.Ones(output.Dims);
             Accumulate(output, seed, fresh: gradOutput is null);
             for (int i = list.Count - 1; i >= 0; i--)
@@ -114,6 +115,9 @@ public static class Autograd
                 node.Output.Grad = null;           // non-leaf gradients are not kept (as in PyTorch)
             }
         }
-        list.Clear();
+        finally
+        {
+            list.Clear();                          // also after a failure, so the next step starts clean
+        }
     }
 }

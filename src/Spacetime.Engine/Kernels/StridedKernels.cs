@@ -59,6 +59,7 @@ internal static class StridedKernels
     /// <summary>dst[i] = src[i] over the shape, both strided. dst must not overlap src.</summary>
     public static void Copy(float[] dst, int dstOff, int[] dstStrides, float[] src, int srcOff, int[] srcStrides, int[] dims)
     {
+        if (Shapes.Count(dims) == 0) return;      // an empty shape may still have rows of length 0 past the buffer
         var L = Coalesce(dims, dstStrides, srcStrides, dstStrides);
         int n = L.Inner, sd = L.S0[^1], ss = L.S1[^1];
         Par.ForRange(L.Rows, n, (r0, r1) =>
@@ -79,6 +80,7 @@ internal static class StridedKernels
     public static void Binary(BinaryOp op, float[] o, int oOff, int[] oStrides, float[] a, int aOff, int[] aStrides,
                               float[] b, int bOff, int[] bStrides, int[] dims)
     {
+        if (Shapes.Count(dims) == 0) return;
         var L = Coalesce(dims, oStrides, aStrides, bStrides);
         int n = L.Inner, so = L.S0[^1], sa = L.S1[^1], sb = L.S2[^1];
         Par.ForRange(L.Rows, n, (r0, r1) =>
