@@ -49,7 +49,7 @@ public sealed class VideoDitBlock : Module
     // Full: one attention over all tokens. Factorized: (B, T·S, D) -> (B·T, S, D), attention within each frame.
     Tensor SelfAttention(Tensor h, (int T, int S) grid, AttentionMask? self)
     {
-        if (attnTemporal is null) return attn.Forward(h, self);
+        if (attnTemporal is null) return attn.Forward(h, mask: self);
         int B = h.Size(0), D = h.Size(2);
         return attn.Forward(h.Reshape(B * grid.T, grid.S, D)).Reshape(B, grid.T * grid.S, D);
     }
