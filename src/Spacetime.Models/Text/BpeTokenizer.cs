@@ -79,14 +79,15 @@ public sealed class BpeTokenizer
         var ids = new List<int>(text.Length / 3 + 1);
         var pieces = new List<(int Start, int Length)>();
         ByteLevel.Split(text, pieces);
+        var cached = cache.GetAlternateLookup<ReadOnlySpan<char>>();          // looks a piece up without a Substring
         foreach (var (start, length) in pieces)
         {
-            string piece = text.Substring(start, length);
-            if (!cache.TryGetValue(piece, out var tokens))
+            var piece = text.AsSpan(start, length);
+            if (!cached.TryGetValue(piece, out var tokens))
             {
                 tokens = EncodePiece(piece);
                 if (cache.Count >= CacheLimit) cache.Clear();
-                cache[piece] = tokens;
+                cached[piece] = tokens;
             }
             ids.AddRange(tokens);
         }
@@ -94,9 +95,11 @@ public sealed class BpeTokenizer
     }
 
     // Bytes, then the lowest-ranked applicable merge at every place it occurs, until no merge applies.
-    int[] EncodePiece(string piece)
+    int[] EncodePiece(ReadOnlySpan<char> piece)
     {
-        var symbols = Encoding.UTF8.GetBytes(piece).Select(b => FirstByte + b).ToList();
+        var bytes = new byte[Encoding.UTF8.GetByteCount(piece)];
+        Encoding.UTF8.GetBytes(piece, bytes);
+        var symbols = bytes.Select(b => FirstByte + b).ToList();
         while (symbols.Count > 1)
         {
             int best = int.MaxValue;

@@ -53,6 +53,7 @@ internal static class BpeTrainer
     static (int[][] Words, long[] Freq) CountPieces(IEnumerable<string> corpus)
     {
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();          // counts a piece without a Substring
         var spans = new List<(int Start, int Length)>();
         foreach (var text in corpus)
         {
@@ -61,8 +62,8 @@ internal static class BpeTrainer
             ByteLevel.Split(text, spans);
             foreach (var (start, length) in spans)
             {
-                string piece = text.Substring(start, length);
-                counts[piece] = counts.GetValueOrDefault(piece) + 1;
+                var piece = text.AsSpan(start, length);
+                lookup[piece] = lookup.TryGetValue(piece, out long n) ? n + 1 : 1;
             }
         }
         var pieces = counts.Keys.Order(StringComparer.Ordinal).ToArray();

@@ -54,17 +54,26 @@ internal static class ByteLevel
     }
 
     // The class of the rune at text[i], and its width in chars (2 for a surrogate pair; 1 for a lone surrogate,
-    // which UTF-8 encoding later turns into U+FFFD).
+    // which UTF-8 encoding later turns into U+FFFD). ASCII, nearly all of a caption, comes from a table.
     static Kind KindAt(string text, int i, out int width)
     {
+        width = 1;
+        if (text[i] < 128) return AsciiKind[text[i]];
         Rune.DecodeFromUtf16(text.AsSpan(i), out var r, out width);
         if (width == 0) width = 1;
+        return KindOf(r);
+    }
+
+    static Kind KindOf(Rune r)
+    {
         if (Rune.IsWhiteSpace(r)) return Kind.Space;
         if (Rune.IsLetter(r)) return Kind.Letter;
         if (Rune.IsDigit(r) || Rune.IsNumber(r)) return Kind.Digit;
         return Rune.GetUnicodeCategory(r) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark
             or UnicodeCategory.EnclosingMark ? Kind.Letter : Kind.Other;
     }
+
+    static readonly Kind[] AsciiKind = Enumerable.Range(0, 128).Select(c => KindOf(new Rune(c))).ToArray();
 
     static readonly char[] ByteToChar = MakeByteToChar();
     static readonly Dictionary<char, byte> CharToByte =

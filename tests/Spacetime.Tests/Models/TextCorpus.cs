@@ -33,4 +33,17 @@ internal static class TextCorpus
             $"{Object()} {Pick(Motions)}. The camera pans {(i % 2 == 0 ? "left" : "right")} over {i % 5 + 1} seconds.")
             .ToList();
     }
+
+    static readonly string[] Syllables =
+        ["ka", "lo", "mi", "ren", "tu", "vex", "zor", "pa", "quin", "sha", "dor", "bel", "fi", "gno", "hal", "jek"];
+
+    /// <summary>Captions like <see cref="Large"/> that also name made-up objects ("a large red zorbelfi cube"):
+    /// thousands of distinct words, so that learning a 4096-token vocabulary does not run out of pairs.</summary>
+    internal static List<string> Varied(int n, int seed = 11)
+    {
+        var random = new Random(seed);
+        string Name() => string.Concat(Enumerable.Range(0, 2 + random.Next(3)).Select(_ => Syllables[random.Next(16)]));
+        return Large(n, seed).Select(c => $"{c} Near it, a {Colours[random.Next(8)]} {Name()} {Shapes[random.Next(6)]} " +
+                                          $"called {Name()} waits.").ToList();
+    }
 }

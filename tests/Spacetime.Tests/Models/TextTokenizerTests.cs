@@ -135,16 +135,22 @@ public class TextTokenizerTests(ITestOutputHelper output)
         foreach (var text in Unusual) Assert.Equal(text, string.Concat(Spacetime.Models.Text.ByteLevel.Pieces(text)));
     }
 
+    // The machine is shared, so the bound is on this process's CPU time (wall time is printed too); measured alone
+    // it is about 1.5 s of CPU for 20k captions and 3836 merges.
     [Fact]
     public void Train_20kCaptions_TakesSeconds()
     {
-        var corpus = TextCorpus.Large(20_000);
+        var corpus = TextCorpus.Varied(20_000);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var watch = Stopwatch.StartNew();
         var tok = BpeTokenizer.Train(corpus, vocabSize: 4096);
         watch.Stop();
-        long bytes = corpus.Sum(c => c.Length), tokens = corpus.Take(1000).Sum(c => tok.Encode(c).Length) * 20L;
-        output.WriteLine($"trained on {corpus.Count} captions ({bytes} chars) in {watch.ElapsedMilliseconds} ms: " +
-                         $"{tok.VocabSize} tokens, {tok.Merges.Count} merges; ~{tokens} tokens for the corpus");
-        Assert.True(watch.Elapsed.TotalSeconds < 10, $"training took {watch.Elapsed.TotalSeconds:F1} s");
+        var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+        long chars = corpus.Sum(c => c.Length), tokens = corpus.Take(1000).Sum(c => tok.Encode(c).Length) * 20L;
+        output.WriteLine($"trained on {corpus.Count} captions ({chars} chars) in {watch.ElapsedMilliseconds} ms " +
+                         $"({cpuSeconds:F2} s of process CPU): {tok.VocabSize} tokens, {tok.Merges.Count} merges; " +
+                         $"~{tokens} tokens for the corpus");
+        Assert.Equal(4096, tok.VocabSize);
+        Assert.True(cpuSeconds < 15, $"training took {cpuSeconds:F1} s of CPU");
     }
 }
