@@ -10,13 +10,13 @@ namespace Spacetime.Models.Text;
 internal sealed class TextEncoderBlock : Module
 {
     readonly LayerNorm norm1, norm2;
-    readonly SelfAttention attn;
+    readonly Attention attn;
     readonly Mlp mlp;
 
     internal TextEncoderBlock(TextEncoderConfig cfg, Rng rng)
     {
         norm1 = Add("norm1", new LayerNorm(cfg.Width, eps: cfg.NormEps));
-        attn = Add("attn", new SelfAttention(cfg.Width, cfg.Heads, rng));
+        attn = Add("attn", new Attention(cfg.Width, cfg.Heads, rng));
         norm2 = Add("norm2", new LayerNorm(cfg.Width, eps: cfg.NormEps));
         mlp = Add("mlp", new Mlp(cfg.Width, cfg.MlpHidden, Activation.GeluTanh, rng));
     }
@@ -24,7 +24,7 @@ internal sealed class TextEncoderBlock : Module
     // x: (B, L, D)   mask: padding keys of the B captions   ->   (B, L, D)
     internal Tensor Forward(Tensor x, AttentionMask mask)
     {
-        x = x + attn.Forward(norm1.Forward(x), mask);     // (B, L, D)
+        x = x + attn.Forward(norm1.Forward(x), mask: mask);     // (B, L, D)
         x = x + mlp.Forward(norm2.Forward(x));            // (B, L, D)
         return x;
     }
