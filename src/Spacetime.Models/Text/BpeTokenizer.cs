@@ -67,7 +67,8 @@ public sealed class BpeTokenizer
     /// <summary>The learned merges, as pairs of token ids, in the order they apply.</summary>
     public IReadOnlyList<(int A, int B)> Merges => merges;
 
-    /// <summary>Learns a tokenizer of at most <paramref name="vocabSize"/> tokens from <paramref name="corpus"/>.</summary>
+    /// <summary>Learns a tokenizer of at most <paramref name="vocabSize"/> tokens from <paramref name="corpus"/>.
+    /// </summary>
     public static BpeTokenizer Train(IEnumerable<string> corpus, int vocabSize) => BpeTrainer.Train(corpus, vocabSize);
 
     internal static long Key(int a, int b) => (long)a << 32 | (uint)b;
@@ -168,7 +169,8 @@ public sealed class BpeTokenizer
         return root.ToJsonString(JsonOptions);
     }
 
-    /// <summary>Reads a tokenizer written by <see cref="ToJson"/>; a malformed file is an InvalidDataException.</summary>
+    /// <summary>Reads a tokenizer written by <see cref="ToJson"/>; a malformed file throws InvalidDataException.
+    /// </summary>
     public static BpeTokenizer FromJson(string json, string source = "tokenizer.json")
     {
         try
@@ -181,7 +183,8 @@ public sealed class BpeTokenizer
                 : throw Bad(source, $"merge {r} is not a pair of token ids")).ToList();
             var tokenizer = new BpeTokenizer(merges);
             var names = (root["vocab"] as JsonArray)?.Select(n => n?.GetValue<string>()).ToList();
-            if (names is null || !names.SequenceEqual(Enumerable.Range(0, tokenizer.VocabSize).Select(tokenizer.TokenName)))
+            var expected = Enumerable.Range(0, tokenizer.VocabSize).Select(tokenizer.TokenName);
+            if (names is null || !names.SequenceEqual(expected))
                 throw Bad(source, $"\"vocab\" does not list the {tokenizer.VocabSize} token names the merges make");
             return tokenizer;
         }

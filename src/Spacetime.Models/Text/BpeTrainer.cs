@@ -13,10 +13,12 @@ namespace Spacetime.Models.Text;
 /// <summary>Learns byte-level BPE merges from a corpus.</summary>
 internal static class BpeTrainer
 {
-    /// <summary>A pair is merged only when it occurs at least this often (a merge seen once does not generalise).</summary>
+    /// <summary>A pair is merged only when it occurs at least this often (a merge seen once does not generalise).
+    /// </summary>
     internal const int MinPairCount = 2;
 
-    /// <summary>A tokenizer of at most <paramref name="vocabSize"/> tokens learned from <paramref name="corpus"/>.</summary>
+    /// <summary>A tokenizer of at most <paramref name="vocabSize"/> tokens learned from <paramref name="corpus"/>.
+    /// </summary>
     internal static BpeTokenizer Train(IEnumerable<string> corpus, int vocabSize)
     {
         ArgumentNullException.ThrowIfNull(corpus);

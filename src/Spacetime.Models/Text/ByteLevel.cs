@@ -22,7 +22,8 @@ internal static class ByteLevel
 
     enum Kind { Space, Letter, Digit, Other }
 
-    /// <summary>Adds the (start, length) of each piece of <paramref name="text"/> to <paramref name="pieces"/>.</summary>
+    /// <summary>Adds the (start, length) of each piece of <paramref name="text"/> to <paramref name="pieces"/>.
+    /// </summary>
     internal static void Split(string text, List<(int Start, int Length)> pieces)
     {
         int i = 0, n = text.Length;

@@ -38,8 +38,8 @@ public sealed partial class TextEncoder
         TextEncoderConfig config;
         try
         {
-            config = JsonSerializer.Deserialize<TextEncoderConfig>(File.ReadAllText(Path.Combine(directory, ConfigFile)),
-                                                                   JsonOptions)
+            string json = File.ReadAllText(Path.Combine(directory, ConfigFile));
+            config = JsonSerializer.Deserialize<TextEncoderConfig>(json, JsonOptions)
                      ?? throw new JsonException("the file holds null");
             config.Validate();
         }

@@ -7,7 +7,8 @@ namespace Spacetime.Models.Text;
 /// <summary>Token ids (B·L, row-major), valid flags (B·L) and which rows are the empty caption (B).</summary>
 public sealed record TokenBatch(int[] Ids, bool[] Valid, bool[] IsEmpty, int Batch, int Length)
 {
-    /// <summary>Tokenizes <paramref name="captions"/> (truncated to <paramref name="maxTokens"/>) and pads them.</summary>
+    /// <summary>Tokenizes <paramref name="captions"/> (truncated to <paramref name="maxTokens"/>) and pads them.
+    /// </summary>
     public static TokenBatch Create(BpeTokenizer tokenizer, IReadOnlyList<string?> captions, int maxTokens,
                                     int nullTokens)
     {

@@ -4,10 +4,14 @@ namespace Spacetime.Tests.Models;
 
 internal static class TextCorpus
 {
-    internal static readonly string[] Colours = ["red", "green", "blue", "yellow", "purple", "orange", "white", "black"];
+    internal static readonly string[] Colours =
+        ["red", "green", "blue", "yellow", "purple", "orange", "white", "black"];
     internal static readonly string[] Shapes = ["ball", "cube", "cone", "ring", "pyramid", "cylinder"];
     internal static readonly string[] Motions =
-        ["moves left", "moves right", "falls down", "bounces", "rolls slowly", "spins in place", "slides across the floor"];
+    [
+        "moves left", "moves right", "falls down", "bounces", "rolls slowly", "spins in place",
+        "slides across the floor",
+    ];
     static readonly string[] Places = ["on a grey floor", "against a dark sky", "behind a wall", "in a small room"];
     static readonly string[] Sizes = ["small", "large", "tiny", "big"];
 
@@ -43,7 +47,7 @@ internal static class TextCorpus
     {
         var random = new Random(seed);
         string Name() => string.Concat(Enumerable.Range(0, 2 + random.Next(3)).Select(_ => Syllables[random.Next(16)]));
-        return Large(n, seed).Select(c => $"{c} Near it, a {Colours[random.Next(8)]} {Name()} {Shapes[random.Next(6)]} " +
-                                          $"called {Name()} waits.").ToList();
+        return Large(n, seed).Select(c => $"{c} Near it, a {Colours[random.Next(8)]} {Name()} " +
+                                          $"{Shapes[random.Next(6)]} called {Name()} waits.").ToList();
     }
 }

@@ -12,7 +12,8 @@ public class TextTokenizerTests(ITestOutputHelper output)
     static readonly string[] Unusual =
     [
         "", " ", "   \n\t  ", "a", "zyzzyva quixotic xylophones", "café naïve Ünïcödé façade", "日本語のテキスト",
-        "Привет, мир!", "emoji 🚀🌍 and 👍🏽 skin tone, 👨‍👩‍👧 family", "  leading and trailing  ", "tabs\tand\nnewlines\r\n",
+        "Привет, мир!", "emoji 🚀🌍 and 👍🏽 skin tone, 👨‍👩‍👧 family", "  leading and trailing  ",
+        "tabs\tand\nnewlines\r\n",
         "<pad><bos><eos><empty>", "numbers 12345 and 3.14159", "a\u0301 combining", "mixed RED Ball moves LEFT!!!",
         new string('x', 1000), "\u0000\u0001\u007f control", "a red ball moves left" + new string(' ', 200) + "end",
     ];
@@ -93,7 +94,8 @@ public class TextTokenizerTests(ITestOutputHelper output)
             tok.Save(path);
             var loaded = BpeTokenizer.Load(path);
             Assert.Equal(tok.Merges, loaded.Merges);
-            foreach (var text in TextCorpus.Large(10).Concat(Unusual)) Assert.Equal(tok.Encode(text), loaded.Encode(text));
+            foreach (var text in TextCorpus.Large(10).Concat(Unusual))
+                Assert.Equal(tok.Encode(text), loaded.Encode(text));
             Assert.Contains("\"Ġred\"", File.ReadAllText(path));        // readable token names
         }
         finally { Directory.Delete(dir, recursive: true); }
