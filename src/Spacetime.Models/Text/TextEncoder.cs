@@ -1,6 +1,6 @@
-// TextEncoder: the caption encoder that conditions the DiT (MISSION item 4). Nothing pretrained is available, so it
-// is a small transformer trained together with the DiT (as Imagen's ablations and PixArt's T5 are not an option):
-// its parameters receive gradients through the DiT's cross-attention.
+// TextEncoder: the caption encoder that conditions the DiT (MISSION item 4). PixArt and Open-Sora use a frozen
+// pretrained T5; nothing pretrained can be downloaded here, so this is a small transformer trained together with the
+// DiT: its parameters receive gradients through the DiT's cross-attention.
 //
 //   ids (B, L) -> token_embedding + pos_embed -> pre-LN blocks (self-attention masked to the caption's own tokens,
 //   GELU MLP) -> norm -> tokens (B, L, D), with valid flags (B·L) for cross-attention.
