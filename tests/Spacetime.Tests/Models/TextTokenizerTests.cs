@@ -137,10 +137,10 @@ public class TextTokenizerTests(ITestOutputHelper output)
         foreach (var text in Unusual) Assert.Equal(text, string.Concat(Spacetime.Models.Text.ByteLevel.Pieces(text)));
     }
 
-    // The machine is shared, so the bound is on this process's CPU time (wall time is printed too); measured alone
-    // it is about 1.5 s of CPU for 20k captions and 3836 merges.
-    [Fact]
-    public void Train_20kCaptions_TakesSeconds()
+    // A size check on a realistic corpus; the time is printed for reading, never asserted (speed lives in benchmarks).
+    // Measured alone: about 1.5 s of CPU for 20k captions and 3836 merges.
+    [Fact, Trait("Category", "Slow")]
+    public void Train_20kCaptions_FillsTheVocabulary()
     {
         var corpus = TextCorpus.Varied(20_000);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -153,6 +153,5 @@ public class TextTokenizerTests(ITestOutputHelper output)
                          $"({cpuSeconds:F2} s of process CPU): {tok.VocabSize} tokens, {tok.Merges.Count} merges; " +
                          $"~{tokens} tokens for the corpus");
         Assert.Equal(4096, tok.VocabSize);
-        Assert.True(cpuSeconds < 15, $"training took {cpuSeconds:F1} s of CPU");
     }
 }
