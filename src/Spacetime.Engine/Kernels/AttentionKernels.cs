@@ -13,7 +13,7 @@
 // Versions: v1 AttentionForwardReference/AttentionBackwardReference (AttentionKernels.Reference.cs): one query row at
 // a time, full score row; the test oracle and the fallback where Vector512 is not accelerated. v2 (this file): tiles
 // of BR = 64 queries x BC = 64 keys in the "query-lane" layout described in AttentionKernels.Tiles.cs, softmax in
-// base 2 (log2(e) folded into the Q scaling), 8 x 32 Vector512 FMA micro-kernels.
+// base 2 (log2(e) folded into the Q scaling), FMA micro-kernels of 8 x 32 (Vector512) or 6 x 16 (Vector256).
 //   Forward: parallel over (b, h, query tile); per tile Q^T is packed once, then for each key tile
 //     S^T = K Q^T, running max/sum update, O^T = alpha O^T + V^T P^T; O = O^T / l at the end.
 //   Backward: parallel over (b, h); per query tile: S^T, dP^T = V dO^T, P = exp(S - lse), dS = P (dP - D) with
@@ -22,7 +22,7 @@
 //   Masks: a key tile with no valid key, or whose segment-id range cannot meet the query tile's, is skipped whole;
 //     within a tile masked scores become -inf. With no mask and no segments none of this code runs.
 // Scratch is per thread (pinned, reused): forward 2 HD BR + BC BR + 3 BR floats, backward adds 2 L HD' (HD' = HD
-// rounded up to 32) for the dK/dV accumulators: memory linear in tokens.
+// rounded up to the micro-tile width) for the dK/dV accumulators: memory linear in tokens.
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -74,6 +74,7 @@ public static unsafe partial class AttentionKernels
         if (tasks == 0) return;
         if (tasks > int.MaxValue) throw new ArgumentException($"{kernel}: too many tiles for B={B}, NH={NH}, N={N}.");
         long floats = ForwardScratchFloats(HD);
+        int nr = WideKernels ? WideNR : NarrowNR;
         Par.ForRange((int)tasks, costPerItem: 4L * BR * L * HD, (start, end) =>
         {
             fixed (float* po = output, pl = lse, pq = q, pk = k, pv = v)
@@ -84,7 +85,7 @@ public static unsafe partial class AttentionKernels
                 {
                     O = new View(po + outOff, outS), Lse = pl, Q = new View(pq + qOff, qS),
                     K = new View(pk + kOff, kS), V = new View(pv + vOff, vS),
-                    KeyMask = pm, SegQ = psq, SegK = psk, NH = NH, N = N, L = L, HD = HD, Scale = scale,
+                    KeyMask = pm, SegQ = psq, SegK = psk, NH = NH, N = N, L = L, HD = HD, Scale = scale, NR = nr,
                 };
                 float* w = Scratch(floats);
                 for (int t = start; t < end; t++)
@@ -104,14 +105,14 @@ public static unsafe partial class AttentionKernels
         public float* Lse;
         public bool* KeyMask;
         public int* SegQ, SegK;
-        public int NH, N, L, HD;
+        public int NH, N, L, HD, NR;
         public float Scale;
     }
 
     // One query tile: rows n0 .. n0+nb of head (b, h) against all keys.
     static void ForwardTile(in Fwd f, int b, int h, int n0, float* w)
     {
-        int HD = f.HD, L = f.L, nb = Math.Min(BR, f.N - n0), lanes = RoundUp(nb, NR), panels = lanes / NR;
+        int HD = f.HD, L = f.L, nr = f.NR, nb = Math.Min(BR, f.N - n0), lanes = RoundUp(nb, nr), panels = lanes / nr;
         float* qt = w;                   // (HD, BR) Q^T, scaled by scale * log2(e): the softmax runs in base 2
         float* ot = qt + HD * BR;        // (HD, BR) unnormalised output O^T
         float* st = ot + HD * BR;        // (BC, BR) scores S^T, then probabilities P^T
@@ -143,10 +144,10 @@ public static unsafe partial class AttentionKernels
             int jb = Math.Min(BC, L - j0);
             if (!TileAllowed(keyMask, segK, j0, jb, qSegMin, qSegMax, out bool maskRows, out bool maskSegments))
                 continue;
-            GemmRows(jb, panels, HD, f.K.Row(b, h, j0), ldk, qt, BR, st, BR, accumulate: false);   // S^T = K Q^T
+            GemmRows(nr, jb, panels, HD, f.K.Row(b, h, j0), ldk, qt, BR, st, BR, accumulate: false);   // S^T = K Q^T
             if (maskRows || maskSegments) MaskScores(st, jb, lanes, keyMask + j0, maskRows, segK + j0, maskSegments, sq);
             SoftmaxUpdate(st, jb, lanes, m, l, ot, HD);                                                  // S^T -> P^T
-            GemmCols(HD, panels, jb, f.V.Row(b, h, j0), ldv, st, BR, ot, BR, accumulate: true);        // O^T += V^T P^T
+            GemmCols(nr, HD, panels, jb, f.V.Row(b, h, j0), ldv, st, BR, ot, BR, accumulate: true);  // O^T += V^T P^T
         }
 
         float* lseRow = f.Lse + ((long)b * f.NH + h) * f.N + n0;
@@ -165,28 +166,28 @@ public static unsafe partial class AttentionKernels
         }
     }
 
-    // Online softmax over one key tile, 16 query lanes at a time: m' = max(m, max_j s_j), alpha = 2^(m - m'),
+    // Online softmax over one key tile, 8 query lanes at a time: m' = max(m, max_j s_j), alpha = 2^(m - m'),
     // p_j = 2^(s_j - m'), l = alpha l + sum_j p_j, O^T *= alpha. A lane whose scores are all -inf so far keeps
     // m' = -inf and uses 0 in the subtraction, so it gets p = 0 rather than NaN.
     static void SoftmaxUpdate(float* st, int jb, int lanes, float* m, float* l, float* ot, int HD)
     {
-        var negInf = Vector512.Create(float.NegativeInfinity);
-        for (int v = 0; v < lanes; v += 16)
+        var negInf = Vector256.Create(float.NegativeInfinity);
+        for (int v = 0; v < lanes; v += 8)
         {
-            Vector512<float> mOld = Vector512.Load(m + v), mNew = mOld;
-            for (int j = 0; j < jb; j++) mNew = Avx512F.Max(mNew, Vector512.Load(st + j * BR + v));
-            Vector512<float> mSafe = Vector512.ConditionalSelect(Vector512.Equals(mNew, negInf), default, mNew);
-            Vector512<float> sum = default;
+            Vector256<float> mOld = Vector256.Load(m + v), mNew = mOld;
+            for (int j = 0; j < jb; j++) mNew = Avx.Max(mNew, Vector256.Load(st + j * BR + v));
+            Vector256<float> mSafe = Vector256.ConditionalSelect(Vector256.Equals(mNew, negInf), default, mNew);
+            Vector256<float> sum = default;
             for (int j = 0; j < jb; j++)
             {
-                Vector512<float> p = Exp2(Vector512.Load(st + j * BR + v) - mSafe);
-                Vector512.Store(p, st + j * BR + v);
+                Vector256<float> p = Exp2(Vector256.Load(st + j * BR + v) - mSafe);
+                Vector256.Store(p, st + j * BR + v);
                 sum += p;
             }
-            Vector512<float> alpha = Exp2(mOld - mSafe);
-            Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(l + v), alpha, sum), l + v);
-            Vector512.Store(mNew, m + v);
-            for (int d = 0; d < HD; d++) Vector512.Store(Vector512.Load(ot + d * BR + v) * alpha, ot + d * BR + v);
+            Vector256<float> alpha = Exp2(mOld - mSafe);
+            Vector256.Store(Fma.MultiplyAdd(Vector256.Load(l + v), alpha, sum), l + v);
+            Vector256.Store(mNew, m + v);
+            for (int d = 0; d < HD; d++) Vector256.Store(Vector256.Load(ot + d * BR + v) * alpha, ot + d * BR + v);
         }
     }
 
@@ -215,6 +216,7 @@ public static unsafe partial class AttentionKernels
         int heads = B * NH;
         if (heads == 0) return;
         long floats = BackwardScratchFloats(L, HD);
+        int nr = WideKernels ? WideNR : NarrowNR;
         Par.ForRange(heads, costPerItem: 10L * N * L * HD + (long)(N + L) * HD, (start, end) =>
         {
             fixed (float* pdq = dq, pdk = dk, pdv = dv, pdo = dout, pq = q, pk = k, pv = v, po = output, pl = lse)
@@ -226,7 +228,7 @@ public static unsafe partial class AttentionKernels
                     DQ = new View(pdq + dqOff, dqS), DK = new View(pdk + dkOff, dkS), DV = new View(pdv + dvOff, dvS),
                     DO = new View(pdo + doOff, doS), Q = new View(pq + qOff, qS), K = new View(pk + kOff, kS),
                     V = new View(pv + vOff, vS), O = new View(po + outOff, outS), Lse = pl,
-                    KeyMask = pm, SegQ = psq, SegK = psk, NH = NH, N = N, L = L, HD = HD, Scale = scale,
+                    KeyMask = pm, SegQ = psq, SegK = psk, NH = NH, N = N, L = L, HD = HD, Scale = scale, NR = nr,
                 };
                 float* w = Scratch(floats);
                 for (int bh = start; bh < end; bh++) BackwardHead(f, bh / NH, bh % NH, w);
@@ -236,7 +238,7 @@ public static unsafe partial class AttentionKernels
 
     internal static long BackwardScratchFloats(int L, int HD)
     {
-        long hdPad = RoundUp(HD, NR);
+        long hdPad = RoundUp(HD, WideNR);   // enough for either micro-tile width
         return 2L * L * hdPad + 3L * HD * BR + 2L * BR * hdPad + 2L * BC * BR + 3 * BR;
     }
 
@@ -246,14 +248,14 @@ public static unsafe partial class AttentionKernels
         public float* Lse;
         public bool* KeyMask;
         public int* SegQ, SegK;
-        public int NH, N, L, HD;
+        public int NH, N, L, HD, NR;
         public float Scale;
     }
 
     // All gradients of one head (b, h): query tiles in order, key tiles in order within each.
     static void BackwardHead(in Bwd f, int b, int h, float* w)
     {
-        int HD = f.HD, L = f.L, N = f.N, hdPad = RoundUp(HD, NR), hdPanels = hdPad / NR;
+        int HD = f.HD, L = f.L, N = f.N, nr = f.NR, hdPad = RoundUp(HD, nr), hdPanels = hdPad / nr;
         float* dkAcc = w;                    // (L, hdPad) sum_i dS_ij q_i (times scale at the end)
         float* dvAcc = dkAcc + (long)L * hdPad;  // (L, hdPad) sum_i P_ij dO_i
         float* qt = dvAcc + (long)L * hdPad; // (HD, BR) Q^T * scale * log2(e)
@@ -275,7 +277,7 @@ public static unsafe partial class AttentionKernels
         long ldk = f.K.RowStride, ldv = f.V.RowStride;
         for (int n0 = 0; n0 < N; n0 += BR)
         {
-            int nb = Math.Min(BR, N - n0), lanes = RoundUp(nb, NR), panels = lanes / NR;
+            int nb = Math.Min(BR, N - n0), lanes = RoundUp(nb, nr), panels = lanes / nr;
             for (int r = 0; r < lanes; r++)
             {
                 bool real = r < nb;
@@ -306,22 +308,22 @@ public static unsafe partial class AttentionKernels
                 if (!TileAllowed(keyMask, segK, j0, jb, qSegMin, qSegMax, out bool maskRows, out bool maskSegments))
                     continue;
                 float* kt = f.K.Row(b, h, j0), vt = f.V.Row(b, h, j0);
-                GemmRows(jb, panels, HD, kt, ldk, qt, BR, st, BR, accumulate: false);     // S^T = K Q^T
-                GemmRows(jb, panels, HD, vt, ldv, dot, BR, dpt, BR, accumulate: false);   // dP^T = V dO^T
+                GemmRows(nr, jb, panels, HD, kt, ldk, qt, BR, st, BR, accumulate: false);     // S^T = K Q^T
+                GemmRows(nr, jb, panels, HD, vt, ldv, dot, BR, dpt, BR, accumulate: false);   // dP^T = V dO^T
                 if (maskRows || maskSegments) MaskScores(st, jb, lanes, keyMask + j0, maskRows, segK + j0, maskSegments, sq);
-                for (int v = 0; v < lanes; v += 16)                                          // P, dS = P (dP - D)
+                for (int v = 0; v < lanes; v += 8)                                             // P, dS = P (dP - D)
                 {
-                    Vector512<float> lv = Vector512.Load(lse2 + v), dv = Vector512.Load(dd + v);
+                    Vector256<float> lv = Vector256.Load(lse2 + v), dv = Vector256.Load(dd + v);
                     for (int j = 0; j < jb; j++)
                     {
-                        Vector512<float> p = Exp2(Vector512.Load(st + j * BR + v) - lv);
-                        Vector512.Store(p, st + j * BR + v);
-                        Vector512.Store(p * (Vector512.Load(dpt + j * BR + v) - dv), dpt + j * BR + v);
+                        Vector256<float> p = Exp2(Vector256.Load(st + j * BR + v) - lv);
+                        Vector256.Store(p, st + j * BR + v);
+                        Vector256.Store(p * (Vector256.Load(dpt + j * BR + v) - dv), dpt + j * BR + v);
                     }
                 }
-                GemmRows(jb, hdPanels, nb, st, BR, dor, hdPad, dvAcc + (long)j0 * hdPad, hdPad, accumulate: true);
-                GemmRows(jb, hdPanels, nb, dpt, BR, qr, hdPad, dkAcc + (long)j0 * hdPad, hdPad, accumulate: true);
-                GemmCols(HD, panels, jb, kt, ldk, dpt, BR, dqt, BR, accumulate: true);     // dQ^T += K^T dS^T
+                GemmRows(nr, jb, hdPanels, nb, st, BR, dor, hdPad, dvAcc + (long)j0 * hdPad, hdPad, true);   // dV += P^T dO
+                GemmRows(nr, jb, hdPanels, nb, dpt, BR, qr, hdPad, dkAcc + (long)j0 * hdPad, hdPad, true);   // dK += dS^T Q
+                GemmCols(nr, HD, panels, jb, kt, ldk, dpt, BR, dqt, BR, accumulate: true);   // dQ^T += K^T dS^T
             }
             for (int r = 0; r < nb; r++)
             {
@@ -387,21 +389,21 @@ public static unsafe partial class AttentionKernels
     static void MaskScores(float* st, int jb, int lanes, bool* keyMask, bool maskRows, int* segK, bool maskSegments,
                            int* sq)
     {
-        var negInf = Vector512.Create(float.NegativeInfinity);
+        var negInf = Vector256.Create(float.NegativeInfinity);
         for (int j = 0; j < jb; j++)
         {
             float* row = st + j * BR;
             if (maskRows && !keyMask[j])
             {
-                for (int v = 0; v < lanes; v += 16) Vector512.Store(negInf, row + v);
+                for (int v = 0; v < lanes; v += 8) Vector256.Store(negInf, row + v);
                 continue;
             }
             if (!maskSegments) continue;
-            var key = Vector512.Create(segK[j]);
-            for (int v = 0; v < lanes; v += 16)
+            var key = Vector256.Create(segK[j]);
+            for (int v = 0; v < lanes; v += 8)
             {
-                var same = Vector512.Equals(Vector512.Load(sq + v), key).AsSingle();
-                Vector512.Store(Vector512.ConditionalSelect(same, Vector512.Load(row + v), negInf), row + v);
+                var same = Vector256.Equals(Vector256.Load(sq + v), key).AsSingle();
+                Vector256.Store(Vector256.ConditionalSelect(same, Vector256.Load(row + v), negInf), row + v);
             }
         }
     }
