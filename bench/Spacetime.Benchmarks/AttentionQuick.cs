@@ -5,6 +5,8 @@
 // FLOPs: forward 4 B NH N L HD (Q K^T and P V, 2 flops per multiply-add); backward counted as 2.5x forward (its five
 // products: S recomputed, dP = dO V^T, dV = P^T dO, dK = dS^T Q, dQ = dS K), softmax/exp work not counted.
 // bytes_scratch: the kernels' per-thread scratch (the larger of forward and backward) times threads.
+// fwd_cpu_gflops / bwd_cpu_gflops: flops per CPU-second of this process times threads, i.e. the rate if each thread
+// had a core to itself; on a shared, oversubscribed machine this is steadier than the wall-clock figures.
 // Options: --threads 1,2  --tokens 512,1024,2048,4096  --head-dim 64  --segments S (pack S sequences per row).
 using System.Diagnostics;
 using System.Text.Json;
@@ -26,7 +28,7 @@ static class AttentionQuick
             foreach (int N in tokenCounts)
             {
                 int B = Math.Max(1, 16 * 512 / N);
-                var (fwd, bwd) = Time(B, N, HD, segments, threads);
+                var (fwd, bwd, fwdCpu, bwdCpu) = Time(B, N, HD, segments, threads);
                 double flops = 4.0 * B * Heads * N * N * HD;
                 double fwdGflops = flops / fwd / 1e9, bwdGflops = 2.5 * flops / bwd / 1e9;
                 long scratch = 4L * threads * Math.Max(AttentionKernels.ForwardScratchFloats(HD),
@@ -37,11 +39,13 @@ static class AttentionQuick
                     fwd_gflops = Math.Round(fwdGflops, 1), bwd_gflops = Math.Round(bwdGflops, 1),
                     mfu_fwd = Math.Round(fwdGflops / (threads >= 2 ? 470.0 : 240.0), 3), bytes_scratch = scratch,
                     fwd_ms = Math.Round(fwd * 1e3, 2), bwd_ms = Math.Round(bwd * 1e3, 2),
+                    fwd_cpu_gflops = Math.Round(flops * threads / fwdCpu / 1e9, 1),
+                    bwd_cpu_gflops = Math.Round(2.5 * flops * threads / bwdCpu / 1e9, 1),
                 }));
             }
     }
 
-    static (double Forward, double Backward) Time(int B, int N, int HD, int segments, int threads)
+    static (double Forward, double Backward, double ForwardCpu, double BackwardCpu) Time(int B, int N, int HD, int segments, int threads)
     {
         var rng = new Random(1);
         long row = 3L * Heads * HD;                                   // qkv: (B, N, 3, NH, HD)
@@ -58,30 +62,37 @@ static class AttentionQuick
         float scale = 1f / MathF.Sqrt(HD);
         long k0 = (long)Heads * HD, v0 = 2L * Heads * HD;
         using var _ = Par.UseThreads(threads);
-        double fwd = MedianSeconds(() => AttentionKernels.AttentionForward(o, 0, outS, lse, qkv, 0, qkvS, qkv, k0, qkvS,
+        var (fwd, fwdCpu) = MedianSeconds(() => AttentionKernels.AttentionForward(o, 0, outS, lse, qkv, 0, qkvS, qkv, k0, qkvS,
             qkv, v0, qkvS, null, seg, seg, B, Heads, N, N, HD, scale));
-        double bwd = MedianSeconds(() => AttentionKernels.AttentionBackward(dqkv, 0, qkvS, dqkv, k0, qkvS, dqkv, v0, qkvS,
+        var (bwd, bwdCpu) = MedianSeconds(() => AttentionKernels.AttentionBackward(dqkv, 0, qkvS, dqkv, k0, qkvS, dqkv, v0, qkvS,
             dout, 0, outS, qkv, 0, qkvS, qkv, k0, qkvS, qkv, v0, qkvS, o, 0, outS, lse, null, seg, seg,
             B, Heads, N, N, HD, scale));
-        return (fwd, bwd);
+        return (fwd, bwd, fwdCpu, bwdCpu);
     }
 
-    // Median seconds per call over 5 samples, after ~0.5 s of warm-up (tiered JIT recompiles hot code).
-    static double MedianSeconds(Action once)
+    // Median wall and CPU seconds per call over 5 samples, after ~0.5 s of warm-up (tiered JIT recompiles hot code).
+    static (double Wall, double Cpu) MedianSeconds(Action once)
     {
         var warm = Stopwatch.StartNew();
         for (int calls = 0; calls < 3 || warm.Elapsed.TotalSeconds < 0.5; calls++) once();
         Thread.Sleep(150);
         var times = new double[5];
+        var cpu = new double[5];
+        var process = Process.GetCurrentProcess();
         for (int s = 0; s < times.Length; s++)
         {
+            process.Refresh();
+            var cpu0 = process.TotalProcessorTime;
             var sw = Stopwatch.StartNew();
             int inner = 0;
             do { once(); inner++; } while (sw.Elapsed.TotalSeconds < 0.1);
             times[s] = sw.Elapsed.TotalSeconds / inner;
+            process.Refresh();
+            cpu[s] = (process.TotalProcessorTime - cpu0).TotalSeconds / inner;
         }
         Array.Sort(times);
-        return times[times.Length / 2];
+        Array.Sort(cpu);
+        return (times[times.Length / 2], cpu[cpu.Length / 2]);
     }
 
     static float[] Random(Random rng, long n)

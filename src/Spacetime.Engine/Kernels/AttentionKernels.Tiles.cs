@@ -201,15 +201,16 @@ public static unsafe partial class AttentionKernels
                     MicroRow1(kc, a + i * ai, ak, b + p * nr, ldb, c + i * ldc + p * nr, accumulate);
             return;
         }
-        for (; i + 6 <= m && m - i != 8; i += 6)
-            for (int p = 0; p < panels; p++)
-                Micro6x16(kc, a + i * ai, ai, ak, b + p * nr, ldb, c + i * ldc + p * nr, ldc, accumulate);
-        for (; i + 4 <= m; i += 4)
-            for (int p = 0; p < panels; p++)
-                Micro4x16(kc, a + i * ai, ai, ak, b + p * nr, ldb, c + i * ldc + p * nr, ldc, accumulate);
-        for (; i < m; i++)
-            for (int p = 0; p < panels; p++)
-                Micro1x16(kc, a + i * ai, ak, b + p * nr, ldb, c + i * ldc + p * nr, accumulate);
+        for (int p = 0; p < panels; p++)   // panel outer: its B slice (kc x 16) stays in L1 while A streams
+        {
+            float* bp = b + p * nr, cp = c + p * nr;
+            for (i = 0; i + 6 <= m && m - i != 8; i += 6)
+                Micro6x16(kc, a + i * ai, ai, ak, bp, ldb, cp + i * ldc, ldc, accumulate);
+            for (; i + 4 <= m; i += 4)
+                Micro4x16(kc, a + i * ai, ai, ak, bp, ldb, cp + i * ldc, ldc, accumulate);
+            for (; i < m; i++)
+                Micro1x16(kc, a + i * ai, ak, bp, ldb, cp + i * ldc, accumulate);
+        }
     }
 
     // A's rows contiguous: A(i, k) = a[i * lda + k].

@@ -216,6 +216,26 @@ public class AttentionKernelsTests
                 $"element {i}: {one[i]} (1 thread) vs {two[i]} (2 threads)");
     }
 
+    [Fact]
+    public void ForwardAndBackward_AfterWarmUp_AllocateNoScratch()
+    {
+        // Scratch tiles come from per-thread pinned buffers; what remains per call is the Par.ForRange closure and
+        // delegate (~200 bytes). On one thread the loop runs inline, so this thread's allocation counter sees it all.
+        var c = new Case(B: 1, NH: 2, N: 130, L: 100, HD: 32, Strided: true, Masking.Both);
+        var p = Make(c, seed: 5);
+        using var _ = Par.UseThreads(1);
+        Forward(p, tiled: true);
+        Backward(p, tiled: true);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Forward(p, tiled: true);
+        long forward = GC.GetAllocatedBytesForCurrentThread() - before;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        Backward(p, tiled: true);
+        long backward = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(forward < 1024, $"forward allocated {forward} bytes after warm-up");
+        Assert.True(backward < 1024, $"backward allocated {backward} bytes after warm-up");
+    }
+
     // -------------------------------------------------------------------------------------------- bad input
 
     public static TheoryData<string> BadArguments() =>
