@@ -13,8 +13,8 @@
 // registers; per k step 16 FMAs against 2 vector loads and 8 broadcasts, so the loop is FMA bound. Written with the
 // portable Vector512 API, so tests can also run it (slowly, emulated) on machines without AVX-512.
 // Narrow (Vector256 + FMA, e.g. Zen 3): 6 x 16 and 4 x 16 (12 or 8 accumulators of the 16 ymm registers).
-// Rows left over use one-row variants (slow, only for ragged tile edges and odd head dims). The softmax, masking and
-// exp2 work on Vector256 for both widths.
+// Rows left over use one-row variants (slow, only for ragged tile edges and odd head dims). Softmax and exp2 run at
+// the micro-kernel's width; key/segment masking (rare tiles) on Vector256 for both.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -239,6 +239,24 @@ public static unsafe partial class AttentionKernels
         p = Fma.MultiplyAdd(p, f, Vector256.Create(6.931471825e-01f));
         p = Fma.MultiplyAdd(p, f, Vector256<float>.One);
         Vector256<int> e = Avx2.ShiftLeftLogical(Avx.ConvertToVector256Int32(n) + Vector256.Create(127), 23);
+        return p * e.AsSingle();
+    }
+
+    // Exp2 for the wide kernels, the same steps on Vector512 (portable API: emulated where not accelerated).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> Exp2(Vector512<float> x)
+    {
+        x = Vector512.MaxNative(Vector512.Create(-127f), x);
+        Vector512<float> n = Vector512.Round(x);
+        Vector512<float> f = x - n;
+        Vector512<float> p = Vector512.Create(1.546144485e-04f);
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(1.340042800e-03f));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(9.618056938e-03f));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(5.550327152e-02f));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(2.402265072e-01f));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(6.931471825e-01f));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512<float>.One);
+        Vector512<int> e = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23);
         return p * e.AsSingle();
     }
 

@@ -146,7 +146,8 @@ public static unsafe partial class AttentionKernels
                 continue;
             GemmRows(nr, jb, panels, HD, f.K.Row(b, h, j0), ldk, qt, BR, st, BR, accumulate: false);   // S^T = K Q^T
             if (maskRows || maskSegments) MaskScores(st, jb, lanes, keyMask + j0, maskRows, segK + j0, maskSegments, sq);
-            SoftmaxUpdate(st, jb, lanes, m, l, ot, HD);                                                  // S^T -> P^T
+            if (nr == WideNR) SoftmaxUpdateWide(st, jb, lanes, m, l, ot, HD);                            // S^T -> P^T
+            else SoftmaxUpdate(st, jb, lanes, m, l, ot, HD);
             GemmCols(nr, HD, panels, jb, f.V.Row(b, h, j0), ldv, st, BR, ot, BR, accumulate: true);  // O^T += V^T P^T
         }
 
@@ -188,6 +189,29 @@ public static unsafe partial class AttentionKernels
             Vector256.Store(Fma.MultiplyAdd(Vector256.Load(l + v), alpha, sum), l + v);
             Vector256.Store(mNew, m + v);
             for (int d = 0; d < HD; d++) Vector256.Store(Vector256.Load(ot + d * BR + v) * alpha, ot + d * BR + v);
+        }
+    }
+
+    // SoftmaxUpdate, 16 lanes at a time, for the wide (Vector512) kernels.
+    static void SoftmaxUpdateWide(float* st, int jb, int lanes, float* m, float* l, float* ot, int HD)
+    {
+        var negInf = Vector512.Create(float.NegativeInfinity);
+        for (int v = 0; v < lanes; v += 16)
+        {
+            Vector512<float> mOld = Vector512.Load(m + v), mNew = mOld;
+            for (int j = 0; j < jb; j++) mNew = Vector512.MaxNative(mNew, Vector512.Load(st + j * BR + v));
+            Vector512<float> mSafe = Vector512.ConditionalSelect(Vector512.Equals(mNew, negInf), default, mNew);
+            Vector512<float> sum = default;
+            for (int j = 0; j < jb; j++)
+            {
+                Vector512<float> p = Exp2(Vector512.Load(st + j * BR + v) - mSafe);
+                Vector512.Store(p, st + j * BR + v);
+                sum += p;
+            }
+            Vector512<float> alpha = Exp2(mOld - mSafe);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(l + v), alpha, sum), l + v);
+            Vector512.Store(mNew, m + v);
+            for (int d = 0; d < HD; d++) Vector512.Store(Vector512.Load(ot + d * BR + v) * alpha, ot + d * BR + v);
         }
     }
 
@@ -311,16 +335,7 @@ public static unsafe partial class AttentionKernels
                 GemmRows(nr, jb, panels, HD, kt, ldk, qt, BR, st, BR, accumulate: false);     // S^T = K Q^T
                 GemmRows(nr, jb, panels, HD, vt, ldv, dot, BR, dpt, BR, accumulate: false);   // dP^T = V dO^T
                 if (maskRows || maskSegments) MaskScores(st, jb, lanes, keyMask + j0, maskRows, segK + j0, maskSegments, sq);
-                for (int v = 0; v < lanes; v += 8)                                             // P, dS = P (dP - D)
-                {
-                    Vector256<float> lv = Vector256.Load(lse2 + v), dv = Vector256.Load(dd + v);
-                    for (int j = 0; j < jb; j++)
-                    {
-                        Vector256<float> p = Exp2(Vector256.Load(st + j * BR + v) - lv);
-                        Vector256.Store(p, st + j * BR + v);
-                        Vector256.Store(p * (Vector256.Load(dpt + j * BR + v) - dv), dpt + j * BR + v);
-                    }
-                }
+                ScoreGradients(nr, st, dpt, jb, lanes, lse2, dd);                                 // P, dS = P (dP - D)
                 GemmRows(nr, jb, hdPanels, nb, st, BR, dor, hdPad, dvAcc + (long)j0 * hdPad, hdPad, true);   // dV += P^T dO
                 GemmRows(nr, jb, hdPanels, nb, dpt, BR, qr, hdPad, dkAcc + (long)j0 * hdPad, hdPad, true);   // dK += dS^T Q
                 GemmCols(nr, HD, panels, jb, kt, ldk, dpt, BR, dqt, BR, accumulate: true);   // dQ^T += K^T dS^T
@@ -338,6 +353,35 @@ public static unsafe partial class AttentionKernels
             {
                 dkRow[d] = dkAcc[(long)j * hdPad + d] * f.Scale;
                 dvRow[d] = dvAcc[(long)j * hdPad + d];
+            }
+        }
+    }
+
+    // P^T = 2^(S^T - lse2) in place in st, dS^T = P^T (dP^T - D) in place in dpt.
+    static void ScoreGradients(int nr, float* st, float* dpt, int jb, int lanes, float* lse2, float* dd)
+    {
+        if (nr == WideNR)
+        {
+            for (int v = 0; v < lanes; v += 16)
+            {
+                Vector512<float> lv = Vector512.Load(lse2 + v), dv = Vector512.Load(dd + v);
+                for (int j = 0; j < jb; j++)
+                {
+                    Vector512<float> p = Exp2(Vector512.Load(st + j * BR + v) - lv);
+                    Vector512.Store(p, st + j * BR + v);
+                    Vector512.Store(p * (Vector512.Load(dpt + j * BR + v) - dv), dpt + j * BR + v);
+                }
+            }
+            return;
+        }
+        for (int v = 0; v < lanes; v += 8)
+        {
+            Vector256<float> lv = Vector256.Load(lse2 + v), dv = Vector256.Load(dd + v);
+            for (int j = 0; j < jb; j++)
+            {
+                Vector256<float> p = Exp2(Vector256.Load(st + j * BR + v) - lv);
+                Vector256.Store(p, st + j * BR + v);
+                Vector256.Store(p * (Vector256.Load(dpt + j * BR + v) - dv), dpt + j * BR + v);
             }
         }
     }
