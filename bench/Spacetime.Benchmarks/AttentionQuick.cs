@@ -4,10 +4,12 @@
 // (B, N, 3, NH, HD) qkv projection, out and dout (B, N, NH, HD); batch chosen so a forward call is ~20-200 ms.
 // FLOPs: forward 4 B NH N L HD (Q K^T and P V, 2 flops per multiply-add); backward counted as 2.5x forward (its five
 // products: S recomputed, dP = dO V^T, dV = P^T dO, dK = dS^T Q, dQ = dS K), softmax/exp work not counted.
-// bytes_scratch: the kernels' per-thread scratch (the larger of forward and backward) times threads.
+// bytes_scratch: the kernels' per-thread scratch (the larger of forward and backward) times threads, plus the
+// forward's contiguous copy of K and V when their rows are strided (the qkv layout).
 // fwd_cpu_gflops / bwd_cpu_gflops: flops per CPU-second of this process times threads, i.e. the rate if each thread
 // had a core to itself; on a shared, oversubscribed machine this is steadier than the wall-clock figures.
-// Options: --threads 1,2  --tokens 512,1024,2048,4096  --head-dim 64  --segments S (pack S sequences per row).
+// Options: --threads 1,2  --tokens 512,1024,2048,4096  --head-dim 64  --segments S (pack S sequences per row)
+//          --layout qkv|contiguous (contiguous: q, k, v, out, dout as separate (B, NH, N, HD) tensors).
 using System.Diagnostics;
 using System.Text.Json;
 using Spacetime.Engine.Kernels;
@@ -24,18 +26,21 @@ static class AttentionQuick
         int[] tokenCounts = Ints(Option(args, "tokens") ?? "512,1024,2048,4096");
         int HD = int.Parse(Option(args, "head-dim") ?? "64");
         int segments = int.Parse(Option(args, "segments") ?? "0");
+        bool contiguous = Option(args, "layout") == "contiguous";
         foreach (int threads in threadCounts)
             foreach (int N in tokenCounts)
             {
                 int B = Math.Max(1, 16 * 512 / N);
-                var (fwd, bwd, fwdCpu, bwdCpu) = Time(B, N, HD, segments, threads);
+                var (fwd, bwd, fwdCpu, bwdCpu) = Time(B, N, HD, segments, contiguous, threads);
                 double flops = 4.0 * B * Heads * N * N * HD;
                 double fwdGflops = flops / fwd / 1e9, bwdGflops = 2.5 * flops / bwd / 1e9;
                 long scratch = 4L * threads * Math.Max(AttentionKernels.ForwardScratchFloats(HD),
                     AttentionKernels.BackwardScratchFloats(N, HD));
+                if (!contiguous) scratch += 4L * 2 * B * Heads * N * HD;   // forward's packed K and V (strided rows)
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
                     b = B, heads = Heads, tokens = N, head_dim = HD, threads, segments,
+                    layout = contiguous ? "contiguous" : "qkv",
                     fwd_gflops = Math.Round(fwdGflops, 1), bwd_gflops = Math.Round(bwdGflops, 1),
                     mfu_fwd = Math.Round(fwdGflops / (threads >= 2 ? 470.0 : 240.0), 3), bytes_scratch = scratch,
                     fwd_ms = Math.Round(fwd * 1e3, 2), bwd_ms = Math.Round(bwd * 1e3, 2),
@@ -45,12 +50,20 @@ static class AttentionQuick
             }
     }
 
-    static (double Forward, double Backward, double ForwardCpu, double BackwardCpu) Time(int B, int N, int HD, int segments, int threads)
+    static (double Forward, double Backward, double ForwardCpu, double BackwardCpu) Time(int B, int N, int HD, int segments, bool contiguous,
+        int threads)
     {
         var rng = new Random(1);
         long row = 3L * Heads * HD;                                   // qkv: (B, N, 3, NH, HD)
         var qkvS = new AttnStrides(N * row, HD, row);
         var outS = new AttnStrides((long)N * Heads * HD, HD, (long)Heads * HD);   // (B, N, NH, HD)
+        long k0 = (long)Heads * HD, v0 = 2L * Heads * HD;
+        if (contiguous)   // q, k, v as three (B, NH, N, HD) blocks of one buffer, out/dout (B, NH, N, HD)
+        {
+            qkvS = outS = AttnStrides.Contiguous(Heads, N, HD);
+            k0 = (long)B * N * Heads * HD;
+            v0 = 2 * k0;
+        }
         float[] qkv = Random(rng, B * N * row), dqkv = new float[qkv.Length];
         float[] o = new float[(long)B * N * Heads * HD], dout = Random(rng, o.Length), lse = new float[B * Heads * N];
         int[]? seg = null;
@@ -60,7 +73,6 @@ static class AttentionQuick
             for (int i = 0; i < seg.Length; i++) seg[i] = (int)((long)(i % N) * segments / N);
         }
         float scale = 1f / MathF.Sqrt(HD);
-        long k0 = (long)Heads * HD, v0 = 2L * Heads * HD;
         using var _ = Par.UseThreads(threads);
         var (fwd, fwdCpu) = MedianSeconds(() => AttentionKernels.AttentionForward(o, 0, outS, lse, qkv, 0, qkvS, qkv, k0, qkvS,
             qkv, v0, qkvS, null, seg, seg, B, Heads, N, N, HD, scale));

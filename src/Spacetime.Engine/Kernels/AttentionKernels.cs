@@ -11,7 +11,7 @@
 //   no allowed key outputs 0 and lse = -inf (and gets zero gradient).
 //
 // Versions: v1 AttentionForwardReference/AttentionBackwardReference (AttentionKernels.Reference.cs): one query row at
-// a time, full score row; the test oracle and the fallback where Vector512 is not accelerated. v2 (this file): tiles
+// a time, full score row; the test oracle and the fallback on machines without AVX2 + FMA. v2 (this file): tiles
 // of BR = 64 queries x BC = 64 keys in the "query-lane" layout described in AttentionKernels.Tiles.cs, softmax in
 // base 2 (log2(e) folded into the Q scaling), FMA micro-kernels of 8 x 32 (Vector512) or 6 x 16 (Vector256).
 //   Forward: parallel over (b, h, query tile); per tile Q^T is packed once, then for each key tile
@@ -22,7 +22,10 @@
 //   Masks: a key tile with no valid key, or whose segment-id range cannot meet the query tile's, is skipped whole;
 //     within a tile masked scores become -inf. With no mask and no segments none of this code runs.
 // Scratch is per thread (pinned, reused): forward 2 HD BR + BC BR + 3 BR floats, backward adds 2 L HD' (HD' = HD
-// rounded up to the micro-tile width) for the dK/dV accumulators: memory linear in tokens.
+// rounded up to the micro-tile width) for the dK/dV accumulators and 2 L HD for the head's K/V rows: memory linear
+// in tokens. When K or V rows are strided (views of a fused qkv projection) the forward first copies both into one
+// contiguous (B, NH, L, HD) buffer (2 B NH L HD floats, owned by the calling thread): a row a page apart in every
+// query tile's pass over the keys cost ~40% at 4096 tokens.
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -37,7 +40,8 @@ public readonly record struct AttnStrides(long B, long H, long N)
 
 public static unsafe partial class AttentionKernels
 {
-    const int BR = 64;   // queries per tile (two micro-kernel lane panels)
+    // Tile sizes: on Zen 3 (1 thread, HD 64) BR = 32 ran ~20% slower and BR = 128 or BC = 128 ~5% slower than 64 x 64.
+    const int BR = 64;   // queries per tile (2 wide or 4 narrow micro-kernel lane panels)
     const int BC = 64;   // keys per tile
     const float Log2E = 1.44269504088896341f;
     const double Ln2 = 0.69314718055994531;
@@ -68,6 +72,15 @@ public static unsafe partial class AttentionKernels
             ForwardReferenceCore(output, outOff, outS, lse, q, qOff, qS, k, kOff, kS, v, vOff, vS,
                 keyMask, segQ, segK, B, NH, N, L, HD, scale);
             return;
+        }
+        if (kS.N != HD || vS.N != HD)   // strided rows (a fused qkv view): copy K and V to (B, NH, L, HD) first
+        {
+            long size = (long)B * NH * L * HD;
+            float[] packed = PackBuffer(2 * size);
+            PackRows(packed, 0, k, kOff, kS, B, NH, L, HD);
+            PackRows(packed, size, v, vOff, vS, B, NH, L, HD);
+            (k, kOff, kS, v, vOff, vS) = (packed, 0, AttnStrides.Contiguous(NH, L, HD), packed, size,
+                AttnStrides.Contiguous(NH, L, HD));
         }
         int qTiles = (N + BR - 1) / BR;
         long tasks = (long)B * NH * qTiles;
@@ -263,7 +276,7 @@ public static unsafe partial class AttentionKernels
     internal static long BackwardScratchFloats(int L, int HD)
     {
         long hdPad = RoundUp(HD, WideNR);   // enough for either micro-tile width
-        return 2L * L * hdPad + 3L * HD * BR + 2L * BR * hdPad + 2L * BC * BR + 3 * BR;
+        return 2L * L * hdPad + 2L * L * HD + 3L * HD * BR + 2L * BR * hdPad + 2L * BC * BR + 3 * BR;
     }
 
     struct Bwd
@@ -282,7 +295,9 @@ public static unsafe partial class AttentionKernels
         int HD = f.HD, L = f.L, N = f.N, nr = f.NR, hdPad = RoundUp(HD, nr), hdPanels = hdPad / nr;
         float* dkAcc = w;                    // (L, hdPad) sum_i dS_ij q_i (times scale at the end)
         float* dvAcc = dkAcc + (long)L * hdPad;  // (L, hdPad) sum_i P_ij dO_i
-        float* qt = dvAcc + (long)L * hdPad; // (HD, BR) Q^T * scale * log2(e)
+        float* kPack = dvAcc + (long)L * hdPad;  // (L, HD) this head's K rows, when its rows are strided
+        float* vPack = kPack + (long)L * HD;     // (L, HD) V likewise
+        float* qt = vPack + (long)L * HD;    // (HD, BR) Q^T * scale * log2(e)
         float* dot = qt + HD * BR;           // (HD, BR) dO^T
         float* dqt = dot + HD * BR;          // (HD, BR) sum_j dS_ij k_j, transposed
         float* qr = dqt + HD * BR;           // (BR, hdPad) Q rows, zero padded
@@ -298,7 +313,21 @@ public static unsafe partial class AttentionKernels
         int* segK = f.SegK is null ? null : f.SegK + (long)b * L;
         float* lseHead = f.Lse + ((long)b * f.NH + h) * N;
         float qScale = f.Scale * Log2E;
+        // Strided K/V rows (a fused qkv view) are copied once per head: streaming rows a page apart through every
+        // query tile costs ~30% at 4096 tokens (TLB and prefetch misses).
+        float* kHead = L == 0 ? null : f.K.Row(b, h, 0), vHead = L == 0 ? null : f.V.Row(b, h, 0);
         long ldk = f.K.RowStride, ldv = f.V.RowStride;
+        if (L > 0 && (ldk != HD || ldv != HD))
+        {
+            for (int j = 0; j < L; j++)
+            {
+                new Span<float>(kHead + j * ldk, HD).CopyTo(new Span<float>(kPack + (long)j * HD, HD));
+                new Span<float>(vHead + j * ldv, HD).CopyTo(new Span<float>(vPack + (long)j * HD, HD));
+            }
+            kHead = kPack;
+            vHead = vPack;
+            ldk = ldv = HD;
+        }
         for (int n0 = 0; n0 < N; n0 += BR)
         {
             int nb = Math.Min(BR, N - n0), lanes = RoundUp(nb, nr), panels = lanes / nr;
@@ -331,7 +360,7 @@ public static unsafe partial class AttentionKernels
                 int jb = Math.Min(BC, L - j0);
                 if (!TileAllowed(keyMask, segK, j0, jb, qSegMin, qSegMax, out bool maskRows, out bool maskSegments))
                     continue;
-                float* kt = f.K.Row(b, h, j0), vt = f.V.Row(b, h, j0);
+                float* kt = kHead + j0 * ldk, vt = vHead + j0 * ldv;
                 GemmRows(nr, jb, panels, HD, kt, ldk, qt, BR, st, BR, accumulate: false);     // S^T = K Q^T
                 GemmRows(nr, jb, panels, HD, vt, ldv, dot, BR, dpt, BR, accumulate: false);   // dP^T = V dO^T
                 if (maskRows || maskSegments) MaskScores(st, jb, lanes, keyMask + j0, maskRows, segK + j0, maskSegments, sq);
@@ -384,6 +413,29 @@ public static unsafe partial class AttentionKernels
                 Vector256.Store(p * (Vector256.Load(dpt + j * BR + v) - dv), dpt + j * BR + v);
             }
         }
+    }
+
+    // Copies x's (B, NH, L, HD) rows into dst[dstOff..] as a contiguous (B, NH, L, HD) tensor, parallel over heads.
+    static void PackRows(float[] dst, long dstOff, float[] x, long off, AttnStrides s, int B, int NH, int L, int HD)
+    {
+        Par.For(B * NH, costPerItem: (long)L * HD, bh =>
+        {
+            int b = bh / NH, h = bh % NH;
+            for (int j = 0; j < L; j++)
+                Array.Copy(x, off + b * s.B + h * s.H + j * s.N, dst, dstOff + ((long)bh * L + j) * HD, HD);
+        });
+    }
+
+    // The forward's packed K/V, owned by the calling thread for the duration of a call (pinned, grows, reused).
+    [ThreadStatic] static float[]? packBuffer;
+
+    static float[] PackBuffer(long floats)
+    {
+        if (floats > Array.MaxLength)
+            throw new ArgumentException($"AttentionForward: K and V need {floats} floats when packed, more than an array holds.");
+        if (packBuffer is null || packBuffer.LongLength < floats)
+            packBuffer = GC.AllocateUninitializedArray<float>((int)floats, pinned: true);
+        return packBuffer;
     }
 
     // ----------------------------------------------------------------------------------------------- masking
