@@ -73,19 +73,18 @@ public static unsafe partial class AttentionKernels
                 keyMask, segQ, segK, B, NH, N, L, HD, scale);
             return;
         }
-        if (kS.N != HD || vS.N != HD)   // strided rows (a fused qkv view): copy K and V to (B, NH, L, HD) first
-        {
-            long size = (long)B * NH * L * HD;
-            float[] packed = PackBuffer(2 * size);
-            PackRows(packed, 0, k, kOff, kS, B, NH, L, HD);
-            PackRows(packed, size, v, vOff, vS, B, NH, L, HD);
-            (k, kOff, kS, v, vOff, vS) = (packed, 0, AttnStrides.Contiguous(NH, L, HD), packed, size,
-                AttnStrides.Contiguous(NH, L, HD));
-        }
         int qTiles = (N + BR - 1) / BR;
         long tasks = (long)B * NH * qTiles;
         if (tasks == 0) return;
         if (tasks > int.MaxValue) throw new ArgumentException($"{kernel}: too many tiles for B={B}, NH={NH}, N={N}.");
+        if (L > 0 && (kS.N != HD || vS.N != HD))   // strided rows (a fused qkv view): copy K, V to (B, NH, L, HD)
+        {
+            long size = (long)B * NH * L * HD;
+            float[] packed = PackBuffer(2 * size);
+            PackRows(packed, k, kOff, kS, v, vOff, vS, B, NH, L, HD);
+            (k, kOff, kS, v, vOff, vS) = (packed, 0, AttnStrides.Contiguous(NH, L, HD), packed, size,
+                AttnStrides.Contiguous(NH, L, HD));
+        }
         long floats = ForwardScratchFloats(HD);
         int nr = WideKernels ? WideNR : NarrowNR;
         Par.ForRange((int)tasks, costPerItem: 4L * BR * L * HD, (start, end) =>
@@ -415,14 +414,20 @@ public static unsafe partial class AttentionKernels
         }
     }
 
-    // Copies x's (B, NH, L, HD) rows into dst[dstOff..] as a contiguous (B, NH, L, HD) tensor, parallel over heads.
-    static void PackRows(float[] dst, long dstOff, float[] x, long off, AttnStrides s, int B, int NH, int L, int HD)
+    // Copies k's and then v's (B, NH, L, HD) rows into dst as two contiguous (B, NH, L, HD) tensors.
+    static void PackRows(float[] dst, float[] k, long kOff, AttnStrides kS, float[] v, long vOff, AttnStrides vS,
+                         int B, int NH, int L, int HD)
     {
-        Par.For(B * NH, costPerItem: (long)L * HD, bh =>
+        long size = (long)B * NH * L * HD;
+        Par.For(B * NH, costPerItem: 2L * L * HD, bh =>
         {
             int b = bh / NH, h = bh % NH;
             for (int j = 0; j < L; j++)
-                Array.Copy(x, off + b * s.B + h * s.H + j * s.N, dst, dstOff + ((long)bh * L + j) * HD, HD);
+            {
+                long to = ((long)bh * L + j) * HD;
+                Array.Copy(k, kOff + b * kS.B + h * kS.H + j * kS.N, dst, to, HD);
+                Array.Copy(v, vOff + b * vS.B + h * vS.H + j * vS.N, dst, size + to, HD);
+            }
         });
     }
 

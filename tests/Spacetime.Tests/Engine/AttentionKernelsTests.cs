@@ -219,8 +219,9 @@ public class AttentionKernelsTests
     [Fact]
     public void ForwardAndBackward_AfterWarmUp_AllocateNoScratch()
     {
-        // Scratch tiles come from per-thread pinned buffers; what remains per call is the Par.ForRange closure and
-        // delegate (~200 bytes). On one thread the loop runs inline, so this thread's allocation counter sees it all.
+        // Scratch tiles and the packed K/V come from reused pinned buffers; what remains per call is the closures and
+        // delegates of its Par loops (a few hundred bytes each), far below any scratch tile (a 64 x 64 tile is 16 KB).
+        // On one thread the loops run inline, so this thread's allocation counter sees everything.
         var c = new Case(B: 1, NH: 2, N: 130, L: 100, HD: 32, Strided: true, Masking.Both);
         var p = Make(c, seed: 5);
         using var _ = Par.UseThreads(1);
@@ -232,8 +233,8 @@ public class AttentionKernelsTests
         before = GC.GetAllocatedBytesForCurrentThread();
         Backward(p, tiled: true);
         long backward = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(forward < 1024, $"forward allocated {forward} bytes after warm-up");
-        Assert.True(backward < 1024, $"backward allocated {backward} bytes after warm-up");
+        Assert.True(forward < 2048, $"forward allocated {forward} bytes after warm-up");
+        Assert.True(backward < 2048, $"backward allocated {backward} bytes after warm-up");
     }
 
     // -------------------------------------------------------------------------------------------- bad input
