@@ -1,5 +1,5 @@
 // Spacetime benchmarks (STYLE.md §7).
-//   Quick modes, one JSON line per case:  dotnet run -c Release --project bench/Spacetime.Benchmarks -- matmul
+//   Quick modes, one JSON line per case:  dotnet run -c Release --project bench/Spacetime.Benchmarks -- matmul|attention|dit-step
 //   BenchmarkDotNet otherwise:            dotnet run -c Release --project bench/Spacetime.Benchmarks -- --filter *MatMul*
 // A new quick mode is one file with a static Run(string[] args) and one line in the table below.
 using BenchmarkDotNet.Running;
@@ -7,7 +7,8 @@ using Spacetime.Benchmarks;
 
 var quickModes = new Dictionary<string, Action<string[]>>
 {
-    ["matmul"] = MatMulQuick.Run,   // GEMM GFLOP/s and MFU on the shared/PERF.md shapes
+    ["matmul"] = MatMulQuick.Run,         // GEMM GFLOP/s and MFU on the shared/PERF.md shapes
+    ["attention"] = AttentionQuick.Run,   // fused attention forward/backward GFLOP/s and MFU, 512-4096 tokens
 };
 
 if (args.Length > 0 && quickModes.TryGetValue(args[0], out var quick))

@@ -1,6 +1,6 @@
 // v1 of the attention kernels: one query row at a time with the full score row, accumulated in double. The
-// algorithmic reference for the tiled kernels (AttentionKernels.cs), and their fallback where Vector512 is not
-// accelerated. Same contract, same argument checks. Parallel over (b, h) only, so results do not depend on threads.
+// algorithmic reference for the tiled kernels (AttentionKernels.cs), and their fallback on machines without AVX2 +
+// FMA. Same contract, same argument checks. Parallel over (b, h) only, so results do not depend on threads.
 namespace Spacetime.Engine.Kernels;
 
 public static partial class AttentionKernels

@@ -11,9 +11,9 @@
 //   no allowed key outputs 0 and lse = -inf (and gets zero gradient).
 //
 // Versions: v1 AttentionForwardReference/AttentionBackwardReference (AttentionKernels.Reference.cs): one query row at
-// a time, full score row; the test oracle and the fallback where Vector512 is not accelerated. v2 (this file): tiles
+// a time, full score row; the test oracle and the fallback on machines without AVX2 + FMA. v2 (this file): tiles
 // of BR = 64 queries x BC = 64 keys in the "query-lane" layout described in AttentionKernels.Tiles.cs, softmax in
-// base 2 (log2(e) folded into the Q scaling), 8 x 32 Vector512 FMA micro-kernels.
+// base 2 (log2(e) folded into the Q scaling), FMA micro-kernels of 8 x 32 (Vector512) or 6 x 16 (Vector256).
 //   Forward: parallel over (b, h, query tile); per tile Q^T is packed once, then for each key tile
 //     S^T = K Q^T, running max/sum update, O^T = alpha O^T + V^T P^T; O = O^T / l at the end.
 //   Backward: parallel over (b, h); per query tile: S^T, dP^T = V dO^T, P = exp(S - lse), dS = P (dP - D) with
@@ -22,7 +22,10 @@
 //   Masks: a key tile with no valid key, or whose segment-id range cannot meet the query tile's, is skipped whole;
 //     within a tile masked scores become -inf. With no mask and no segments none of this code runs.
 // Scratch is per thread (pinned, reused): forward 2 HD BR + BC BR + 3 BR floats, backward adds 2 L HD' (HD' = HD
-// rounded up to 32) for the dK/dV accumulators: memory linear in tokens.
+// rounded up to the micro-tile width) for the dK/dV accumulators and 2 L HD for the head's K/V rows: memory linear
+// in tokens. When K or V rows are strided (views of a fused qkv projection) the forward first copies both into one
+// contiguous (B, NH, L, HD) buffer (2 B NH L HD floats, owned by the calling thread): a row a page apart in every
+// query tile's pass over the keys cost ~40% at 4096 tokens.
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -37,7 +40,8 @@ public readonly record struct AttnStrides(long B, long H, long N)
 
 public static unsafe partial class AttentionKernels
 {
-    const int BR = 64;   // queries per tile (two micro-kernel lane panels)
+    // Tile sizes: on Zen 3 (1 thread, HD 64) BR = 32 ran ~20% slower and BR = 128 or BC = 128 ~5% slower than 64 x 64.
+    const int BR = 64;   // queries per tile (2 wide or 4 narrow micro-kernel lane panels)
     const int BC = 64;   // keys per tile
     const float Log2E = 1.44269504088896341f;
     const double Ln2 = 0.69314718055994531;
@@ -73,7 +77,16 @@ public static unsafe partial class AttentionKernels
         long tasks = (long)B * NH * qTiles;
         if (tasks == 0) return;
         if (tasks > int.MaxValue) throw new ArgumentException($"{kernel}: too many tiles for B={B}, NH={NH}, N={N}.");
+        if (L > 0 && (kS.N != HD || vS.N != HD))   // strided rows (a fused qkv view): copy K, V to (B, NH, L, HD)
+        {
+            long size = (long)B * NH * L * HD;
+            float[] packed = PackBuffer(2 * size);
+            PackRows(packed, k, kOff, kS, v, vOff, vS, B, NH, L, HD);
+            (k, kOff, kS, v, vOff, vS) = (packed, 0, AttnStrides.Contiguous(NH, L, HD), packed, size,
+                AttnStrides.Contiguous(NH, L, HD));
+        }
         long floats = ForwardScratchFloats(HD);
+        int nr = WideKernels ? WideNR : NarrowNR;
         Par.ForRange((int)tasks, costPerItem: 4L * BR * L * HD, (start, end) =>
         {
             fixed (float* po = output, pl = lse, pq = q, pk = k, pv = v)
@@ -84,7 +97,7 @@ public static unsafe partial class AttentionKernels
                 {
                     O = new View(po + outOff, outS), Lse = pl, Q = new View(pq + qOff, qS),
                     K = new View(pk + kOff, kS), V = new View(pv + vOff, vS),
-                    KeyMask = pm, SegQ = psq, SegK = psk, NH = NH, N = N, L = L, HD = HD, Scale = scale,
+                    KeyMask = pm, SegQ = psq, SegK = psk, NH = NH, N = N, L = L, HD = HD, Scale = scale, NR = nr,
                 };
                 float* w = Scratch(floats);
                 for (int t = start; t < end; t++)
@@ -104,14 +117,14 @@ public static unsafe partial class AttentionKernels
         public float* Lse;
         public bool* KeyMask;
         public int* SegQ, SegK;
-        public int NH, N, L, HD;
+        public int NH, N, L, HD, NR;
         public float Scale;
     }
 
     // One query tile: rows n0 .. n0+nb of head (b, h) against all keys.
     static void ForwardTile(in Fwd f, int b, int h, int n0, float* w)
     {
-        int HD = f.HD, L = f.L, nb = Math.Min(BR, f.N - n0), lanes = RoundUp(nb, NR), panels = lanes / NR;
+        int HD = f.HD, L = f.L, nr = f.NR, nb = Math.Min(BR, f.N - n0), lanes = RoundUp(nb, nr), panels = lanes / nr;
         float* qt = w;                   // (HD, BR) Q^T, scaled by scale * log2(e): the softmax runs in base 2
         float* ot = qt + HD * BR;        // (HD, BR) unnormalised output O^T
         float* st = ot + HD * BR;        // (BC, BR) scores S^T, then probabilities P^T
@@ -143,10 +156,11 @@ public static unsafe partial class AttentionKernels
             int jb = Math.Min(BC, L - j0);
             if (!TileAllowed(keyMask, segK, j0, jb, qSegMin, qSegMax, out bool maskRows, out bool maskSegments))
                 continue;
-            GemmRows(jb, panels, HD, f.K.Row(b, h, j0), ldk, qt, BR, st, BR, accumulate: false);   // S^T = K Q^T
+            GemmRows(nr, jb, panels, HD, f.K.Row(b, h, j0), ldk, qt, BR, st, BR, accumulate: false);   // S^T = K Q^T
             if (maskRows || maskSegments) MaskScores(st, jb, lanes, keyMask + j0, maskRows, segK + j0, maskSegments, sq);
-            SoftmaxUpdate(st, jb, lanes, m, l, ot, HD);                                                  // S^T -> P^T
-            GemmCols(HD, panels, jb, f.V.Row(b, h, j0), ldv, st, BR, ot, BR, accumulate: true);        // O^T += V^T P^T
+            if (nr == WideNR) SoftmaxUpdateWide(st, jb, lanes, m, l, ot, HD);                            // S^T -> P^T
+            else SoftmaxUpdate(st, jb, lanes, m, l, ot, HD);
+            GemmCols(nr, HD, panels, jb, f.V.Row(b, h, j0), ldv, st, BR, ot, BR, accumulate: true);  // O^T += V^T P^T
         }
 
         float* lseRow = f.Lse + ((long)b * f.NH + h) * f.N + n0;
@@ -165,16 +179,39 @@ public static unsafe partial class AttentionKernels
         }
     }
 
-    // Online softmax over one key tile, 16 query lanes at a time: m' = max(m, max_j s_j), alpha = 2^(m - m'),
+    // Online softmax over one key tile, 8 query lanes at a time: m' = max(m, max_j s_j), alpha = 2^(m - m'),
     // p_j = 2^(s_j - m'), l = alpha l + sum_j p_j, O^T *= alpha. A lane whose scores are all -inf so far keeps
     // m' = -inf and uses 0 in the subtraction, so it gets p = 0 rather than NaN.
     static void SoftmaxUpdate(float* st, int jb, int lanes, float* m, float* l, float* ot, int HD)
+    {
+        var negInf = Vector256.Create(float.NegativeInfinity);
+        for (int v = 0; v < lanes; v += 8)
+        {
+            Vector256<float> mOld = Vector256.Load(m + v), mNew = mOld;
+            for (int j = 0; j < jb; j++) mNew = Avx.Max(mNew, Vector256.Load(st + j * BR + v));
+            Vector256<float> mSafe = Vector256.ConditionalSelect(Vector256.Equals(mNew, negInf), default, mNew);
+            Vector256<float> sum = default;
+            for (int j = 0; j < jb; j++)
+            {
+                Vector256<float> p = Exp2(Vector256.Load(st + j * BR + v) - mSafe);
+                Vector256.Store(p, st + j * BR + v);
+                sum += p;
+            }
+            Vector256<float> alpha = Exp2(mOld - mSafe);
+            Vector256.Store(Fma.MultiplyAdd(Vector256.Load(l + v), alpha, sum), l + v);
+            Vector256.Store(mNew, m + v);
+            for (int d = 0; d < HD; d++) Vector256.Store(Vector256.Load(ot + d * BR + v) * alpha, ot + d * BR + v);
+        }
+    }
+
+    // SoftmaxUpdate, 16 lanes at a time, for the wide (Vector512) kernels.
+    static void SoftmaxUpdateWide(float* st, int jb, int lanes, float* m, float* l, float* ot, int HD)
     {
         var negInf = Vector512.Create(float.NegativeInfinity);
         for (int v = 0; v < lanes; v += 16)
         {
             Vector512<float> mOld = Vector512.Load(m + v), mNew = mOld;
-            for (int j = 0; j < jb; j++) mNew = Avx512F.Max(mNew, Vector512.Load(st + j * BR + v));
+            for (int j = 0; j < jb; j++) mNew = Vector512.MaxNative(mNew, Vector512.Load(st + j * BR + v));
             Vector512<float> mSafe = Vector512.ConditionalSelect(Vector512.Equals(mNew, negInf), default, mNew);
             Vector512<float> sum = default;
             for (int j = 0; j < jb; j++)
@@ -184,7 +221,7 @@ public static unsafe partial class AttentionKernels
                 sum += p;
             }
             Vector512<float> alpha = Exp2(mOld - mSafe);
-            Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(l + v), alpha, sum), l + v);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(l + v), alpha, sum), l + v);
             Vector512.Store(mNew, m + v);
             for (int d = 0; d < HD; d++) Vector512.Store(Vector512.Load(ot + d * BR + v) * alpha, ot + d * BR + v);
         }
@@ -215,6 +252,7 @@ public static unsafe partial class AttentionKernels
         int heads = B * NH;
         if (heads == 0) return;
         long floats = BackwardScratchFloats(L, HD);
+        int nr = WideKernels ? WideNR : NarrowNR;
         Par.ForRange(heads, costPerItem: 10L * N * L * HD + (long)(N + L) * HD, (start, end) =>
         {
             fixed (float* pdq = dq, pdk = dk, pdv = dv, pdo = dout, pq = q, pk = k, pv = v, po = output, pl = lse)
@@ -226,7 +264,7 @@ public static unsafe partial class AttentionKernels
                     DQ = new View(pdq + dqOff, dqS), DK = new View(pdk + dkOff, dkS), DV = new View(pdv + dvOff, dvS),
                     DO = new View(pdo + doOff, doS), Q = new View(pq + qOff, qS), K = new View(pk + kOff, kS),
                     V = new View(pv + vOff, vS), O = new View(po + outOff, outS), Lse = pl,
-                    KeyMask = pm, SegQ = psq, SegK = psk, NH = NH, N = N, L = L, HD = HD, Scale = scale,
+                    KeyMask = pm, SegQ = psq, SegK = psk, NH = NH, N = N, L = L, HD = HD, Scale = scale, NR = nr,
                 };
                 float* w = Scratch(floats);
                 for (int bh = start; bh < end; bh++) BackwardHead(f, bh / NH, bh % NH, w);
@@ -236,8 +274,8 @@ public static unsafe partial class AttentionKernels
 
     internal static long BackwardScratchFloats(int L, int HD)
     {
-        long hdPad = RoundUp(HD, NR);
-        return 2L * L * hdPad + 3L * HD * BR + 2L * BR * hdPad + 2L * BC * BR + 3 * BR;
+        long hdPad = RoundUp(HD, WideNR);   // enough for either micro-tile width
+        return 2L * L * hdPad + 2L * L * HD + 3L * HD * BR + 2L * BR * hdPad + 2L * BC * BR + 3 * BR;
     }
 
     struct Bwd
@@ -246,17 +284,19 @@ public static unsafe partial class AttentionKernels
         public float* Lse;
         public bool* KeyMask;
         public int* SegQ, SegK;
-        public int NH, N, L, HD;
+        public int NH, N, L, HD, NR;
         public float Scale;
     }
 
     // All gradients of one head (b, h): query tiles in order, key tiles in order within each.
     static void BackwardHead(in Bwd f, int b, int h, float* w)
     {
-        int HD = f.HD, L = f.L, N = f.N, hdPad = RoundUp(HD, NR), hdPanels = hdPad / NR;
+        int HD = f.HD, L = f.L, N = f.N, nr = f.NR, hdPad = RoundUp(HD, nr), hdPanels = hdPad / nr;
         float* dkAcc = w;                    // (L, hdPad) sum_i dS_ij q_i (times scale at the end)
         float* dvAcc = dkAcc + (long)L * hdPad;  // (L, hdPad) sum_i P_ij dO_i
-        float* qt = dvAcc + (long)L * hdPad; // (HD, BR) Q^T * scale * log2(e)
+        float* kPack = dvAcc + (long)L * hdPad;  // (L, HD) this head's K rows, when its rows are strided
+        float* vPack = kPack + (long)L * HD;     // (L, HD) V likewise
+        float* qt = vPack + (long)L * HD;    // (HD, BR) Q^T * scale * log2(e)
         float* dot = qt + HD * BR;           // (HD, BR) dO^T
         float* dqt = dot + HD * BR;          // (HD, BR) sum_j dS_ij k_j, transposed
         float* qr = dqt + HD * BR;           // (BR, hdPad) Q rows, zero padded
@@ -272,10 +312,24 @@ public static unsafe partial class AttentionKernels
         int* segK = f.SegK is null ? null : f.SegK + (long)b * L;
         float* lseHead = f.Lse + ((long)b * f.NH + h) * N;
         float qScale = f.Scale * Log2E;
+        // Strided K/V rows (a fused qkv view) are copied once per head: streaming rows a page apart through every
+        // query tile costs ~30% at 4096 tokens (TLB and prefetch misses).
+        float* kHead = L == 0 ? null : f.K.Row(b, h, 0), vHead = L == 0 ? null : f.V.Row(b, h, 0);
         long ldk = f.K.RowStride, ldv = f.V.RowStride;
+        if (L > 0 && (ldk != HD || ldv != HD))
+        {
+            for (int j = 0; j < L; j++)
+            {
+                new Span<float>(kHead + j * ldk, HD).CopyTo(new Span<float>(kPack + (long)j * HD, HD));
+                new Span<float>(vHead + j * ldv, HD).CopyTo(new Span<float>(vPack + (long)j * HD, HD));
+            }
+            kHead = kPack;
+            vHead = vPack;
+            ldk = ldv = HD;
+        }
         for (int n0 = 0; n0 < N; n0 += BR)
         {
-            int nb = Math.Min(BR, N - n0), lanes = RoundUp(nb, NR), panels = lanes / NR;
+            int nb = Math.Min(BR, N - n0), lanes = RoundUp(nb, nr), panels = lanes / nr;
             for (int r = 0; r < lanes; r++)
             {
                 bool real = r < nb;
@@ -305,23 +359,14 @@ public static unsafe partial class AttentionKernels
                 int jb = Math.Min(BC, L - j0);
                 if (!TileAllowed(keyMask, segK, j0, jb, qSegMin, qSegMax, out bool maskRows, out bool maskSegments))
                     continue;
-                float* kt = f.K.Row(b, h, j0), vt = f.V.Row(b, h, j0);
-                GemmRows(jb, panels, HD, kt, ldk, qt, BR, st, BR, accumulate: false);     // S^T = K Q^T
-                GemmRows(jb, panels, HD, vt, ldv, dot, BR, dpt, BR, accumulate: false);   // dP^T = V dO^T
+                float* kt = kHead + j0 * ldk, vt = vHead + j0 * ldv;
+                GemmRows(nr, jb, panels, HD, kt, ldk, qt, BR, st, BR, accumulate: false);     // S^T = K Q^T
+                GemmRows(nr, jb, panels, HD, vt, ldv, dot, BR, dpt, BR, accumulate: false);   // dP^T = V dO^T
                 if (maskRows || maskSegments) MaskScores(st, jb, lanes, keyMask + j0, maskRows, segK + j0, maskSegments, sq);
-                for (int v = 0; v < lanes; v += 16)                                          // P, dS = P (dP - D)
-                {
-                    Vector512<float> lv = Vector512.Load(lse2 + v), dv = Vector512.Load(dd + v);
-                    for (int j = 0; j < jb; j++)
-                    {
-                        Vector512<float> p = Exp2(Vector512.Load(st + j * BR + v) - lv);
-                        Vector512.Store(p, st + j * BR + v);
-                        Vector512.Store(p * (Vector512.Load(dpt + j * BR + v) - dv), dpt + j * BR + v);
-                    }
-                }
-                GemmRows(jb, hdPanels, nb, st, BR, dor, hdPad, dvAcc + (long)j0 * hdPad, hdPad, accumulate: true);
-                GemmRows(jb, hdPanels, nb, dpt, BR, qr, hdPad, dkAcc + (long)j0 * hdPad, hdPad, accumulate: true);
-                GemmCols(HD, panels, jb, kt, ldk, dpt, BR, dqt, BR, accumulate: true);     // dQ^T += K^T dS^T
+                ScoreGradients(nr, st, dpt, jb, lanes, lse2, dd);                                 // P, dS = P (dP - D)
+                GemmRows(nr, jb, hdPanels, nb, st, BR, dor, hdPad, dvAcc + (long)j0 * hdPad, hdPad, true);   // dV += P^T dO
+                GemmRows(nr, jb, hdPanels, nb, dpt, BR, qr, hdPad, dkAcc + (long)j0 * hdPad, hdPad, true);   // dK += dS^T Q
+                GemmCols(nr, HD, panels, jb, kt, ldk, dpt, BR, dqt, BR, accumulate: true);   // dQ^T += K^T dS^T
             }
             for (int r = 0; r < nb; r++)
             {
@@ -338,6 +383,64 @@ public static unsafe partial class AttentionKernels
                 dvRow[d] = dvAcc[(long)j * hdPad + d];
             }
         }
+    }
+
+    // P^T = 2^(S^T - lse2) in place in st, dS^T = P^T (dP^T - D) in place in dpt.
+    static void ScoreGradients(int nr, float* st, float* dpt, int jb, int lanes, float* lse2, float* dd)
+    {
+        if (nr == WideNR)
+        {
+            for (int v = 0; v < lanes; v += 16)
+            {
+                Vector512<float> lv = Vector512.Load(lse2 + v), dv = Vector512.Load(dd + v);
+                for (int j = 0; j < jb; j++)
+                {
+                    Vector512<float> p = Exp2(Vector512.Load(st + j * BR + v) - lv);
+                    Vector512.Store(p, st + j * BR + v);
+                    Vector512.Store(p * (Vector512.Load(dpt + j * BR + v) - dv), dpt + j * BR + v);
+                }
+            }
+            return;
+        }
+        for (int v = 0; v < lanes; v += 8)
+        {
+            Vector256<float> lv = Vector256.Load(lse2 + v), dv = Vector256.Load(dd + v);
+            for (int j = 0; j < jb; j++)
+            {
+                Vector256<float> p = Exp2(Vector256.Load(st + j * BR + v) - lv);
+                Vector256.Store(p, st + j * BR + v);
+                Vector256.Store(p * (Vector256.Load(dpt + j * BR + v) - dv), dpt + j * BR + v);
+            }
+        }
+    }
+
+    // Copies k's and then v's (B, NH, L, HD) rows into dst as two contiguous (B, NH, L, HD) tensors.
+    static void PackRows(float[] dst, float[] k, long kOff, AttnStrides kS, float[] v, long vOff, AttnStrides vS,
+                         int B, int NH, int L, int HD)
+    {
+        long size = (long)B * NH * L * HD;
+        Par.For(B * NH, costPerItem: 2L * L * HD, bh =>
+        {
+            int b = bh / NH, h = bh % NH;
+            for (int j = 0; j < L; j++)
+            {
+                long to = ((long)bh * L + j) * HD;
+                Array.Copy(k, kOff + b * kS.B + h * kS.H + j * kS.N, dst, to, HD);
+                Array.Copy(v, vOff + b * vS.B + h * vS.H + j * vS.N, dst, size + to, HD);
+            }
+        });
+    }
+
+    // The forward's packed K/V, owned by the calling thread for the duration of a call (pinned, grows, reused).
+    [ThreadStatic] static float[]? packBuffer;
+
+    static float[] PackBuffer(long floats)
+    {
+        if (floats > Array.MaxLength)
+            throw new ArgumentException($"AttentionForward: K and V need {floats} floats when packed, more than an array holds.");
+        if (packBuffer is null || packBuffer.LongLength < floats)
+            packBuffer = GC.AllocateUninitializedArray<float>((int)floats, pinned: true);
+        return packBuffer;
     }
 
     // ----------------------------------------------------------------------------------------------- masking
@@ -387,21 +490,21 @@ public static unsafe partial class AttentionKernels
     static void MaskScores(float* st, int jb, int lanes, bool* keyMask, bool maskRows, int* segK, bool maskSegments,
                            int* sq)
     {
-        var negInf = Vector512.Create(float.NegativeInfinity);
+        var negInf = Vector256.Create(float.NegativeInfinity);
         for (int j = 0; j < jb; j++)
         {
             float* row = st + j * BR;
             if (maskRows && !keyMask[j])
             {
-                for (int v = 0; v < lanes; v += 16) Vector512.Store(negInf, row + v);
+                for (int v = 0; v < lanes; v += 8) Vector256.Store(negInf, row + v);
                 continue;
             }
             if (!maskSegments) continue;
-            var key = Vector512.Create(segK[j]);
-            for (int v = 0; v < lanes; v += 16)
+            var key = Vector256.Create(segK[j]);
+            for (int v = 0; v < lanes; v += 8)
             {
-                var same = Vector512.Equals(Vector512.Load(sq + v), key).AsSingle();
-                Vector512.Store(Vector512.ConditionalSelect(same, Vector512.Load(row + v), negInf), row + v);
+                var same = Vector256.Equals(Vector256.Load(sq + v), key).AsSingle();
+                Vector256.Store(Vector256.ConditionalSelect(same, Vector256.Load(row + v), negInf), row + v);
             }
         }
     }
