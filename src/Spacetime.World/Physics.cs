@@ -203,6 +203,7 @@ internal static class Coverage
     public static double CoveredBy(BodySpec body, Vec2 centre, Box box)
     {
         var half = body.Half;
+        if (!Geometry.Bounds(centre, half).Overlaps(box)) return 0;
         int inside = 0, covered = 0;
         for (int gy = 0; gy < Grid; gy++)
             for (int gx = 0; gx < Grid; gx++)
@@ -225,6 +226,13 @@ internal static class Coverage
         var body = bodies[i];
         var half = body.Half;
         var c = traj.Position(step, i);
+        var bounds = Geometry.Bounds(c, half);
+        var occluder = traj.Scene.Occluder;
+        bool clear = view.Contains(bounds.X0, bounds.Y0) && view.Contains(bounds.X1, bounds.Y1)
+                     && !(occluder is { } block && bounds.Overlaps(block));
+        for (int j = i + 1; j < bodies.Count && clear; j++)
+            clear = !bounds.Overlaps(Geometry.Bounds(traj.Position(step, j), bodies[j].Half));
+        if (clear) return 1;                                   // nothing can hide any part of it
         int inside = 0, seen = 0;
         for (int gy = 0; gy < Grid; gy++)
             for (int gx = 0; gx < Grid; gx++)
@@ -234,7 +242,7 @@ internal static class Coverage
                 inside++;
                 double x = c.X + dx, y = c.Y + dy;
                 if (!view.Contains(x, y)) continue;
-                if (traj.Scene.Occluder is { } o && o.Contains(x, y)) continue;
+                if (occluder is { } o && o.Contains(x, y)) continue;
                 bool behind = false;
                 for (int j = i + 1; j < bodies.Count && !behind; j++)
                 {

@@ -10,7 +10,7 @@ public enum Colour { Red, Orange, Yellow, Green, Cyan, Blue, Purple, Pink, White
 public enum SizeClass { Small, Medium, Large }
 
 /// <summary>Dark, unsaturated background colours that no object colour comes near.</summary>
-public enum BackgroundColour { Black, DarkGrey, DarkBlue, Brown }
+public enum BackgroundColour { Black, DarkGrey, Navy, Brown }
 
 /// <summary>The caption grammar: every word list and phrase pattern that captions and prompts are built from.</summary>
 public static class CaptionGrammar
@@ -50,7 +50,7 @@ public static class CaptionGrammar
         ["is still", "pans to the left", "pans to the right", "zooms in", "zooms out"];
 
     /// <summary>Background colour words, indexed by <see cref="BackgroundColour"/>.</summary>
-    public static IReadOnlyList<string> BackgroundColours { get; } = ["black", "dark grey", "dark blue", "brown"];
+    public static IReadOnlyList<string> BackgroundColours { get; } = ["black", "dark grey", "navy", "brown"];
 
     /// <summary>The occluder's name in captions.</summary>
     public const string OccluderName = "grey block";
@@ -103,7 +103,7 @@ public static class CaptionGrammar
     {
         BackgroundColour.Black => (16, 16, 20),
         BackgroundColour.DarkGrey => (58, 58, 64),
-        BackgroundColour.DarkBlue => (20, 30, 72),
+        BackgroundColour.Navy => (20, 30, 72),
         BackgroundColour.Brown => (66, 44, 28),
         _ => throw new ArgumentOutOfRangeException(nameof(c)),
     };
