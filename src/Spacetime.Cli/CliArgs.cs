@@ -54,13 +54,15 @@ internal static class CliArgs
     }
 
     /// <summary>Checks that a video can be written to this path (known extension; ffmpeg when it needs it).</summary>
-    public static void VideoOut(string option, string path)
+    public static void VideoOut(string option, string path) => VideoOut(option, path, Ffmpeg.IsAvailable);
+
+    internal static void VideoOut(string option, string path, bool ffmpegAvailable)
     {
         string ext = Path.GetExtension(path).ToLowerInvariant();
         if (ext.Length == 0 || !VideoFile.WriteExtensions.Contains(ext))
             throw new UserError($"{option} '{path}': unknown video extension '{ext}'; use one of " +
                                 string.Join(" ", VideoFile.WriteExtensions));
-        if (ext is ".mp4" or ".webm" or ".mkv" or ".mov" or ".avi" && !Ffmpeg.IsAvailable)
+        if (ext is ".mp4" or ".webm" or ".mkv" or ".mov" or ".avi" && !ffmpegAvailable)
             throw new UserError($"{option} '{path}': writing {ext} needs ffmpeg, which is not on PATH; {Ffmpeg.InstallHint}");
     }
 

@@ -5,7 +5,8 @@ using Spectre.Console;
 namespace Spacetime.Cli;
 
 /// <summary>Standard output as a Spectre console, plus the error stream.</summary>
-internal sealed class CliConsole(IAnsiConsole output, IAnsiConsole error, TextWriter outWriter, TextWriter errWriter)
+internal sealed class CliConsole(IAnsiConsole output, IAnsiConsole error, TextWriter outWriter, TextWriter errWriter,
+                                 bool redErrors = false)
 {
     public IAnsiConsole Out { get; } = output;
     public IAnsiConsole Error { get; } = error;
@@ -13,9 +14,20 @@ internal sealed class CliConsole(IAnsiConsole output, IAnsiConsole error, TextWr
     public TextWriter OutWriter { get; } = outWriter;
     public TextWriter ErrWriter { get; } = errWriter;
 
-    public static CliConsole Standard() =>
-        new(AnsiConsole.Console, AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }),
-            Console.Out, Console.Error);
+    /// <summary>The process's stdout and stderr; colour only on a terminal and when NO_COLOR is unset.</summary>
+    public static CliConsole Standard()
+    {
+        bool colour = Environment.GetEnvironmentVariable("NO_COLOR") is null or "";
+        var output = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = colour && !Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = colour && !Console.IsOutputRedirected ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Out = new AnsiConsoleOutput(Console.Out),
+        });
+        if (Console.IsOutputRedirected) output.Profile.Width = 120;
+        var error = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        return new(output, error, Console.Out, Console.Error, redErrors: colour && !Console.IsErrorRedirected);
+    }
 
     /// <summary>A console over plain writers: no colour codes, no animation, wide enough for one-line messages.</summary>
     public static CliConsole ForWriters(TextWriter output, TextWriter error) =>
@@ -34,7 +46,11 @@ internal sealed class CliConsole(IAnsiConsole output, IAnsiConsole error, TextWr
         return console;
     }
 
-    /// <summary>Prints one red line to the error stream (the message is escaped, never parsed as markup).</summary>
-    public void Fail(string message) =>
-        Error.MarkupLine("[red]error:[/] [red]" + Markup.Escape(message.Replace('\n', ' ').Replace('\r', ' ')) + "[/]");
+    /// <summary>Prints one line, red on a terminal, to the error stream; never wrapped, never parsed as markup.</summary>
+    public void Fail(string message)
+    {
+        string line = "error: " + message.Replace('\n', ' ').Replace('\r', ' ');
+        ErrWriter.WriteLine(redErrors ? "\e[31m" + line + "\e[0m" : line);
+        ErrWriter.Flush();
+    }
 }

@@ -22,7 +22,8 @@ internal static class CliRunner
         if (parsed.Errors.Count > 0)
         {
             string command = parsed.CommandResult.Command is var c && c != root ? " " + CommandPath(parsed) : "";
-            io.Fail($"{parsed.Errors[0].Message} (see: spacetime{command} --help)");
+            var error = parsed.Errors.FirstOrDefault(e => !e.Message.StartsWith("Required command")) ?? parsed.Errors[0];
+            io.Fail($"{Plain(error.Message)} (see: spacetime{command} --help)");
             return Usage;
         }
         try
@@ -50,6 +51,11 @@ internal static class CliRunner
     static bool IsUserMistake(Exception e) =>
         e is UserError or MediaException or ArgumentException or FormatException or IOException
           or UnauthorizedAccessException or JsonException;
+
+    /// <summary>System.CommandLine names .NET types in parse errors; say what a user would.</summary>
+    static string Plain(string message) => message
+        .Replace("'System.Int64'", "a whole number").Replace("'System.Int32'", "a whole number")
+        .Replace("'System.Double'", "a number").Replace(" as expected type", " as");
 
     static string CommandPath(ParseResult parsed)
     {
