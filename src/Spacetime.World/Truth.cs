@@ -43,16 +43,10 @@ public sealed record ClipTruth(
     string Caption,
     string Prompt)
 {
-    static readonly JsonSerializerOptions Options = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Options);
+    public string ToJson() => JsonSerializer.Serialize(this, TruthJson.Default.ClipTruth);
 
     public static ClipTruth FromJson(string json) =>
-        JsonSerializer.Deserialize<ClipTruth>(json, Options) ?? throw new JsonException("truth JSON is null");
+        JsonSerializer.Deserialize(json, TruthJson.Default.ClipTruth) ?? throw new JsonException("truth JSON is null");
 
     internal static ClipTruth Build(Trajectory traj, ClipSettings settings, string caption, string prompt)
     {
@@ -94,3 +88,9 @@ public sealed record ClipTruth(
 
     static double R(double x) => Math.Round(x, 4, MidpointRounding.AwayFromZero);
 }
+
+/// <summary>Source-generated (reflection-free, fast) JSON for the truth records: camelCase, nulls left out.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+                             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ClipTruth))]
+internal sealed partial class TruthJson : JsonSerializerContext;
