@@ -94,7 +94,8 @@ public sealed class Dataset
     static List<(int, CaptionEntry)> ScanFolder(string root)
     {
         var entries = new List<(int, CaptionEntry)>();
-        var candidates = Directory.GetFiles(root).Where(f => VideoFile.FfmpegReadExtensions.Contains(Ext(f)) || Ext(f) is ".gif" or ".y4m")
+        var candidates = Directory.GetFiles(root)
+            .Where(f => VideoFile.FfmpegReadExtensions.Contains(Ext(f)) || Ext(f) is ".gif" or ".y4m")
             .Concat(Directory.GetDirectories(root).Where(HasImages))
             .Where(p => !Path.GetFileName(p).StartsWith('.'))
             .OrderBy(p => p, StringComparer.Ordinal);

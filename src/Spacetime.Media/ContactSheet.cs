@@ -53,7 +53,8 @@ public static class ContactSheet
                 frame.Slice(y * frames.Width * 3, frames.Width * 3).CopyTo(rgb.AsSpan(((y0 + y) * width + x0) * 3));
         }
         string text = string.Create(CultureInfo.InvariantCulture,
-            $"frames={frames.Count} width={frames.Width} height={frames.Height} columns={columns} gap={gap} top={top} fps={frames.Fps:R}");
+            $"frames={frames.Count} width={frames.Width} height={frames.Height} columns={columns} gap={gap} top={top} " +
+            $"fps={frames.Fps:R}");
         return new PngImage(width, height, rgb, new Dictionary<string, string> { [TextKey] = text });
     }
 

@@ -77,7 +77,8 @@ public static partial class Ffmpeg
         string fps = frames.Fps.ToString("R", CultureInfo.InvariantCulture);
         AtomicFile.Write(path, temp =>
         {
-            string[] args = [.. $"-hide_banner -loglevel error -y -f rawvideo -pix_fmt rgb24 -s {frames.Width}x{frames.Height} -r {fps} -i - {codec} -an".Split(' '), temp];
+            string input = $"-f rawvideo -pix_fmt rgb24 -s {frames.Width}x{frames.Height} -r {fps} -i -";
+            string[] args = [.. $"-hide_banner -loglevel error -y {input} {codec} -an".Split(' '), temp];
             Run(ffmpeg, args, path, stdin: frames.Rgb, readStdout: false);
         });
     }
@@ -119,7 +120,8 @@ public static partial class Ffmpeg
         int frames = 0;
         if (duration.Success)
         {
-            double seconds = TimeSpan.ParseExact(duration.Groups["t"].Value, @"hh\:mm\:ss\.ff", CultureInfo.InvariantCulture).TotalSeconds;
+            double seconds = TimeSpan.ParseExact(duration.Groups["t"].Value, @"hh\:mm\:ss\.ff",
+                                                 CultureInfo.InvariantCulture).TotalSeconds;
             frames = Math.Max(1, (int)Math.Round(seconds * fps));
         }
         return new VideoInfo(frames, h, w, fps);

@@ -64,7 +64,7 @@ public static class Gif
         var current = new byte[n];
         var previous = new byte[n];
         var rect = new byte[n];
-        var lzw = new List<byte>(n);
+        var lzw = new MemoryStream(n);
         for (int t = 0; t < frames.Count; t++)
         {
             quantizer.Map(frames.Frame(t), current, w, options.Dither);
@@ -84,14 +84,14 @@ public static class Gif
             AddU16(output, rh);
             output.Add(0);                                      // no local table, not interlaced
             output.Add((byte)minCodeSize);
-            lzw.Clear();
+            lzw.SetLength(0);
             GifLzw.Encode(rect.AsSpan(0, rw * rh), minCodeSize, lzw);
-            for (int i = 0; i < lzw.Count; i += 255)           // data sub-blocks of at most 255 bytes
+            ReadOnlySpan<byte> packed = lzw.GetBuffer().AsSpan(0, (int)lzw.Length);
+            for (int i = 0; i < packed.Length; i += 255)       // data sub-blocks of at most 255 bytes
             {
-                int len = Math.Min(255, lzw.Count - i);
+                int len = Math.Min(255, packed.Length - i);
                 output.Add((byte)len);
-                for (int j = 0; j < len; j++)
-                    output.Add(lzw[i + j]);
+                output.AddRange(packed.Slice(i, len));
             }
             output.Add(0);
             (current, previous) = (previous, current);
@@ -216,7 +216,8 @@ public static class Gif
                     {
                         string text = Encoding.ASCII.GetString(body);
                         if (text.StartsWith(FpsComment, StringComparison.Ordinal) &&
-                            double.TryParse(text[FpsComment.Length..], NumberStyles.Float, CultureInfo.InvariantCulture, out double f) && f > 0)
+                            double.TryParse(text[FpsComment.Length..], NumberStyles.Float, CultureInfo.InvariantCulture,
+                                            out double f) && f > 0)
                             commentFps = f;
                     }
                     continue;

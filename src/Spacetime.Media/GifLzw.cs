@@ -9,7 +9,7 @@ internal static class GifLzw
     const int MaxCodes = 4096;
 
     /// <summary>LZW-compresses palette indices (each &lt; 1 &lt;&lt; minCodeSize), appending the packed bytes.</summary>
-    public static void Encode(ReadOnlySpan<byte> indices, int minCodeSize, List<byte> output)
+    public static void Encode(ReadOnlySpan<byte> indices, int minCodeSize, MemoryStream output)
     {
         int clear = 1 << minCodeSize, end = clear + 1;
         var keys = new int[8192];                  // (prefix << 8 | index), -1 = empty slot
@@ -142,7 +142,7 @@ internal static class GifLzw
         new(name, "GIF image data has an invalid LZW code (the file is corrupt)", "re-export or re-download the file");
 
     // Packs codes least-significant bit first, as GIF requires.
-    struct BitWriter(List<byte> output)
+    struct BitWriter(MemoryStream output)
     {
         ulong buffer;
         int count;
@@ -153,7 +153,7 @@ internal static class GifLzw
             count += size;
             while (count >= 8)
             {
-                output.Add((byte)buffer);
+                output.WriteByte((byte)buffer);
                 buffer >>= 8;
                 count -= 8;
             }
@@ -162,7 +162,7 @@ internal static class GifLzw
         public void Flush()
         {
             if (count > 0)
-                output.Add((byte)buffer);
+                output.WriteByte((byte)buffer);
             (buffer, count) = (0, 0);
         }
     }

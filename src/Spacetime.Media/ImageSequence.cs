@@ -24,7 +24,8 @@ public static class ImageSequence
         {
             for (int t = 0; t < frames.Count; t++)
             {
-                var text = t == 0 ? new Dictionary<string, string> { [FpsKey] = frames.Fps.ToString("R", CultureInfo.InvariantCulture) } : null;
+                string fps = frames.Fps.ToString("R", CultureInfo.InvariantCulture);
+                var text = t == 0 ? new Dictionary<string, string> { [FpsKey] = fps } : null;
                 File.WriteAllBytes(Path.Combine(temp, $"{t:D6}.png"), Png.Encode(frames.Frame(t), frames.Width, frames.Height, text));
             }
         });
@@ -89,6 +90,7 @@ public static class ImageSequence
     }
 
     static double FpsFrom(IReadOnlyDictionary<string, string> text, double defaultFps) =>
-        text.TryGetValue(FpsKey, out string? s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double f) && f > 0
+        text.TryGetValue(FpsKey, out string? s) &&
+        double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double f) && f > 0
             ? f : defaultFps;
 }

@@ -183,7 +183,8 @@ public static class Png
             ReadOnlySpan<byte> data = bytes.AsSpan(pos + 8, length);
             uint stored = BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(pos + 8 + length));
             if (stored != Crc32.Compute(bytes.AsSpan(pos + 4, 4), data))
-                throw new MediaException(name, $"PNG {type} chunk fails its CRC check (the file is corrupt)", "re-export or re-download the file");
+                throw new MediaException(name, $"PNG {type} chunk fails its CRC check (the file is corrupt)",
+                                         "re-export or re-download the file");
             pos += 12 + length;
             switch (type)
             {

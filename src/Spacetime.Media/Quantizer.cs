@@ -15,7 +15,7 @@ internal sealed class Quantizer
     const int Cells = 1 << 15;                 // 5 bits per channel
     readonly byte[] palette;                   // (K, 3)
     readonly int count;                        // K
-    readonly Dictionary<int, byte>? exact;     // colour -> index when the video has <= K colours
+    readonly ColorTable? exact;                // colour -> index when the video has <= K colours
     readonly short[] cellToIndex;              // (32768) palette index per cell, -1 until first used
     readonly long[] cellSum;                   // (32768, 3) colour sums, to map a cell by its mean colour
     readonly int[] cellCount;                  // (32768)
@@ -37,9 +37,12 @@ internal sealed class Quantizer
         exact = DistinctColors(rgb, maxColors);
         if (exact != null)
         {
-            foreach (var (color, index) in exact)
+            for (int index = 0; index < exact.Count; index++)
+            {
+                int color = exact.Colors[index];
                 (palette[index * 3], palette[index * 3 + 1], palette[index * 3 + 2]) =
                     ((byte)(color >> 16), (byte)(color >> 8), (byte)color);
+            }
             count = Math.Max(exact.Count, 1);
             return;
         }
@@ -64,14 +67,21 @@ internal sealed class Quantizer
     /// <summary>Palette index of each pixel: indices[i] for pixel i of <paramref name="rgb"/> (H x W x 3).</summary>
     public void Map(ReadOnlySpan<byte> rgb, Span<byte> indices, int width, GifDither dither)
     {
+        if (exact != null)
+        {
+            int lastColor = -1, lastIndex = 0;
+            for (int i = 0, p = 0; i < rgb.Length; i += 3, p++)
+            {
+                int c = (rgb[i] << 16) | (rgb[i + 1] << 8) | rgb[i + 2];
+                if (c != lastColor)
+                    (lastColor, lastIndex) = (c, exact.Find(c));   // runs of one colour skip the lookup
+                indices[p] = (byte)lastIndex;
+            }
+            return;
+        }
         for (int i = 0, p = 0; i < rgb.Length; i += 3, p++)
         {
             int r = rgb[i], g = rgb[i + 1], b = rgb[i + 2];
-            if (exact != null)
-            {
-                indices[p] = exact[(r << 16) | (g << 8) | b];
-                continue;
-            }
             if (dither == GifDither.Ordered)
             {
                 int offset = Bayer4[(p / width & 3) * 4 + (p % width & 3)] - 8;  // -8..7: half a 5-bit cell each way
@@ -113,48 +123,73 @@ internal sealed class Quantizer
         return best;
     }
 
-    static Dictionary<int, byte>? DistinctColors(ReadOnlySpan<byte> rgb, int maxColors)
+    static ColorTable? DistinctColors(ReadOnlySpan<byte> rgb, int maxColors)
     {
-        var colors = new Dictionary<int, byte>();
+        var table = new ColorTable();
         int last = -1;
         for (int i = 0; i < rgb.Length; i += 3)
         {
             int c = (rgb[i] << 16) | (rgb[i + 1] << 8) | rgb[i + 2];
-            if (c == last || colors.ContainsKey(c))
-            {
-                last = c;
+            if (c == last)
                 continue;
-            }
-            if (colors.Count == maxColors)
-                return null;
-            colors[c] = (byte)colors.Count;
             last = c;
+            if (table.Find(c) < 0 && (table.Count == maxColors || !table.Add(c)))
+                return null;
         }
-        return colors;
+        return table;
+    }
+
+    // A tiny open-addressing set of up to 256 colours (1024 slots), colour -> insertion index.
+    sealed class ColorTable
+    {
+        readonly int[] keys = Enumerable.Repeat(-1, 1024).ToArray();
+        readonly byte[] values = new byte[1024];
+        public readonly int[] Colors = new int[256];
+        public int Count;
+
+        static int Slot(int c) => (int)((uint)c * 2654435761u >> 22);
+
+        public int Find(int c)
+        {
+            for (int s = Slot(c); ; s = (s + 1) & 1023)
+            {
+                if (keys[s] == c) return values[s];
+                if (keys[s] == -1) return -1;
+            }
+        }
+
+        public bool Add(int c)
+        {
+            if (Count == 256)
+                return false;
+            int s = Slot(c);
+            while (keys[s] != -1)
+                s = (s + 1) & 1023;
+            (keys[s], values[s]) = (c, (byte)Count);
+            Colors[Count++] = c;
+            return true;
+        }
     }
 
     // Median cut over the used cells; writes box means into palette and returns how many boxes there are.
     int MedianCut(int[] cells, int maxColors)
     {
         var boxes = new List<(int Start, int Length)> { (0, cells.Length) };
+        var stats = new List<(int Axis, long Score)> { Score(cells.AsSpan()) };   // measured once per box
         while (boxes.Count < maxColors)
         {
             int pick = -1;
             long bestScore = 0;
-            int pickAxis = 0;
             for (int k = 0; k < boxes.Count; k++)
-            {
-                var (axis, extent, pixels) = Measure(cells.AsSpan(boxes[k].Start, boxes[k].Length));
-                long score = (long)extent * pixels;
-                if (boxes[k].Length > 1 && extent > 0 && score > bestScore)
-                    (pick, bestScore, pickAxis) = (k, score, axis);
-            }
+                if (stats[k].Score > bestScore)
+                    (pick, bestScore) = (k, stats[k].Score);
             if (pick < 0)
                 break;
+            int pickAxis = stats[pick].Axis;
             var (start, length) = boxes[pick];
             Span<int> box = cells.AsSpan(start, length);
             int shift = 10 - 5 * pickAxis;
-            box.Sort((a, b) => ((a >> shift) & 31).CompareTo((b >> shift) & 31));
+            box.Sort((a, b) => ((a >> shift) & 31) - ((b >> shift) & 31));
             long half = 0, total = 0;
             foreach (int c in box) total += cellCount[c];
             int split = 1;
@@ -167,6 +202,8 @@ internal sealed class Quantizer
             }
             boxes[pick] = (start, split);
             boxes.Add((start + split, length - split));
+            stats[pick] = Score(cells.AsSpan(start, split));
+            stats.Add(Score(cells.AsSpan(start + split, length - split)));
         }
         for (int k = 0; k < boxes.Count; k++)
         {
@@ -178,6 +215,13 @@ internal sealed class Quantizer
             (palette[k * 3], palette[k * 3 + 1], palette[k * 3 + 2]) = ((byte)(r / n), (byte)(g / n), (byte)(b / n));
         }
         return boxes.Count;
+    }
+
+    // Which box to split next: pixels x widest extent (0 when the box cannot be split), and along which axis.
+    (int Axis, long Score) Score(ReadOnlySpan<int> box)
+    {
+        var (axis, extent, pixels) = Measure(box);
+        return (axis, box.Length > 1 ? extent * pixels : 0);
     }
 
     // The widest axis (0 = R, 1 = G, 2 = B) of a box, its extent in cells, and its pixel count.

@@ -18,7 +18,7 @@ public class GifTests
         var indices = new byte[length];
         for (int i = 0; i < length; i++)                                   // runs and noise, like real images
             indices[i] = i > 0 && rng.Next(3) > 0 ? indices[i - 1] : (byte)rng.Next(1 << minCodeSize);
-        var packed = new List<byte>();
+        var packed = new MemoryStream();
         GifLzw.Encode(indices, minCodeSize, packed);
         var back = new byte[length];
         Assert.Equal(length, GifLzw.Decode(packed.ToArray(), minCodeSize, back, "test"));

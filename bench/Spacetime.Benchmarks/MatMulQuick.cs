@@ -1,0 +1,54 @@
+// `-- matmul`: GFLOP/s and MFU of MatMulKernels on the shared/PERF.md GEMM shapes, 1 and 2 threads, one JSON line
+// per case (keys m, k, n, batch, layout, threads, gflops, mfu). The DiT shapes also run as NT (forward Linear,
+// dX = dY·W) and TN (weight gradient dW = X^T·dY), the layouts of the backward pass.
+// Options: --threads 1,2   --layouts NN,NT,TN   (defaults: all).
+using Spacetime.Engine.Kernels;
+
+namespace Spacetime.Benchmarks;
+
+static class MatMulQuick
+{
+    // (M, K, N, batch): DiT-S linears on 4096 tokens (qkv, proj, fc2, fc1), a square, attention-sized batches.
+    public static readonly (int M, int K, int N, int Batch)[] Shapes =
+    [
+        (4096, 384, 1152, 1), (4096, 384, 384, 1), (4096, 1536, 384, 1), (4096, 384, 1536, 1), (1024, 1024, 1024, 1),
+        (256, 64, 256, 48),
+    ];
+
+    public static void Run(string[] args)
+    {
+        int[] threadCounts = (Quick.Option(args, "threads") ?? "1,2").Split(',').Select(int.Parse).ToArray();
+        string[] layouts = (Quick.Option(args, "layouts") ?? "NN,NT,TN").Split(',');
+        foreach (int threads in threadCounts)
+            foreach (string layout in layouts)
+                foreach (var (M, K, N, batch) in Shapes)
+                {
+                    if (layout != "NN" && (batch > 1 || M != 4096)) continue;   // other layouts: the DiT shapes
+                    double seconds = Time(M, K, N, batch, layout[0] == 'T', layout[1] == 'T', threads);
+                    double gflops = 2.0 * M * K * N * batch / seconds / 1e9;
+                    Quick.Print(new
+                    {
+                        m = M, k = K, n = N, batch, layout, threads,
+                        gflops = Math.Round(gflops, 1), mfu = Math.Round(gflops / Quick.PeakGflops(threads), 3),
+                    });
+                }
+    }
+
+    static double Time(int M, int K, int N, int batch, bool transA, bool transB, int threads)
+    {
+        var rng = new Random(1);
+        float[] a = Random(rng, (long)batch * M * K), b = Random(rng, (long)batch * K * N);
+        float[] c = new float[(long)batch * M * N];
+        int lda = transA ? M : K, ldb = transB ? K : N;
+        using var _ = Par.UseThreads(threads);
+        return Quick.MedianSeconds(() => MatMulKernels.GemmBatched(batch, transA, transB, M, N, K,
+            a, 0, lda, (long)M * K, b, 0, ldb, (long)K * N, c, 0, N, (long)M * N, accumulate: false));
+    }
+
+    static float[] Random(Random rng, long n)
+    {
+        var x = new float[n];
+        for (long i = 0; i < n; i++) x[i] = (float)rng.NextDouble() - 0.5f;
+        return x;
+    }
+}

@@ -1,0 +1,48 @@
+// Helpers shared by the quick modes: warm-up, median timing, the machine's peak (shared/PERF.md) and JSON output.
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Spacetime.Benchmarks;
+
+static class Quick
+{
+    /// <summary>MFU denominator: fp32 FMA peak of this machine (shared/PERF.md), 240 GFLOP/s on 1 thread, 470 on 2.</summary>
+    public static double PeakGflops(int threads) => threads >= 2 ? 470 : 240;
+
+    /// <summary>
+    /// Median seconds per call of <paramref name="once"/>. Warms up first, past tiered JIT and PGO (tier-0 code
+    /// is recompiled after 30 calls and a ~100 ms quiet period), then takes <paramref name="samples"/> samples of
+    /// at least <paramref name="sampleSeconds"/> each.
+    /// </summary>
+    public static double MedianSeconds(Action once, int samples = 7, double sampleSeconds = 0.15)
+    {
+        var warm = Stopwatch.StartNew();
+        int calls = 0;
+        while (calls < 40 || warm.Elapsed.TotalSeconds < 0.3) { once(); calls++; }
+        Thread.Sleep(150);
+        for (int i = 0; i < 5; i++) once();
+
+        var probe = Stopwatch.StartNew();
+        once();
+        int inner = Math.Max(1, (int)(sampleSeconds / Math.Max(1e-7, probe.Elapsed.TotalSeconds)));
+        var times = new double[samples];
+        for (int s = 0; s < samples; s++)
+        {
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < inner; i++) once();
+            times[s] = sw.Elapsed.TotalSeconds / inner;
+        }
+        Array.Sort(times);
+        return times[samples / 2];
+    }
+
+    /// <summary>Prints one case as a single JSON line (property order as given).</summary>
+    public static void Print(object result) => Console.WriteLine(JsonSerializer.Serialize(result));
+
+    /// <summary>The value after `--name` in args, or null.</summary>
+    public static string? Option(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, "--" + name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}

@@ -1,0 +1,416 @@
+// MatMulKernels: fp32 matrix products, the engine's hot loop (Linear layers, attention, convolutions as GEMM).
+//
+//   C[M,N] = (accumulate ? C : 0) + op(A)[M,K] · op(B)[K,N]   (+ bias[N] on every row, GemmBias)
+//
+// Everything is row-major with a leading dimension (the distance between rows), so strided views need no copy.
+// op(A) = A stored M x K (lda >= K) when !transA, or A stored K x M (lda >= M) and read transposed when transA.
+// op(B) = B stored K x N (ldb >= N) when !transB, or B stored N x K (ldb >= K) and read transposed when transB.
+// The Linear layer y = x W^T + b is Gemm(transA: false, transB: true) with the (out, in) weight as B.
+//
+// Versions (llm.c dev/cuda style; tests compare v2 against a float64 oracle, the benchmark against v1):
+//   v1 GemmReference: the naive triple loop (float64 sum), the test oracle and the fallback without SIMD.
+//   v2 Gemm: BLIS-style packed GEMM (Goto & van de Geijn 2008; Van Zee & van de Geijn 2015). Loop nest:
+//        for jc in N step NC            (NC columns of B kept packed: KC x NC floats, shared by the threads)
+//          for pc in K step KC          (one K block; its partial sums are added to C in K order)
+//            pack B[pc.., jc..] into NR-wide panels [kc][NR]        (Par over panels)
+//            for each (row range, column group) task                (Par over tasks)
+//              for ic in rows step MC: pack A[ic.., pc..] into MR-high panels [kc][MR] (per thread)
+//                for jr in columns step NR, for ir in rows step MR: micro-kernel, MR x NR of C in registers
+//      The micro-kernel is 8x32 with Vector512 (16 zmm accumulators) or 6x16 with Vector256 (12 ymm accumulators).
+//      Packing absorbs every layout: a panel is read either with k along the rows (copies) or with k along the
+//      contiguous dimension (8x8 in-register transposes), so NN, NT, TN and TT share one kernel.
+//      Partial tiles go through a scratch tile, so M, N, K can be anything.
+//
+// Determinism: every C element is summed over k in the same order (k ascending inside a K block, K blocks in
+// order) whatever the thread count or partition, so 1 and 2 threads give bitwise identical results.
+// Blocking (measured on Zen 5, see bench/): KC = 512 keeps an 8 x KC A micro-panel (16 KiB) in L1 and the
+// MC x KC A block (480 KiB) in L2; MC = 240 rows; NC = 4096 bounds the shared packed B (8 MiB) in L3.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Spacetime.Engine.Kernels;
+
+/// <summary>fp32 GEMM kernels: C = (accumulate ? C : 0) + op(A)·op(B), row-major with leading dimensions.</summary>
+public static unsafe partial class MatMulKernels
+{
+    /// <summary>Which code path the packed GEMM uses; tests force the narrower ones on a wide CPU.</summary>
+    internal enum Isa { Scalar, Vector256, Vector512 }
+
+    [ThreadStatic] static Isa? isaOverride;
+
+    /// <summary>The widest path this CPU runs well (the micro-kernels need hardware FMA).</summary>
+    internal static Isa BestIsa =>
+        Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? Isa.Vector512
+        : Vector256.IsHardwareAccelerated && Fma.IsSupported ? Isa.Vector256
+        : Isa.Scalar;
+
+    /// <summary>Forces a (narrower) path for calls started on this thread until disposed; for tests.</summary>
+    internal static IDisposable UseIsa(Isa isa)
+    {
+        if (isa > BestIsa)
+            throw new ArgumentException($"MatMulKernels.UseIsa: {isa} is not supported on this CPU (best: {BestIsa}).");
+        Isa? previous = isaOverride;
+        isaOverride = isa;
+        return new RestoreIsa(previous);
+    }
+
+    sealed class RestoreIsa(Isa? previous) : IDisposable
+    {
+        public void Dispose() => isaOverride = previous;
+    }
+
+    static Isa CurrentIsa => isaOverride ?? BestIsa;
+
+    // Blocking parameters (see the header). MR x NR is the register tile; KC, MC, NC the cache blocks.
+    internal const int KC = 512, MC = 240, NC = 4096;
+
+    /// <summary>C[M,N] = (accumulate ? C : 0) + op(A)[M,K] · op(B)[K,N]. See the file header for the layouts.</summary>
+    public static void Gemm(bool transA, bool transB, int M, int N, int K,
+        float[] a, long aOffset, int lda, float[] b, long bOffset, int ldb, float[] c, long cOffset, int ldc,
+        bool accumulate)
+    {
+        Validate("Gemm", transA, transB, M, N, K, a, aOffset, lda, 0, b, bOffset, ldb, 0, c, cOffset, ldc, 0, 1);
+        Run(transA, transB, M, N, K, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate, null, 0);
+    }
+
+    /// <summary>C[M,N] = (accumulate ? C : 0) + op(A)·op(B) + bias[N] on every row (a Linear layer in one pass).</summary>
+    public static void GemmBias(bool transA, bool transB, int M, int N, int K,
+        float[] a, long aOffset, int lda, float[] b, long bOffset, int ldb, float[] bias, long biasOffset,
+        float[] c, long cOffset, int ldc, bool accumulate)
+    {
+        Validate("GemmBias", transA, transB, M, N, K, a, aOffset, lda, 0, b, bOffset, ldb, 0, c, cOffset, ldc, 0, 1);
+        ValidateBias("GemmBias", N, bias, biasOffset);
+        Run(transA, transB, M, N, K, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate, bias, biasOffset);
+    }
+
+    /// <summary>
+    /// batch independent products C_i = (accumulate ? C_i : 0) + op(A_i)·op(B_i), where X_i starts at
+    /// xOffset + i·strideX. A stride of 0 on A or B broadcasts it (a shared weight); strideC must be nonzero.
+    /// </summary>
+    public static void GemmBatched(int batch, bool transA, bool transB, int M, int N, int K,
+        float[] a, long aOffset, int lda, long strideA, float[] b, long bOffset, int ldb, long strideB,
+        float[] c, long cOffset, int ldc, long strideC, bool accumulate)
+    {
+        Validate("GemmBatched", transA, transB, M, N, K, a, aOffset, lda, strideA, b, bOffset, ldb, strideB,
+            c, cOffset, ldc, strideC, batch);
+        if (batch == 0 || M == 0 || N == 0) return;
+
+        // A shared B under row-stacked A and C is one tall product: (batch·M, K) · (K, N). Same sums, fewer packs.
+        if (strideB == 0 && !transA && strideA == (long)M * lda && strideC == (long)M * ldc
+            && (long)batch * M <= int.MaxValue)
+        {
+            Run(false, transB, batch * M, N, K, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate, null, 0);
+            return;
+        }
+
+        // Small products run whole on one thread each, split over the batch; big ones use every thread each.
+        int threads = Par.Threads;
+        bool splitBatch = threads > 1 && (batch % threads == 0 || batch >= 4 * threads)
+                          && (long)M * N * K <= 1L << 24;
+        if (splitBatch)
+        {
+            Par.For(batch, 2L * M * N * K, i => Run(transA, transB, M, N, K, a, aOffset + i * strideA, lda,
+                b, bOffset + i * strideB, ldb, c, cOffset + i * strideC, ldc, accumulate, null, 0));
+            return;
+        }
+        for (int i = 0; i < batch; i++)
+            Run(transA, transB, M, N, K, a, aOffset + i * strideA, lda, b, bOffset + i * strideB, ldb,
+                c, cOffset + i * strideC, ldc, accumulate, null, 0);
+    }
+
+    /// <summary>The naive product (float64 sums, k ascending): the test oracle and the fallback without SIMD.</summary>
+    public static void GemmReference(bool transA, bool transB, int M, int N, int K,
+        float[] a, long aOffset, int lda, float[] b, long bOffset, int ldb, float[] c, long cOffset, int ldc,
+        bool accumulate)
+    {
+        Validate("GemmReference", transA, transB, M, N, K, a, aOffset, lda, 0, b, bOffset, ldb, 0, c, cOffset, ldc,
+            0, 1);
+        Reference(transA, transB, M, N, K, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate, null, 0);
+    }
+
+    /// <summary>The naive GemmBias.</summary>
+    public static void GemmBiasReference(bool transA, bool transB, int M, int N, int K,
+        float[] a, long aOffset, int lda, float[] b, long bOffset, int ldb, float[] bias, long biasOffset,
+        float[] c, long cOffset, int ldc, bool accumulate)
+    {
+        Validate("GemmBiasReference", transA, transB, M, N, K, a, aOffset, lda, 0, b, bOffset, ldb, 0,
+            c, cOffset, ldc, 0, 1);
+        ValidateBias("GemmBiasReference", N, bias, biasOffset);
+        Reference(transA, transB, M, N, K, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate,
+            bias, biasOffset);
+    }
+
+    // v1: one row of C per Par item; op(A)[i,k] and op(B)[k,j] read through the layout flags.
+    static void Reference(bool transA, bool transB, int M, int N, int K,
+        float[] a, long aOffset, int lda, float[] b, long bOffset, int ldb, float[] c, long cOffset, int ldc,
+        bool accumulate, float[]? bias, long biasOffset)
+    {
+        Par.For(M, 2L * N * K, i =>
+        {
+            for (int j = 0; j < N; j++)
+            {
+                double sum = 0;
+                for (int k = 0; k < K; k++)
+                {
+                    float x = transA ? a[aOffset + (long)k * lda + i] : a[aOffset + (long)i * lda + k];
+                    float y = transB ? b[bOffset + (long)j * ldb + k] : b[bOffset + (long)k * ldb + j];
+                    sum += (double)x * y;
+                }
+                long o = cOffset + (long)i * ldc + j;
+                float v = (float)sum;
+                if (bias != null) v += bias[biasOffset + j];
+                c[o] = accumulate ? c[o] + v : v;
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Argument checks: every extent is checked once here, so the pointer code below never leaves a buffer.
+
+    static void Validate(string kernel, bool transA, bool transB, int M, int N, int K,
+        float[] a, long aOffset, int lda, long strideA, float[] b, long bOffset, int ldb, long strideB,
+        float[] c, long cOffset, int ldc, long strideC, int batch)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        ArgumentNullException.ThrowIfNull(c);
+        string sizes = $"M={M}, N={N}, K={K}" + (batch != 1 ? $", batch={batch}" : "");
+        if (M < 0 || N < 0 || K < 0 || batch < 0)
+            throw new ArgumentException($"MatMulKernels.{kernel}: sizes must be non-negative, got {sizes}.");
+        if (batch > 1 && strideC == 0 && M > 0 && N > 0)
+            throw new ArgumentException($"MatMulKernels.{kernel}: strideC must be nonzero for batch={batch} " +
+                "(products would overwrite one another).");
+        CheckMatrix(kernel, sizes, "A", a, aOffset, lda, strideA, transA ? K : M, transA ? M : K, transA, batch);
+        CheckMatrix(kernel, sizes, "B", b, bOffset, ldb, strideB, transB ? N : K, transB ? K : N, transB, batch);
+        CheckMatrix(kernel, sizes, "C", c, cOffset, ldc, strideC, M, N, false, batch);
+    }
+
+    // A matrix stored rows x cols with leading dimension ld, batch copies stride apart, must lie inside the array.
+    static void CheckMatrix(string kernel, string sizes, string name, float[] x, long offset, int ld, long stride,
+        int rows, int cols, bool trans, int batch)
+    {
+        string what = $"{name}{(trans ? " (transposed)" : "")} stored {rows} x {cols}";
+        if (ld < Math.Max(1, cols))
+            throw new ArgumentException($"MatMulKernels.{kernel} ({sizes}): {what} needs a leading dimension " +
+                $">= {Math.Max(1, cols)}, got {ld}.");
+        if (offset < 0 || stride < 0)
+            throw new ArgumentException($"MatMulKernels.{kernel} ({sizes}): {name} offset and stride must be " +
+                $"non-negative, got offset {offset}, stride {stride}.");
+        if (rows == 0 || cols == 0 || batch == 0) return;
+        long last = offset + (batch - 1) * stride + (long)(rows - 1) * ld + cols;   // one past the last element read
+        if (last > x.Length)
+            throw new ArgumentException($"MatMulKernels.{kernel} ({sizes}): {what} with leading dimension {ld}" +
+                $"{(batch > 1 ? $", {batch} copies {stride} apart," : "")} from offset {offset} ends at {last}, " +
+                $"past the array length {x.Length}.");
+    }
+
+    static void ValidateBias(string kernel, int N, float[] bias, long biasOffset)
+    {
+        ArgumentNullException.ThrowIfNull(bias);
+        if (biasOffset < 0 || biasOffset + N > bias.Length)
+            throw new ArgumentException($"MatMulKernels.{kernel}: bias needs N={N} elements from offset " +
+                $"{biasOffset}, but its length is {bias.Length}.");
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // v2: the packed GEMM driver.
+
+    // One product as raw pointers, with the register tile of the chosen path.
+    readonly struct Problem
+    {
+        public readonly float* A, B, C, Bias;             // Bias is null when absent
+        public readonly long Lda, Ldb, Ldc;
+        public readonly bool TransA, TransB, Accumulate;
+        public readonly int M, N, K, MR, NR;
+        public readonly Isa Isa;
+
+        public Problem(float* a, long lda, bool transA, float* b, long ldb, bool transB, float* c, long ldc,
+            float* bias, bool accumulate, int m, int n, int k, Isa isa)
+        {
+            A = a; B = b; C = c; Bias = bias; Lda = lda; Ldb = ldb; Ldc = ldc;
+            TransA = transA; TransB = transB; Accumulate = accumulate; M = m; N = n; K = k; Isa = isa;
+            (MR, NR) = isa == Isa.Vector512 ? (8, 32) : (6, 16);
+        }
+    }
+
+    static void Run(bool transA, bool transB, int M, int N, int K,
+        float[] a, long aOffset, int lda, float[] b, long bOffset, int ldb, float[] c, long cOffset, int ldc,
+        bool accumulate, float[]? bias, long biasOffset)
+    {
+        if (M == 0 || N == 0) return;
+        Isa isa = CurrentIsa;
+        if (isa == Isa.Scalar)
+        {
+            Reference(transA, transB, M, N, K, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate,
+                bias, biasOffset);
+            return;
+        }
+        fixed (float* pa = a, pb = b, pc = c, pbias = bias)
+        {
+            float* biasPtr = bias == null ? null : pbias + biasOffset;
+            if (K == 0)
+            {
+                ScaleRows(pc + cOffset, ldc, M, N, accumulate, biasPtr);
+                return;
+            }
+            var p = new Problem(pa + aOffset, lda, transA, pb + bOffset, ldb, transB, pc + cOffset, ldc,
+                biasPtr, accumulate, M, N, K, isa);
+            Packed(in p);
+        }
+    }
+
+    // K = 0: the product is empty, so C = (accumulate ? C : 0) + bias.
+    static void ScaleRows(float* c, long ldc, int M, int N, bool accumulate, float* bias)
+    {
+        for (int i = 0; i < M; i++)
+        {
+            var row = new Span<float>(c + i * ldc, N);
+            if (!accumulate) row.Clear();
+            if (bias != null)
+                System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(bias, N), row);
+        }
+    }
+
+    static void Packed(in Problem p)
+    {
+        Problem q = p;                                 // lambdas cannot capture an `in` parameter
+        int mr = q.MR, nr = q.NR, threads = Par.Threads;
+        int rowPanels = (q.M + mr - 1) / mr;
+        Scratch scratch = Scratch.Current;
+        for (int jc = 0; jc < q.N; jc += NC)
+        {
+            int nc = Math.Min(NC, q.N - jc);
+            int colPanels = (nc + nr - 1) / nr;
+            // Few rows (a short batch of tokens): also split the columns, so every thread has work.
+            int colGroups = threads == 1 || rowPanels >= 4 * threads
+                ? 1 : Math.Min(colPanels, (4 * threads + rowPanels - 1) / rowPanels);
+            for (int pc = 0; pc < q.K; pc += KC)
+            {
+                int kc = Math.Min(KC, q.K - pc);
+                float* bp = scratch.PackB((long)kc * colPanels * nr);
+                int jcl = jc, pcl = pc;
+                // 1. Pack B[pc.., jc..] once, shared by all tasks: panel t holds columns jc + t·NR .. + NR.
+                Par.ForRange(colPanels, (long)kc * nr, (t0, t1) =>
+                {
+                    for (int t = t0; t < t1; t++)
+                    {
+                        int j = jcl + t * nr;
+                        float* src = q.TransB ? q.B + j * q.Ldb + pcl : q.B + pcl * q.Ldb + j;
+                        PackPanel(src, q.Ldb, q.TransB, nr, Math.Min(nr, q.N - j), kc, bp + (long)t * kc * nr);
+                    }
+                });
+                // 2. Tasks = (column group, row panel) pairs; a Par chunk takes contiguous row panels of a group.
+                bool first = pc == 0;
+                Par.ForRange(colGroups * rowPanels, 2L * mr * kc * nc / colGroups, (s, e) =>
+                {
+                    while (s < e)
+                    {
+                        int g = s / rowPanels, r0 = s % rowPanels, r1 = Math.Min(rowPanels, r0 + (e - s));
+                        int t0 = colPanels * g / colGroups, t1 = colPanels * (g + 1) / colGroups;
+                        Rows(in q, r0 * mr, Math.Min(q.M, r1 * mr), jcl + t0 * nr, Math.Min(nc, t1 * nr) - t0 * nr,
+                            pcl, kc, bp + (long)t0 * kc * nr, first);
+                        s += r1 - r0;
+                    }
+                });
+            }
+        }
+    }
+
+    // C[m0..m1, j0..j0+width) += A[m0..m1, pc..pc+kc) · packed B, in row blocks of at most MC.
+    static void Rows(in Problem q, int m0, int m1, int j0, int width, int pc, int kc, float* bp, bool firstK)
+    {
+        int mr = q.MR;
+        float* ap = Scratch.Current.PackA((long)(MC + mr) * kc);
+        int blocks = (m1 - m0 + MC - 1) / MC;
+        int panels = (m1 - m0 + mr - 1) / mr;
+        for (int blk = 0; blk < blocks; blk++)
+        {
+            // Even blocks of whole panels, so no block is a thin leftover.
+            int i0 = m0 + panels * blk / blocks * mr, i1 = Math.Min(m1, m0 + panels * (blk + 1) / blocks * mr);
+            for (int i = i0; i < i1; i += mr)
+            {
+                float* src = q.TransA ? q.A + pc * q.Lda + i : q.A + i * q.Lda + pc;
+                PackPanel(src, q.Lda, !q.TransA, mr, Math.Min(mr, i1 - i), kc, ap + (long)(i - i0) * kc);
+            }
+            Macro(in q, i0, i1, j0, width, kc, ap, bp, firstK);
+        }
+    }
+
+    // The macro-kernel: every MR x NR tile of C[i0..i1, j0..j0+width) from packed A and B panels.
+    static void Macro(in Problem q, int i0, int i1, int j0, int width, int kc, float* ap, float* bp, bool firstK)
+    {
+        int mr = q.MR, nr = q.NR;
+        bool acc = q.Accumulate || !firstK;            // later K blocks add to what the first one stored
+        float* tile = stackalloc float[8 * 32 + 16];
+        tile = (float*)(((nint)tile + 63) & ~(nint)63);
+        for (int j = 0; j < width; j += nr)
+        {
+            float* b = bp + (long)(j / nr) * kc * nr;
+            float* bias = firstK && q.Bias != null ? q.Bias + j0 + j : null;
+            int w = Math.Min(nr, width - j);
+            for (int i = i0; i < i1; i += mr)
+            {
+                float* a = ap + (long)(i - i0) * kc;
+                float* c = q.C + i * q.Ldc + j0 + j;
+                int h = Math.Min(mr, i1 - i);
+                if (h == mr && w == nr)
+                {
+                    MicroKernel(q.Isa, kc, a, b, c, q.Ldc, acc, bias);
+                    continue;
+                }
+                // A partial tile: compute the full tile into scratch, then add the valid h x w corner.
+                MicroKernel(q.Isa, kc, a, b, tile, nr, false, null);
+                for (int r = 0; r < h; r++)
+                    for (int x = 0; x < w; x++)
+                    {
+                        float v = tile[r * nr + x];
+                        if (acc) v = c[r * q.Ldc + x] + v;
+                        if (bias != null) v += bias[x];
+                        c[r * q.Ldc + x] = v;
+                    }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void MicroKernel(Isa isa, int kc, float* a, float* b, float* c, long ldc, bool acc, float* bias)
+    {
+        if (isa == Isa.Vector512) Kernel8x32(kc, a, b, c, ldc, acc, bias);
+        else Kernel6x16(kc, a, b, c, ldc, acc, bias);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Per-thread packing buffers, 64-byte aligned, grown on demand and kept: no allocation per call after warm-up.
+    // The finalizer frees them when the thread that owns them ends.
+
+    sealed class Scratch
+    {
+        [ThreadStatic] static Scratch? current;
+        public static Scratch Current => current ??= new Scratch();
+
+        float* a, b;
+        long capA, capB;
+
+        public float* PackA(long floats) => Grow(ref a, ref capA, floats);
+        public float* PackB(long floats) => Grow(ref b, ref capB, floats);
+
+        static float* Grow(ref float* buffer, ref long capacity, long floats)
+        {
+            if (capacity < floats)
+            {
+                NativeMemory.AlignedFree(buffer);
+                buffer = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+                capacity = floats;
+            }
+            return buffer;
+        }
+
+        ~Scratch()
+        {
+            NativeMemory.AlignedFree(a);
+            NativeMemory.AlignedFree(b);
+        }
+    }
+}
