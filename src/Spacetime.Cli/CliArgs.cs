@@ -59,7 +59,9 @@ internal static class CliArgs
     internal static void VideoOut(string option, string path, bool ffmpegAvailable)
     {
         string ext = Path.GetExtension(path).ToLowerInvariant();
-        if (ext.Length == 0 || !VideoFile.WriteExtensions.Contains(ext))
+        if (ext.Length == 0)
+            throw new UserError($"{option} '{path}' has no file extension; use one of " + string.Join(" ", VideoFile.WriteExtensions));
+        if (!VideoFile.WriteExtensions.Contains(ext))
             throw new UserError($"{option} '{path}': unknown video extension '{ext}'; use one of " +
                                 string.Join(" ", VideoFile.WriteExtensions));
         if (ext is ".mp4" or ".webm" or ".mkv" or ".mov" or ".avi" && !ffmpegAvailable)

@@ -119,8 +119,8 @@ internal static class CaptionWriter
                     bounces++;
                 }
                 double t0 = piece.S0 * Trajectory.Dt, t1 = pieces[end].S1 * Trajectory.Dt;
-                int h = Math.Sign(traj.Position(pieces[end].S1, i).X - traj.Position(piece.S0, i).X);
-                h = Math.Abs(traj.Position(pieces[end].S1, i).X - traj.Position(piece.S0, i).X) >= MinMove && h == piece.H ? h : 0;
+                double dx = traj.Position(pieces[end].S1, i).X - traj.Position(piece.S0, i).X;   // over the whole run
+                int h = Math.Abs(dx) >= MinMove && Math.Sign(dx) == piece.H ? piece.H : 0;
                 string text = "bounces on the floor" + (bounces > 1 ? " " + CaptionGrammar.Times(bounces) : "")
                               + (h != 0 ? " while moving " + CaptionGrammar.DirectionPhrase(h, 0) : "");
                 clauses.Add(new Clause(ClauseKind.Bounces, t0, t1, h, 0, text));
