@@ -11,7 +11,7 @@ public class CaptionTests
     {
         for (int seed = 0; seed < 80; seed++)
         {
-            var truth = WorldClip.Describe(new ClipSettings(seed, 96, 64, 2, 8));
+            var truth = WorldClip.Describe(new ClipSettings(seed, 96, 64, 2, 1));
             Assert.Contains($"A video of {CaptionGrammar.CountWord(truth.Objects.Count)} object", truth.Caption);
             foreach (var o in truth.Objects)
             {
@@ -83,10 +83,17 @@ public class CaptionTests
     }
 
     [Fact]
-    public void ScenarioMix_EveryCheckedWord_IsCommon()
+    public void ScenarioMix_EveryCheckedWord_IsCommon() => AssertWordsCommon(100);
+
+    [Fact, Trait("Category", "Slow")]
+    public void ScenarioMix_EveryCheckedWord_IsCommonOverThousandClips() => AssertWordsCommon(1000);
+
+    /// <summary>
+    /// Each word the evaluation checks appears in at least 5% of n captions of 2 s clips (in 1000 clips the rarest,
+    /// "reappears", is in ~17%). fps 1: captions do not depend on fps, and fewer frames make the truth cheap.
+    /// </summary>
+    static void AssertWordsCommon(int n)
     {
-        // Each word the evaluation checks appears in at least 3% of 200 captions of 2 s clips.
-        const int n = 200;
         var counts = new Dictionary<string, int>();
         string[] words = [.. CaptionGrammar.Colours, .. CaptionGrammar.Shapes, .. CaptionGrammar.Sizes,
                           "one object", "two objects", "three objects", "four objects",
@@ -95,11 +102,11 @@ public class CaptionTests
                           "hits the left wall", "hits the right wall", "pans", "zooms", "is still", "no gravity"];
         for (int seed = 0; seed < n; seed++)
         {
-            string caption = WorldClip.Describe(new ClipSettings(1000 + seed, 64, 64, 2, 8)).Caption;
+            string caption = WorldClip.Describe(new ClipSettings(1000 + seed, 64, 64, 2, 1)).Caption;
             foreach (var w in words)
                 if (Regex.IsMatch(caption, $@"\b{w}\b")) counts[w] = counts.GetValueOrDefault(w) + 1;
         }
-        var rare = words.Where(w => counts.GetValueOrDefault(w) < 0.03 * n).Select(w => $"{w}: {counts.GetValueOrDefault(w)}").ToList();
+        var rare = words.Where(w => counts.GetValueOrDefault(w) < 0.05 * n).Select(w => $"{w}: {counts.GetValueOrDefault(w)}").ToList();
         Assert.True(rare.Count == 0, "rare words: " + string.Join(", ", rare));
     }
 
