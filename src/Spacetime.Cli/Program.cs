@@ -14,6 +14,7 @@ internal static class Program
         var root = new RootCommand("Spacetime: text-to-video models built like Sora, trained from scratch.");
         root.Subcommands.Add(WorldCommands.Create(io));
         root.Subcommands.Add(DataCommands.Create(io));
+        root.Subcommands.Add(ModelCommands.Create(io));
         return CliRunner.Invoke(root, args, io);
     }
 }
