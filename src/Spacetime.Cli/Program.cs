@@ -1,1 +1,20 @@
-﻿Console.WriteLine("Hello, World!");
+// spacetime: the command line. Each command group lives in its own file with one static Create(CliConsole);
+// adding a group is one line below. Run from the repository with ./spacetime (builds once, then runs).
+using System.CommandLine;
+
+namespace Spacetime.Cli;
+
+internal static class Program
+{
+    static int Main(string[] args) => Run(args, CliConsole.Standard());
+
+    /// <summary>Parses and runs one command line; returns the exit code (0 ok, 1 internal error, 2 user mistake).</summary>
+    internal static int Run(string[] args, CliConsole io)
+    {
+        var root = new RootCommand("Spacetime: text-to-video models built like Sora, trained from scratch.");
+        root.Subcommands.Add(WorldCommands.Create(io));
+        root.Subcommands.Add(DataCommands.Create(io));
+        root.Subcommands.Add(ModelCommands.Create(io));
+        return CliRunner.Invoke(root, args, io);
+    }
+}

@@ -1,0 +1,72 @@
+// CliArgs: parsing and checking of option values shared by command groups ("64x64", "1..4", positive numbers).
+// Each check throws UserError with a message that names the option, the value and what is wrong.
+using System.Globalization;
+using Spacetime.Media;
+
+namespace Spacetime.Cli;
+
+internal static class CliArgs
+{
+    /// <summary>"WxH" to (width, height); both positive.</summary>
+    public static (int Width, int Height) Size(string option, string text)
+    {
+        var parts = text.Trim().ToLowerInvariant().Split('x');
+        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int w)
+                              || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int h))
+            throw new UserError($"{option} '{text}' is not a size WxH, e.g. 64x64 or 96x64");
+        if (w <= 0 || h <= 0)
+            throw new UserError($"{option} '{text}': width and height must be positive");
+        if (w > 4096 || h > 4096)
+            throw new UserError($"{option} '{text}': at most 4096 pixels a side");
+        return (w, h);
+    }
+
+    /// <summary>"64x64,96x64" to a list of sizes.</summary>
+    public static IReadOnlyList<(int Width, int Height)> Sizes(string option, string text)
+    {
+        var items = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (items.Length == 0) throw new UserError($"{option} '{text}' names no size; write e.g. 64x64,96x64");
+        return items.Select(s => Size(option, s)).ToList();
+    }
+
+    /// <summary>"2" or "1..4" to (lo, hi) seconds, 0 &lt; lo &lt;= hi.</summary>
+    public static (double Lo, double Hi) Range(string option, string text)
+    {
+        var parts = text.Split("..");
+        if (parts.Length > 2 || !parts.All(p => double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
+            throw new UserError($"{option} '{text}' is not a number or a range LO..HI, e.g. 2 or 1..4");
+        double lo = double.Parse(parts[0], CultureInfo.InvariantCulture), hi = double.Parse(parts[^1], CultureInfo.InvariantCulture);
+        if (!(lo > 0) || !(hi >= lo) || double.IsInfinity(hi))
+            throw new UserError($"{option} '{text}': must be positive, with LO <= HI");
+        return (lo, hi);
+    }
+
+    public static double Positive(string option, double value)
+    {
+        if (!(value > 0) || double.IsInfinity(value)) throw new UserError($"{option} {Show(value)}: must be a positive number");
+        return value;
+    }
+
+    public static int Positive(string option, int value)
+    {
+        if (value <= 0) throw new UserError($"{option} {value}: must be a positive whole number");
+        return value;
+    }
+
+    /// <summary>Checks that a video can be written to this path (known extension; ffmpeg when it needs it).</summary>
+    public static void VideoOut(string option, string path) => VideoOut(option, path, Ffmpeg.IsAvailable);
+
+    internal static void VideoOut(string option, string path, bool ffmpegAvailable)
+    {
+        string ext = Path.GetExtension(path).ToLowerInvariant();
+        if (ext.Length == 0)
+            throw new UserError($"{option} '{path}' has no file extension; use one of " + string.Join(" ", VideoFile.WriteExtensions));
+        if (!VideoFile.WriteExtensions.Contains(ext))
+            throw new UserError($"{option} '{path}': unknown video extension '{ext}'; use one of " +
+                                string.Join(" ", VideoFile.WriteExtensions));
+        if (ext is ".mp4" or ".webm" or ".mkv" or ".mov" or ".avi" && !ffmpegAvailable)
+            throw new UserError($"{option} '{path}': writing {ext} needs ffmpeg, which is not on PATH; {Ffmpeg.InstallHint}");
+    }
+
+    static string Show(double v) => v.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,67 @@
+// CliRunner: parse, run, and turn every user mistake into one red line and exit code 2.
+// User mistakes are UserError (thrown by commands), MediaException (files, datasets, ffmpeg) and the
+// ArgumentException/IOException family raised while checking inputs. Anything else is a bug: one red line with
+// the exception type and exit code 1; SPACETIME_DEBUG=1 adds the stack trace.
+using System.CommandLine;
+using System.Text.Json;
+using Spacetime.Media;
+
+namespace Spacetime.Cli;
+
+/// <summary>A mistake in what the user asked for; the message names the input and what is wrong.</summary>
+internal sealed class UserError(string message) : Exception(message);
+
+internal static class CliRunner
+{
+    public const int Ok = 0, Bug = 1, Usage = 2;
+
+    public static int Invoke(RootCommand root, string[] args, CliConsole io)
+    {
+        if (args.Length == 0) args = ["--help"];
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            string command = parsed.CommandResult.Command is var c && c != root ? " " + CommandPath(parsed) : "";
+            var error = parsed.Errors.FirstOrDefault(e => !e.Message.StartsWith("Required command")) ?? parsed.Errors[0];
+            io.Fail($"{Plain(error.Message)} (see: spacetime{command} --help)");
+            return Usage;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration
+            {
+                EnableDefaultExceptionHandler = false,
+                Output = io.OutWriter,
+                Error = io.ErrWriter,
+            });
+        }
+        catch (Exception e) when (IsUserMistake(e))
+        {
+            io.Fail(e.Message);
+            return Usage;
+        }
+        catch (Exception e)
+        {
+            io.Fail($"internal error ({e.GetType().Name}): {e.Message}");
+            if (Environment.GetEnvironmentVariable("SPACETIME_DEBUG") == "1") io.ErrWriter.WriteLine(e);
+            return Bug;
+        }
+    }
+
+    static bool IsUserMistake(Exception e) =>
+        e is UserError or MediaException or ArgumentException or FormatException or IOException
+          or UnauthorizedAccessException or JsonException;
+
+    /// <summary>System.CommandLine names .NET types in parse errors; say what a user would.</summary>
+    static string Plain(string message) => message
+        .Replace("'System.Int64'", "a whole number").Replace("'System.Int32'", "a whole number")
+        .Replace("'System.Double'", "a number").Replace(" as expected type", " as");
+
+    static string CommandPath(ParseResult parsed)
+    {
+        var names = new List<string>();
+        for (var r = parsed.CommandResult; r.Parent is System.CommandLine.Parsing.CommandResult parent; r = parent)
+            names.Insert(0, r.Command.Name);
+        return string.Join(' ', names);
+    }
+}
