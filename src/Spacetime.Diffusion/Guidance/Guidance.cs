@@ -30,13 +30,6 @@ public static class Guidance
     {
         if (a.Rank != b.Rank || !a.Shape[1..].SequenceEqual(b.Shape[1..]))
             throw new ArgumentException($"Guidance.ConcatBatch: {a} and {b} differ past the batch dim.");
-        // Dim 0 is outermost, so the result is a's elements followed by b's. (F.Concat, when the engine has it,
-        // does the same with autograd; guidance runs under no-grad.)
-        var data = new float[a.Count + b.Count];
-        a.ToArray().CopyTo(data, 0);
-        b.ToArray().CopyTo(data, a.Count);
-        var shape = a.Shape.ToArray();
-        shape[0] += b.Size(0);
-        return Tensor.From(data, shape);
+        return F.Concat([a, b], 0);
     }
 }
