@@ -1,5 +1,6 @@
 // CliArgs: parsing and checking of option values shared by command groups ("64x64", "1..4", positive numbers).
 // Each check throws UserError with a message that names the option, the value and what is wrong.
+using System.CommandLine;
 using System.Globalization;
 using Spacetime.Media;
 
@@ -7,12 +8,20 @@ namespace Spacetime.Cli;
 
 internal static class CliArgs
 {
+    /// <summary>An option with a description and a default value.</summary>
+    public static Option<T> Option<T>(string name, string description, T defaultValue, params string[] aliases) =>
+        new(name, aliases) { Description = description, DefaultValueFactory = _ => defaultValue };
+
+    /// <summary>An option the user must give.</summary>
+    public static Option<T> Required<T>(string name, string description, params string[] aliases) =>
+        new(name, aliases) { Description = description, Required = true };
+
     /// <summary>"WxH" to (width, height); both positive.</summary>
     public static (int Width, int Height) Size(string option, string text)
     {
         var parts = text.Trim().ToLowerInvariant().Split('x');
-        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int w)
-                              || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int h))
+        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, Invariant, out int w)
+                              || !int.TryParse(parts[1], NumberStyles.None, Invariant, out int h))
             throw new UserError($"{option} '{text}' is not a size WxH, e.g. 64x64 or 96x64");
         if (w <= 0 || h <= 0)
             throw new UserError($"{option} '{text}': width and height must be positive");
@@ -33,9 +42,13 @@ internal static class CliArgs
     public static (double Lo, double Hi) Range(string option, string text)
     {
         var parts = text.Split("..");
-        if (parts.Length > 2 || !parts.All(p => double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
+        var values = new double[parts.Length];
+        bool numbers = true;
+        for (int k = 0; k < parts.Length && k < 2; k++)
+            numbers &= double.TryParse(parts[k], NumberStyles.Float, Invariant, out values[k]);
+        if (parts.Length > 2 || !numbers)
             throw new UserError($"{option} '{text}' is not a number or a range LO..HI, e.g. 2 or 1..4");
-        double lo = double.Parse(parts[0], CultureInfo.InvariantCulture), hi = double.Parse(parts[^1], CultureInfo.InvariantCulture);
+        double lo = values[0], hi = values[^1];
         if (!(lo > 0) || !(hi >= lo) || double.IsInfinity(hi))
             throw new UserError($"{option} '{text}': must be positive, with LO <= HI");
         return (lo, hi);
@@ -43,7 +56,8 @@ internal static class CliArgs
 
     public static double Positive(string option, double value)
     {
-        if (!(value > 0) || double.IsInfinity(value)) throw new UserError($"{option} {Show(value)}: must be a positive number");
+        if (!(value > 0) || double.IsInfinity(value))
+            throw new UserError($"{option} {Show(value)}: must be a positive number");
         return value;
     }
 
@@ -60,13 +74,17 @@ internal static class CliArgs
     {
         string ext = Path.GetExtension(path).ToLowerInvariant();
         if (ext.Length == 0)
-            throw new UserError($"{option} '{path}' has no file extension; use one of " + string.Join(" ", VideoFile.WriteExtensions));
+            throw new UserError($"{option} '{path}' has no file extension; use one of " +
+                                string.Join(" ", VideoFile.WriteExtensions));
         if (!VideoFile.WriteExtensions.Contains(ext))
             throw new UserError($"{option} '{path}': unknown video extension '{ext}'; use one of " +
                                 string.Join(" ", VideoFile.WriteExtensions));
         if (ext is ".mp4" or ".webm" or ".mkv" or ".mov" or ".avi" && !ffmpegAvailable)
-            throw new UserError($"{option} '{path}': writing {ext} needs ffmpeg, which is not on PATH; {Ffmpeg.InstallHint}");
+            throw new UserError($"{option} '{path}': writing {ext} needs ffmpeg, which is not on PATH; " +
+                                Ffmpeg.InstallHint);
     }
 
-    static string Show(double v) => v.ToString(CultureInfo.InvariantCulture);
+    static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    static string Show(double v) => v.ToString(Invariant);
 }

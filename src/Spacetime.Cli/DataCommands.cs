@@ -23,16 +23,16 @@ internal static class DataCommands
 
     static Command Synth(CliConsole io)
     {
-        var count = new Option<int>("--count", "-n") { Description = "Number of clips to make.", Required = true };
-        var output = new Option<string>("--out", "-o") { Description = "Dataset folder (created; new clips are numbered after existing ones).", Required = true };
-        var sizes = new Option<string>("--sizes") { Description = "Frame sizes WxH, comma-separated; each clip draws one.", DefaultValueFactory = _ => "64x64,96x64,64x96" };
-        var seconds = new Option<string>("--seconds") { Description = "Duration, or a range LO..HI (whole seconds when LO and HI are whole).", DefaultValueFactory = _ => "1..4" };
-        var fps = new Option<double>("--fps") { Description = "Frames per second.", DefaultValueFactory = _ => 8 };
-        var seed = new Option<long>("--seed") { Description = "Dataset seed; clip i uses a seed derived from it.", DefaultValueFactory = _ => 0 };
-        var format = new Option<string>("--format") { Description = "Clip file type: .gif .y4m .png .mp4 .webm.", DefaultValueFactory = _ => ".gif" };
-        var jobs = new Option<int>("--jobs", "-j") { Description = "Clips made in parallel.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var noTruth = new Option<bool>("--no-truth") { Description = "Do not write the per-frame ground truth JSON." };
-        var command = new Command("synth", "Render world-simulator clips into a dataset folder (clips, truth, captions.jsonl).")
+        var count = CliArgs.Required<int>("--count", "Number of clips to make.", "-n");
+        var output = CliArgs.Required<string>("--out", "Dataset folder (new clips are numbered after old ones).", "-o");
+        var sizes = CliArgs.Option("--sizes", "Frame sizes WxH, comma-separated; one per clip.", "64x64,96x64,64x96");
+        var seconds = CliArgs.Option("--seconds", "Duration, or a range LO..HI (whole seconds if both whole).", "1..4");
+        var fps = CliArgs.Option("--fps", "Frames per second.", 8.0);
+        var seed = CliArgs.Option("--seed", "Dataset seed; clip i uses a seed derived from it.", 0L);
+        var format = CliArgs.Option("--format", "Clip file type: .gif .y4m .png .mp4 .webm.", ".gif");
+        var jobs = CliArgs.Option("--jobs", "Clips made in parallel.", Environment.ProcessorCount, "-j");
+        var noTruth = CliArgs.Option("--no-truth", "Do not write the per-frame ground truth JSON.", false);
+        var command = new Command("synth", "Render world clips into a dataset folder (clips, truth, captions.jsonl).")
         {
             count, output, sizes, seconds, fps, seed, format, jobs, noTruth,
         };
@@ -84,9 +84,9 @@ internal static class DataCommands
 
     static Command Inspect(CliConsole io)
     {
-        var dir = new Argument<string>("dir") { Description = "Dataset folder (captions.jsonl, or video files with .txt captions)." };
-        var tokens = new Option<long>("--tokens") { Description = "Token budget per batch for the bucket table.", DefaultValueFactory = _ => 16384 };
-        var top = new Option<int>("--top") { Description = "Caption words to list.", DefaultValueFactory = _ => 40 };
+        var dir = new Argument<string>("dir") { Description = "Dataset folder (captions.jsonl, or videos with .txt)." };
+        var tokens = CliArgs.Option("--tokens", "Token budget per batch for the bucket table.", 16384L);
+        var top = CliArgs.Option("--top", "Caption words to list.", 40);
         var command = new Command("inspect", "Counts, sizes, durations, bucket table and caption vocabulary of a dataset.")
         {
             dir, tokens, top,

@@ -12,25 +12,24 @@ internal static class DatasetReport
     {
         var overview = new Table().Title("dataset").AddColumns("", "");
         overview.AddRow("folder", Markup.Escape(s.Root));
-        overview.AddRow("clips", s.Clips.ToString(CultureInfo.InvariantCulture));
+        overview.AddRow("clips", N(s.Clips));
         overview.AddRow("bad entries", s.Problems.Count == 0 ? "0" : $"[yellow]{s.Problems.Count}[/]");
-        overview.AddRow("uncaptioned", s.Uncaptioned.ToString(CultureInfo.InvariantCulture));
-        overview.AddRow("frames", s.TotalFrames.ToString(CultureInfo.InvariantCulture));
+        overview.AddRow("uncaptioned", N(s.Uncaptioned));
+        overview.AddRow("frames", N(s.TotalFrames));
         overview.AddRow("on disk", $"{s.TotalBytes / 1048576.0:0.0} MiB");
-        overview.AddRow("duration", $"{s.TotalSeconds:0.0} s total; min {s.MinSeconds:0.##}, mean {s.MeanSeconds:0.##}, max {s.MaxSeconds:0.##} s");
+        overview.AddRow("duration", $"{s.TotalSeconds:0.0} s total; min {s.MinSeconds:0.##}, " +
+                                    $"mean {s.MeanSeconds:0.##}, max {s.MaxSeconds:0.##} s");
         io.Out.Write(overview);
 
         var sizes = new Table().Title("frame sizes").AddColumns("width x height", "clips");
-        foreach (var size in s.Sizes) sizes.AddRow($"{size.Width}x{size.Height}", size.Clips.ToString(CultureInfo.InvariantCulture));
+        foreach (var size in s.Sizes) sizes.AddRow($"{size.Width}x{size.Height}", N(size.Clips));
         io.Out.Write(sizes);
 
         var buckets = new Table().Title($"buckets ({s.DroppedByBudget} clips over the token budget)")
             .AddColumns("frames", "height", "width", "tokens/clip", "batch", "clips", "batches");
         foreach (var b in s.Buckets)
-            buckets.AddRow(b.NumFrames.ToString(CultureInfo.InvariantCulture), b.Height.ToString(CultureInfo.InvariantCulture),
-                           b.Width.ToString(CultureInfo.InvariantCulture), b.TokensPerClip.ToString(CultureInfo.InvariantCulture),
-                           b.BatchSize.ToString(CultureInfo.InvariantCulture), b.Clips.ToString(CultureInfo.InvariantCulture),
-                           b.Batches.ToString(CultureInfo.InvariantCulture));
+            buckets.AddRow(N(b.NumFrames), N(b.Height), N(b.Width), N(b.TokensPerClip), N(b.BatchSize), N(b.Clips),
+                           N(b.Batches));
         io.Out.Write(buckets);
 
         var grammar = new HashSet<string>(CaptionGrammar.Colours.Concat(CaptionGrammar.Shapes).Concat(CaptionGrammar.Sizes)
@@ -46,7 +45,7 @@ internal static class DatasetReport
                 if (k >= s.TopWords.Count) { cells.Add(""); cells.Add(""); continue; }
                 string w = Markup.Escape(s.TopWords[k].Word);
                 cells.Add(grammar.Contains(s.TopWords[k].Word) ? $"[bold]{w}[/]" : w);
-                cells.Add(s.TopWords[k].Count.ToString(CultureInfo.InvariantCulture));
+                cells.Add(N(s.TopWords[k].Count));
             }
             words.AddRow(cells.ToArray());
         }
@@ -55,4 +54,6 @@ internal static class DatasetReport
         foreach (var problem in s.Problems)
             io.Out.MarkupLine("[yellow]skipped:[/] " + Markup.Escape(problem.ToString()));
     }
+
+    static string N(long x) => x.ToString(CultureInfo.InvariantCulture);
 }

@@ -18,15 +18,12 @@ internal static class WorldCommands
 
     static Command Render(CliConsole io)
     {
-        var seed = new Option<long>("--seed") { Description = "Scene seed; the same seed gives the same clip.", DefaultValueFactory = _ => 0 };
-        var size = new Option<string>("--size") { Description = "Frame size WxH in pixels.", DefaultValueFactory = _ => "64x64" };
-        var seconds = new Option<double>("--seconds") { Description = "Duration in seconds.", DefaultValueFactory = _ => 2 };
-        var fps = new Option<double>("--fps") { Description = "Frames per second.", DefaultValueFactory = _ => 8 };
-        var output = new Option<string>("--out", "-o")
-        {
-            Description = "Video file: .gif .mp4 .webm .png (contact sheet) .y4m (.mp4/.webm need ffmpeg).",
-            Required = true,
-        };
+        var seed = CliArgs.Option("--seed", "Scene seed; the same seed gives the same clip.", 0L);
+        var size = CliArgs.Option("--size", "Frame size WxH in pixels.", "64x64");
+        var seconds = CliArgs.Option("--seconds", "Duration in seconds.", 2.0);
+        var fps = CliArgs.Option("--fps", "Frames per second.", 8.0);
+        var output = CliArgs.Required<string>("--out", "Video file: .gif .mp4 .webm .png (contact sheet) .y4m " +
+                                                       "(.mp4 and .webm need ffmpeg).", "-o");
         var truth = new Option<string?>("--truth") { Description = "Also write the per-frame ground truth as JSON." };
         var command = new Command("render", "Render one scene to a video file and print its caption and prompt.")
         {
@@ -54,8 +51,9 @@ internal static class WorldCommands
                 File.WriteAllText(temp, clip.Truth.ToJson());
                 File.Move(temp, truthPath, overwrite: true);
             }
-            io.Out.MarkupLine($"[green]wrote[/] {Markup.Escape(outPath)}: {clip.Frames.Count} frames of {w}x{h} at {f:0.###} fps" +
-                              (truthPath != null ? $", truth in {Markup.Escape(truthPath)}" : ""));
+            string truthNote = truthPath != null ? $", truth in {Markup.Escape(truthPath)}" : "";
+            io.Out.MarkupLine($"[green]wrote[/] {Markup.Escape(outPath)}: {clip.Frames.Count} frames of {w}x{h} " +
+                              $"at {f:0.###} fps{truthNote}");
             io.OutWriter.WriteLine($"caption: {clip.Caption}");              // unwrapped, for scripts
             io.OutWriter.WriteLine($"prompt:  {clip.Prompt}");
             return CliRunner.Ok;

@@ -31,11 +31,12 @@ internal static class CaptionWriter
         var bodies = scene.Bodies;
         var sb = new StringBuilder();
         string count = CaptionGrammar.CountWord(bodies.Count);
-        sb.Append($"A video of {count} {(bodies.Count == 1 ? "object" : "objects")} on {BackgroundPhrase(scene.Background)}. ");
+        string objects = bodies.Count == 1 ? "object" : "objects";
+        sb.Append($"A video of {count} {objects} on {BackgroundPhrase(scene.Background)}. ");
         sb.Append(scene.Gravity ? "Gravity pulls everything down. " : "There is no gravity, so objects float freely. ");
         sb.Append($"The camera {CaptionGrammar.Cameras[(int)scene.Camera]}. ");
         if (scene.Occluder is { } o)
-            sb.Append($"A {CaptionGrammar.OccluderName} stands in the foreground {Third((o.X0 + o.X1) / 2, scene.WorldWidth)}. ");
+            sb.Append($"A {CaptionGrammar.OccluderName} stands in the foreground {Third(Centre(o), scene.WorldWidth)}. ");
         if (bodies.Count > 1)
             sb.Append($"From left to right: {JoinAnd(bodies.Select(b => WithArticle(b.Name)).ToList())}. ");
         foreach (var story in stories)
@@ -94,7 +95,8 @@ internal static class CaptionWriter
         var scene = traj.Scene;
         var body = scene.Bodies[i];
         int last = traj.Steps - 1;
-        var splitting = traj.Events.Where(e => e.Body == i && e.Kind is not (EventKind.GoesBehind or EventKind.Reappears)).ToList();
+        var splitting = traj.Events                                               // events that change the motion
+            .Where(e => e.Body == i && e.Kind is not (EventKind.GoesBehind or EventKind.Reappears)).ToList();
         var cuts = new List<int> { 0 };
         foreach (var e in splitting)
             if (e.Step > cuts[^1] && e.Step < last) cuts.Add(e.Step);
@@ -187,7 +189,8 @@ internal static class CaptionWriter
             EventKind.Collision => "collides with the " + scene.Bodies[e.Other].Name,
             EventKind.Stop => "comes to rest",
             EventKind.GoesBehind => "goes behind the " + CaptionGrammar.OccluderName,
-            _ => "reappears on its " + (traj.Position(e.Step, e.Body).X > Centre(scene.Occluder!.Value) ? "right" : "left") + " side",
+            _ => traj.Position(e.Step, e.Body).X > Centre(scene.Occluder!.Value) ? "reappears on its right side"
+                                                                                  : "reappears on its left side",
         };
         return new Clause(ClauseKind.Event, e.Time, e.Time, 0, 0, text);
     }
@@ -201,7 +204,8 @@ internal static class CaptionWriter
         if (body.Position.Y - body.Half.Y <= 1e-6) return "on the floor " + across;
         double v = body.Position.Y / scene.WorldHeight;
         string up = v >= 2.0 / 3 ? "top" : v < 1.0 / 3 ? "bottom" : "";
-        string side = body.Position.X < scene.WorldWidth / 3 ? "left" : body.Position.X >= 2 * scene.WorldWidth / 3 ? "right" : "";
+        double u = body.Position.X / scene.WorldWidth;
+        string side = u < 1.0 / 3 ? "left" : u >= 2.0 / 3 ? "right" : "";
         return (up, side) switch
         {
             ("", "") => "in the middle",

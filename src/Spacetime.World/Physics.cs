@@ -49,7 +49,7 @@ internal static class Physics
     public const double RestSpeed = 3.0;
     /// <summary>Wall hits and collisions slower than this are contacts, not events.</summary>
     public const double EventSpeed = 0.3;
-    /// <summary>Occlusion by the block: "goes behind" at this hidden fraction, "reappears" back below ReappearBelow.</summary>
+    /// <summary>The block hides this fraction: "goes behind" at HiddenAbove, "reappears" below ReappearBelow.</summary>
     public const double HiddenAbove = 0.6, ReappearBelow = 0.3;
 
     public static Trajectory Run(Scene scene)
@@ -93,16 +93,24 @@ internal static class Physics
                     v[i] = new Vec2(Math.Abs(v[i].X) <= dv ? 0 : v[i].X - Math.Sign(v[i].X) * dv, 0);
                 }
                 double speed = v[i].Length;
-                if (moving[i] && onFloor && speed == 0) { events.Add(new WorldEvent(s, EventKind.Stop, i)); moving[i] = false; }
+                if (moving[i] && onFloor && speed == 0)
+                {
+                    events.Add(new WorldEvent(s, EventKind.Stop, i));
+                    moving[i] = false;
+                }
                 else if (speed > EventSpeed) moving[i] = true;
             }
             Array.Copy(p, 0, positions, s * n, n);
             Array.Copy(v, 0, velocities, s * n, n);
         }
 
-        var trajectory = new Trajectory { Scene = scene, Steps = steps, Positions = positions, Velocities = velocities, Events = events };
+        var trajectory = new Trajectory
+        {
+            Scene = scene, Steps = steps, Positions = positions, Velocities = velocities, Events = events,
+        };
         if (scene.Occluder is { } block) AddOcclusionEvents(trajectory, block, events);
-        events.Sort((a, b) => a.Step != b.Step ? a.Step.CompareTo(b.Step) : a.Body != b.Body ? a.Body.CompareTo(b.Body) : a.Kind.CompareTo(b.Kind));
+        events.Sort((a, b) => a.Step != b.Step ? a.Step.CompareTo(b.Step)          // by time, then body, then kind
+                            : a.Body != b.Body ? a.Body.CompareTo(b.Body) : a.Kind.CompareTo(b.Kind));
         return trajectory;
 
         // Walls, floor and ceiling: push inside, reflect the velocity with restitution, record the hit.
@@ -187,14 +195,22 @@ internal static class Physics
             for (int s = 0; s < traj.Steps; s += 2)
             {
                 double covered = Coverage.CoveredBy(bodies[i], traj.Position(s, i), block);
-                if (!hidden && covered >= HiddenAbove) { hidden = true; if (s > 0) events.Add(new WorldEvent(s, EventKind.GoesBehind, i)); }
-                else if (hidden && covered <= ReappearBelow) { hidden = false; events.Add(new WorldEvent(s, EventKind.Reappears, i)); }
+                if (!hidden && covered >= HiddenAbove)
+                {
+                    hidden = true;
+                    if (s > 0) events.Add(new WorldEvent(s, EventKind.GoesBehind, i));     // not when it starts hidden
+                }
+                else if (hidden && covered <= ReappearBelow)
+                {
+                    hidden = false;
+                    events.Add(new WorldEvent(s, EventKind.Reappears, i));
+                }
             }
         }
     }
 }
 
-/// <summary>Area fractions measured on a fixed grid over the object's box, in world units (so the same at every size).</summary>
+/// <summary>Area fractions on a fixed grid over the object's box, in world units (so the same at every size).</summary>
 internal static class Coverage
 {
     const int Grid = 16;

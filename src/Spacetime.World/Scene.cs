@@ -33,11 +33,11 @@ public enum CameraMotion { Still, PanLeft, PanRight, ZoomIn, ZoomOut }
 
 public enum BackgroundPattern { Plain, Gradient, Stripes, Checker }
 
-/// <summary>A background drawn in world space (so it moves when the camera pans). Gradient: A at top, B at bottom.</summary>
+/// <summary>A background drawn in world space (it moves when the camera pans). Gradient: A at top, B at bottom.</summary>
 public sealed record Background(BackgroundPattern Pattern, BackgroundColour A, BackgroundColour B, double Period,
                                 bool Vertical);
 
-/// <summary>One object's identity and initial state. Id is its rank from left to right at t = 0 and its depth order.</summary>
+/// <summary>One object's identity and initial state. Id: rank from left to right at t = 0, and depth order.</summary>
 public sealed record BodySpec(int Id, Shape Shape, Colour Colour, SizeClass Size, Vec2 Position, Vec2 Velocity)
 {
     /// <summary>Collision radius: objects collide as circles of this radius (all shapes; see Geometry).</summary>

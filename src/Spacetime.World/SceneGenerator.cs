@@ -86,7 +86,7 @@ internal static class SceneGenerator
         double R(int i) => Geometry.Radius(cast[i].Size);
         Vec2 Half(int i) => Geometry.HalfExtents(cast[i].Shape, R(i));
 
-        /// <summary>Picks a spot in [x0,x1] x [y0,y1] (centre), clear of placed objects and the occluder; 60 tries.</summary>
+        /// <summary>Puts the centre in [x0,x1] x [y0,y1], clear of placed objects and the block (60 tries).</summary>
         void Place(int i, double x0, double x1, double y0, double y1)
         {
             var half = Half(i);

@@ -51,8 +51,8 @@ public sealed record ClipTruth(
     internal static ClipTruth Build(Trajectory traj, ClipSettings settings, string caption, string prompt)
     {
         var scene = traj.Scene;
-        var infos = scene.Bodies.Select(b => new ObjectInfo(b.Id, CaptionGrammar.Name(b.Shape),
-                                                             CaptionGrammar.Name(b.Colour), CaptionGrammar.Name(b.Size))).ToArray();
+        var infos = scene.Bodies.Select(b => new ObjectInfo(
+            b.Id, CaptionGrammar.Name(b.Shape), CaptionGrammar.Name(b.Colour), CaptionGrammar.Name(b.Size))).ToArray();
         int frameCount = settings.FrameCount;
         var frames = new FrameTruth[frameCount];
         for (int k = 0; k < frameCount; k++)
@@ -74,11 +74,15 @@ public sealed record ClipTruth(
             }
             frames[k] = new FrameTruth(k, R(t), [R(view.X0), R(view.Y0), R(view.X1), R(view.Y1)], objects);
         }
-        var events = traj.Events.Select(e => new EventTruth(R(e.Time), Math.Min(frameCount - 1, (int)Math.Ceiling(e.Time * settings.Fps - 1e-9)),
-                                                            JsonNamingPolicy.CamelCase.ConvertName(e.Kind.ToString()),
-                                                            e.Body, e.Other < 0 ? null : e.Other)).ToArray();
+        var events = traj.Events.Select(e => new EventTruth(
+            R(e.Time),
+            Math.Min(frameCount - 1, (int)Math.Ceiling(e.Time * settings.Fps - 1e-9)),   // first frame at or after
+            JsonNamingPolicy.CamelCase.ConvertName(e.Kind.ToString()),
+            e.Body,
+            e.Other < 0 ? null : e.Other)).ToArray();
         var bg = scene.Background;
-        string background = $"{bg.Pattern.ToString().ToLowerInvariant()}:{CaptionGrammar.Name(bg.A)}/{CaptionGrammar.Name(bg.B)}";
+        string pattern = bg.Pattern.ToString().ToLowerInvariant();
+        string background = $"{pattern}:{CaptionGrammar.Name(bg.A)}/{CaptionGrammar.Name(bg.B)}";
         double[]? occluder = scene.Occluder is { } o ? [R(o.X0), R(o.Y0), R(o.X1), R(o.Y1)] : null;
         return new ClipTruth(settings.Seed, scene.Kind.ToString().ToLowerInvariant(), settings.Width, settings.Height,
                              settings.Fps, frameCount, settings.Seconds, R(scene.WorldWidth), R(scene.WorldHeight),

@@ -48,8 +48,9 @@ public class CaptionTests
                     // measured on the simulator's stored states (every physics step), not on the writer's pieces
                     var a = traj.Position(traj.StepAt(clause.T0), story.Body);
                     var b = traj.Position(traj.StepAt(clause.T1), story.Body);
-                    if (h != 0) Assert.True(h * (b.X - a.X) >= CaptionWriter.MinMove - 1e-9, $"seed {seed}: '{clause.Text}' but dx = {b.X - a.X}");
-                    if (v != 0) Assert.True(v * (b.Y - a.Y) >= CaptionWriter.MinMove - 1e-9, $"seed {seed}: '{clause.Text}' but dy = {b.Y - a.Y}");
+                    double dx = b.X - a.X, dy = b.Y - a.Y, least = CaptionWriter.MinMove - 1e-9;
+                    if (h != 0) Assert.True(h * dx >= least, $"seed {seed}: '{clause.Text}' but dx = {dx}");
+                    if (v != 0) Assert.True(v * dy >= least, $"seed {seed}: '{clause.Text}' but dy = {dy}");
                     if (clause.Text.StartsWith("falls")) Assert.True(b.Y < a.Y, $"seed {seed}: falls but rises");
                     stated++;
                 }
@@ -76,7 +77,8 @@ public class CaptionTests
             int id = truth.Objects.Single(o => o.Colour == colour).Id;
             double dx = truth.Frames[^1].Objects[id].CenterWorld[0] - truth.Frames[0].Objects[id].CenterWorld[0];
             bool wall = truth.Events.Any(e => e.Object == id && e.Kind is "leftWall" or "rightWall" or "collision");
-            if (!wall) Assert.True((m.Groups[4].Value == "right" ? dx : -dx) > 0, $"seed {seed}: '{truth.Prompt}', dx = {dx}");
+            double said = m.Groups[4].Value == "right" ? dx : -dx;
+            if (!wall) Assert.True(said > 0, $"seed {seed}: '{truth.Prompt}', dx = {dx}");
             checkedPrompts++;
         }
         Assert.True(checkedPrompts >= 10, $"only {checkedPrompts} directional prompts");
@@ -106,7 +108,8 @@ public class CaptionTests
             foreach (var w in words)
                 if (Regex.IsMatch(caption, $@"\b{w}\b")) counts[w] = counts.GetValueOrDefault(w) + 1;
         }
-        var rare = words.Where(w => counts.GetValueOrDefault(w) < 0.05 * n).Select(w => $"{w}: {counts.GetValueOrDefault(w)}").ToList();
+        var rare = words.Where(w => counts.GetValueOrDefault(w) < 0.05 * n)
+                        .Select(w => $"{w}: {counts.GetValueOrDefault(w)}").ToList();
         Assert.True(rare.Count == 0, "rare words: " + string.Join(", ", rare));
     }
 

@@ -50,7 +50,8 @@ public class DeterminismTests
         Assert.Equal(16, a.FrameCount);
         Assert.Equal(48, b.FrameCount);
         for (int k = 0; k < a.FrameCount; k++)
-            Assert.Equal(a.Frames[k].Objects.Select(o => o.CenterWorld), b.Frames[3 * k].Objects.Select(o => o.CenterWorld));
+            Assert.Equal(a.Frames[k].Objects.Select(o => o.CenterWorld),
+                         b.Frames[3 * k].Objects.Select(o => o.CenterWorld));
         Assert.Equal(a.Caption, b.Caption);
     }
 
@@ -64,7 +65,8 @@ public class DeterminismTests
             Assert.Equal(wide.Kind, tall.Kind);
             Assert.Equal(wide.Camera, tall.Camera);
             Assert.Equal(wide.Background, tall.Background);
-            Assert.Equal(wide.Bodies.Select(b => (b.Shape, b.Colour, b.Size)).Order(), tall.Bodies.Select(b => (b.Shape, b.Colour, b.Size)).Order());
+            Assert.Equal(wide.Bodies.Select(b => (b.Shape, b.Colour, b.Size)).Order(),
+                         tall.Bodies.Select(b => (b.Shape, b.Colour, b.Size)).Order());
             Assert.Equal(10, Math.Min(wide.WorldWidth, wide.WorldHeight));
             Assert.Equal(15, tall.WorldHeight, 9);
         }

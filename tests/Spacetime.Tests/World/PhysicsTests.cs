@@ -126,14 +126,17 @@ public class PhysicsTests
             double mid = (block.X0 + block.X1) / 2;
             foreach (var behind in traj.Events.Where(e => e.Kind == EventKind.GoesBehind))
             {
-                var back = traj.Events.FirstOrDefault(e => e.Kind == EventKind.Reappears && e.Body == behind.Body && e.Step > behind.Step);
+                var back = traj.Events.FirstOrDefault(
+                    e => e.Kind == EventKind.Reappears && e.Body == behind.Body && e.Step > behind.Step);
                 var v = traj.Velocity(behind.Step, behind.Body);
                 if (back is null || Math.Abs(v.X) < 2 * Math.Abs(v.Y)) continue;   // only objects crossing sideways
                 bool turned = traj.Events.Any(e => e.Body == behind.Body && e.Step > behind.Step && e.Step <= back.Step
-                                                   && e.Kind is EventKind.Collision or EventKind.LeftWall or EventKind.RightWall);
+                                                   && e.Kind is EventKind.Collision or EventKind.LeftWall
+                                                                or EventKind.RightWall);
                 if (turned) continue;
-                double before = traj.Position(behind.Step, behind.Body).X - mid, after = traj.Position(back.Step, behind.Body).X - mid;
-                Assert.True(Math.Sign(before) == -Math.Sign(after), $"seed {seed}: body {behind.Body} came back on its own side");
+                double before = traj.Position(behind.Step, behind.Body).X - mid;
+                double after = traj.Position(back.Step, behind.Body).X - mid;
+                Assert.True(Math.Sign(before) == -Math.Sign(after), $"seed {seed}: body {behind.Body} came back on its side");
                 checkedCrossings++;
             }
         }
