@@ -1,7 +1,7 @@
 // Decoder: latent (B, z, 1 + k, h, w) -> video (B, 3, 1 + 4k, 8h, 8w), the encoder's mirror (SD's Decoder keys:
 // conv_in, mid.block_1/2, up.i.block.j, up.i.upsample, norm_out, conv_out; up.i is level i, run from the deepest).
-// Each level has ResBlocks + 1 ResNet blocks (as SD) and, except level 0, a 2x upsample to level i - 1's size that
-// also doubles time (frame 0 kept single) where the encoder halved it. Output frame j depends on latent frames up to
+// Each level has ResBlocks + 1 ResNet blocks (as SD) and, except level 0, a 2x upsample to level i - 1's size and
+// channels that also doubles time (frame 0 kept single) where the encoder halved it. Output frame j depends on latent frames up to
 // ceil(j / 4) only.
 using Spacetime.Engine;
 using Spacetime.Nn;
@@ -47,16 +47,15 @@ internal sealed class DecoderLevel : Module
 
     public DecoderLevel(VideoVaeConfig cfg, int level, Rng rng)
     {
-        int levels = cfg.ChannelMultipliers.Length, ch = cfg.Channels(level);
-        int inCh = cfg.Channels(Math.Min(level + 1, levels - 1));
+        int ch = cfg.Channels(level);
         block = Add("block", new ModuleList<ResnetBlock3d>());
         for (int j = 0; j <= cfg.ResBlocks; j++)
-            block.Append(new ResnetBlock3d(j == 0 ? inCh : ch, ch, cfg.NormGroups, rng));
+            block.Append(new ResnetBlock3d(ch, ch, cfg.NormGroups, rng));
         if (level > 0)
-            upsample = Add("upsample", new Upsample(ch, cfg.HalvesTime(level - 1), rng));
+            upsample = Add("upsample", new Upsample(ch, cfg.Channels(level - 1), cfg.HalvesTime(level - 1), rng));
     }
 
-    // x: (B, C_{i+1}, T, h, w) -> (B, C_i, 2T - 1 or T, 2h, 2w) (no upsample on level 0)
+    // x: (B, C_i, T, h, w) -> (B, C_{i-1}, 2T - 1 or T, 2h, 2w) (level 0: (B, C_0, T, h, w))
     public Tensor Forward(Tensor x, CausalState? state)
     {
         foreach (var b in block) x = b.Forward(x, state);                           // (B, C_i, T, h, w)

@@ -199,17 +199,18 @@ public class VaeTests
         Assert.Equal(z.ToArray(), vae.FromDiffusionLatent(scaled).ToArray());
     }
 
-    // The llm.c-style check that the whole thing learns: one batch, AdamW, L1 falls by 10x.
+    // The llm.c-style check that the whole thing learns: one batch, AdamW, L1 falls by 10x within 200 steps (about
+    // 45 steps with this seed, ~2 s on 2 idle cores; the loop stops once it is there).
     [Fact]
     public void Vae_OverfitsOneBatch_L1FallsTenfold()
     {
         var vae = Model(Tiny);
-        var video = MovingWaves(2, 5, 16, 16);
+        var video = MovingWaves(2, 5, 8, 8);
         var opt = new AdamW(vae.NamedParameters(), lr: 3e-3f, weightDecay: 0f);
         var loss = new VaeLoss();
         var rng = new Rng(12);
-        float first = 0, last = 0;
-        for (int step = 0; step < 300; step++)
+        float first = float.NaN, last = float.NaN;
+        for (int step = 0; step < 200 && !(last < first / 10); step++)
         {
             using var scope = TensorScope.Begin();
             var (rec, q) = vae.Forward(video, rng);
@@ -220,7 +221,7 @@ public class VaeTests
             last = parts.Reconstruction.Item();
             if (step == 0) first = last;
         }
-        Assert.True(last < first / 10, $"L1 went from {first} to {last}; expected a 10x drop.");
+        Assert.True(last < first / 10, $"L1 went from {first} to {last} in 200 steps; expected a 10x drop.");
     }
 
     [Fact]
