@@ -7,7 +7,8 @@ namespace Spacetime.Engine;
 
 public sealed partial class Tensor
 {
-    /// <summary>The elements as a dense row-major span, for in-place updates. Throws for non-contiguous views.</summary>
+    /// <summary>The elements as a dense row-major span, for in-place updates. Throws for a non-contiguous
+    /// view.</summary>
     public Span<float> AsSpan() => Span;
 
     /// <summary>

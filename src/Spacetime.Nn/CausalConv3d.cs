@@ -25,7 +25,8 @@ public sealed class CausalConv3d : Module
         if (TimePad < 0 || kernel.H % 2 == 0 || kernel.W % 2 == 0)
             throw new ArgumentException($"CausalConv3d: kernel {kernel} with stride {stride} gives time padding " +
                                         $"{TimePad}; need stride.T <= kt and odd kh, kw.");
-        conv = Add("conv", new Conv3d(inChannels, outChannels, kernel, rng, stride, (0, kernel.H / 2, kernel.W / 2), bias));
+        var spatialPad = (0, kernel.H / 2, kernel.W / 2);
+        conv = Add("conv", new Conv3d(inChannels, outChannels, kernel, rng, stride, spatialPad, bias));
     }
 
     // x: (B, C, T, H, W) -> (B, O, To, Ho, Wo), To = (T + timePad - kt) / stride.T + 1

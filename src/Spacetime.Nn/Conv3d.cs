@@ -14,7 +14,8 @@ public sealed class Conv3d : Module
     /// <summary>(O), or null without bias.</summary>
     public Tensor? Bias { get; }
 
-    /// <summary>C -> O channels with a (kt, kh, kw) kernel; stride defaults to 1, padding (zeros, both sides) to 0.</summary>
+    /// <summary>C -> O channels with a (kt, kh, kw) kernel; stride defaults to 1, padding (zeros, both sides)
+    /// to 0.</summary>
     public Conv3d(int inChannels, int outChannels, (int T, int H, int W) kernel, Rng rng,
                   (int T, int H, int W) stride = default, (int T, int H, int W) padding = default, bool bias = true)
     {

@@ -14,7 +14,8 @@ public sealed class Embedding : Module
     public Embedding(int count, int dim, Rng rng)
     {
         if (count <= 0 || dim <= 0)
-            throw new ArgumentOutOfRangeException(nameof(count), $"Embedding: table ({count}, {dim}) must be non-empty.");
+            throw new ArgumentOutOfRangeException(nameof(count),
+                                                  $"Embedding: table ({count}, {dim}) must be non-empty.");
         Weight = Param("weight", Tensor.Zeros(count, dim));
         Init.Normal(Weight, rng);
     }

@@ -8,8 +8,8 @@ namespace Spacetime.Nn;
 /// <summary>Initializers for parameters (torch.nn.init), seeded through <see cref="Rng"/>.</summary>
 public static class Init
 {
-    /// <summary>Uniform in [-a, a] with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot &amp; Bengio 2010); DiT's choice
-    /// for every Linear.</summary>
+    /// <summary>Uniform in [-a, a] with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot &amp; Bengio 2010);
+    /// DiT's choice for every Linear.</summary>
     public static void XavierUniform(Tensor w, Rng rng, float gain = 1f)
     {
         var (fanIn, fanOut) = Fans(w, "XavierUniform");
@@ -27,7 +27,7 @@ public static class Init
         Uniform(w, rng, -bound, bound);
     }
 
-    /// <summary>Normal with standard deviation gain / sqrt(fan_in), gain = sqrt(2) (He et al. 2015, for ReLU).</summary>
+    /// <summary>Normal with standard deviation sqrt(2 / fan_in) (He et al. 2015, for ReLU).</summary>
     public static void KaimingNormal(Tensor w, Rng rng)
     {
         var (fanIn, _) = Fans(w, "KaimingNormal");

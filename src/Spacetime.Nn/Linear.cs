@@ -16,7 +16,8 @@ public sealed class Linear : Module
     public Linear(int inFeatures, int outFeatures, Rng rng, bool bias = true)
     {
         if (inFeatures <= 0 || outFeatures <= 0)
-            throw new ArgumentOutOfRangeException(nameof(inFeatures), $"Linear: sizes {inFeatures} -> {outFeatures} must be positive.");
+            throw new ArgumentOutOfRangeException(nameof(inFeatures),
+                                                  $"Linear: sizes {inFeatures} -> {outFeatures} must be positive.");
         Weight = Param("weight", Tensor.Zeros(outFeatures, inFeatures));
         if (bias) Bias = Param("bias", Tensor.Zeros(outFeatures));
         float bound = 1f / MathF.Sqrt(inFeatures);

@@ -15,7 +15,7 @@ public abstract class Module
     readonly List<(string Name, Module Module)> children = [];
     readonly List<(string Name, Tensor Tensor, bool Trainable)> tensors = [];
 
-    /// <summary>True in training mode (the default), false after <see cref="Eval"/>; dropout and the like read it.</summary>
+    /// <summary>True in training mode (the default), false after <see cref="Eval"/>; dropout reads it.</summary>
     public bool Training { get; private set; } = true;
 
     /// <summary>Registers a child module under <paramref name="name"/> (a dotted name such as "adaLN_modulation.1"
@@ -24,7 +24,8 @@ public abstract class Module
     {
         ArgumentNullException.ThrowIfNull(module);
         CheckNewName(name);
-        if (ReferenceEquals(module, this)) throw new ArgumentException($"{GetType().Name}.Add: a module cannot contain itself.");
+        if (ReferenceEquals(module, this))
+            throw new ArgumentException($"{GetType().Name}.Add: a module cannot contain itself.");
         children.Add((name, module));
         return module;
     }
@@ -33,7 +34,7 @@ public abstract class Module
     /// Returns the parameter, for assignment to a field.</summary>
     protected Tensor Param(string name, Tensor value) => Register(name, value, trainable: true);
 
-    /// <summary>Registers a buffer: saved in the state dict but not trained (fixed position tables, for example).</summary>
+    /// <summary>Registers a buffer: saved in the state dict but not trained (a fixed position table, say).</summary>
     protected Tensor Buffer(string name, Tensor value) => Register(name, value, trainable: false);
 
     Tensor Register(string name, Tensor value, bool trainable)

@@ -1,4 +1,5 @@
-// Safetensors: the tensor file format of Hugging Face and PyTorch checkpoints (https://github.com/huggingface/safetensors).
+// Safetensors: the tensor file format of Hugging Face and PyTorch checkpoints
+// (https://github.com/huggingface/safetensors).
 //   bytes 0..8     N, the header length (u64 little-endian)
 //   bytes 8..8+N   a JSON object: "name": {"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]} per tensor,
 //                  plus an optional "__metadata__": {string: string}; writers pad it with spaces to 8-byte alignment
@@ -57,8 +58,9 @@ public static class Safetensors
         ReadExactly(handle, lengthBytes, 0, path, "the header length");
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
         if (headerLength < 2 || headerLength > MaxHeaderBytes || (long)headerLength > fileLength - 8)
-            throw Bad(path, $"the header length is {headerLength} bytes; expected 2..{Math.Min(MaxHeaderBytes, fileLength - 8)} " +
-                            $"for a file of {fileLength} bytes (truncated or not a safetensors file?)");
+            throw Bad(path, $"the header length is {headerLength} bytes; expected 2.." +
+                            $"{Math.Min(MaxHeaderBytes, fileLength - 8)} for a file of {fileLength} bytes " +
+                            "(truncated or not a safetensors file?)");
         var header = new byte[headerLength];
         ReadExactly(handle, header, 8, path, "the header");
         long dataStart = 8 + (long)headerLength, dataLength = fileLength - dataStart;
@@ -117,7 +119,8 @@ public static class Safetensors
     static Entry ParseEntry(string name, JsonElement v, long dataLength, string path)
     {
         string where = $"tensor '{name}'";
-        if (v.ValueKind != JsonValueKind.Object) throw Bad(path, $"{where}: expected an object with dtype, shape, data_offsets");
+        if (v.ValueKind != JsonValueKind.Object)
+            throw Bad(path, $"{where}: expected an object with dtype, shape, data_offsets");
         if (!v.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String)
             throw Bad(path, $"{where}: missing string 'dtype'");
         if (!Enum.GetNames<SafetensorsDType>().Contains(dt.GetString()))
@@ -132,11 +135,13 @@ public static class Safetensors
         {
             if (d > int.MaxValue) throw Bad(path, $"{where}: shape dimension {d} is too large");
             count = count * d;
-            if (count > int.MaxValue) throw Bad(path, $"{where}: shape [{string.Join(", ", shape)}] has more than 2^31-1 elements");
+            if (count > int.MaxValue)
+                throw Bad(path, $"{where}: shape [{string.Join(", ", shape)}] has more than 2^31-1 elements");
         }
         long begin = offsets[0], end = offsets[1];
         if (begin > end || end > dataLength)
-            throw Bad(path, $"{where}: data_offsets [{begin}, {end}] do not lie within the {dataLength}-byte data section");
+            throw Bad(path, $"{where}: data_offsets [{begin}, {end}] do not lie within the {dataLength}-byte " +
+                            "data section");
         long expected = count * Size(dtype);
         if (end - begin != expected)
             throw Bad(path, $"{where}: data_offsets [{begin}, {end}] span {end - begin} bytes, expected {expected} " +
@@ -229,7 +234,8 @@ public static class Safetensors
         var names = new HashSet<string>();
         foreach (var (name, _) in list)
             if (string.IsNullOrEmpty(name) || name == "__metadata__" || !names.Add(name))
-                throw new ArgumentException($"Safetensors.Write {path}: tensor name '{name}' is empty, reserved or repeated.");
+                throw new ArgumentException($"Safetensors.Write {path}: tensor name '{name}' is empty, reserved " +
+                                            "or repeated.");
         var header = Header(list, metadata, dtype);
         string temp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         try

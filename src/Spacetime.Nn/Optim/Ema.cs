@@ -17,7 +17,8 @@ public sealed class Ema
     /// <summary>Starts the average at the model's current weights.</summary>
     public Ema(Module model, float decay = 0.9999f)
     {
-        if (!(decay >= 0 && decay <= 1)) throw new ArgumentOutOfRangeException(nameof(decay), decay, "Ema: decay must be in [0, 1].");
+        if (!(decay >= 0 && decay <= 1))
+            throw new ArgumentOutOfRangeException(nameof(decay), decay, "Ema: decay must be in [0, 1].");
         Decay = decay;
         foreach (var (k, t) in model.StateDict()) shadow.Add(k, t.CopyUnscoped());
     }
@@ -35,7 +36,7 @@ public sealed class Ema
         }
     }
 
-    /// <summary>Copies the averaged weights into <paramref name="target"/> (a model of the same architecture).</summary>
+    /// <summary>Copies the averaged weights into <paramref name="target"/> (same architecture).</summary>
     public void CopyTo(Module target) => target.LoadStateDict(shadow);
 
     /// <summary>Exchanges the model's weights with the averaged ones until the result is disposed:
@@ -56,7 +57,7 @@ public sealed class Ema
         }
     }
 
-    /// <summary>The averaged weights, keyed as the model's state dict (the average's own tensors, not copies).</summary>
+    /// <summary>The averaged weights, keyed as the model's state dict (its own tensors, not copies).</summary>
     public OrderedDictionary<string, Tensor> StateDict() => new(shadow);
 
     /// <summary>Replaces the average with <paramref name="saved"/> (checked as a strict model state dict).</summary>

@@ -24,7 +24,8 @@ public abstract class Optimizer
         Params = parameters.ToList();
         Lr = lr;
         var dup = Params.GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1);
-        if (dup is not null) throw new ArgumentException($"{GetType().Name}: parameter name '{dup.Key}' appears twice.");
+        if (dup is not null)
+            throw new ArgumentException($"{GetType().Name}: parameter name '{dup.Key}' appears twice.");
         foreach (var (name, p) in Params)
             if (!p.IsContiguous || !p.IsLeaf)
                 throw new ArgumentException($"{GetType().Name}: parameter '{name}' must be a dense leaf tensor.");
@@ -45,7 +46,8 @@ public abstract class Optimizer
     /// <summary>Updates one parameter in place from its gradient (same shape, dense).</summary>
     protected abstract void Update(string name, Tensor param, Tensor grad);
 
-    /// <summary>The state tensor <c>name.key</c>, created as GC-owned zeros of the parameter's shape (or a scalar).</summary>
+    /// <summary>The state tensor <c>name.key</c>, made on first use as GC-owned zeros of the parameter's shape
+    /// (or a 0-d scalar).</summary>
     protected Tensor State(string name, string key, Tensor param, bool scalar = false)
     {
         string k = name + "." + key;
@@ -57,7 +59,7 @@ public abstract class Optimizer
         return t;
     }
 
-    /// <summary>True when the state tensor <c>name.key</c> exists (e.g. a momentum buffer after the first step).</summary>
+    /// <summary>True when the state tensor <c>name.key</c> exists (a momentum buffer after the first step).</summary>
     protected bool HasState(string name, string key) => state.ContainsKey(name + "." + key);
 
     /// <summary>The state keys each parameter may have, with true for scalars (e.g. "step").</summary>

@@ -8,7 +8,7 @@ using Spacetime.Engine;
 
 namespace Spacetime.Nn.Optim;
 
-/// <summary>Stochastic gradient descent with optional (Nesterov) momentum and weight decay, PyTorch semantics.</summary>
+/// <summary>Stochastic gradient descent with optional (Nesterov) momentum and weight decay, as PyTorch.</summary>
 public sealed class Sgd : Optimizer
 {
     readonly float momentum, weightDecay;

@@ -94,7 +94,8 @@ public class LayerTests
 
     // Direct 3-d convolution in double: x (B, C, T, H, W) zero-padded by (front, back) in time and symmetrically in
     // space, weight (O, C, kt, kh, kw).
-    static double[] ConvRef(Tensor x, Tensor w, Tensor? bias, (int T, int H, int W) s, (int F, int B) pt, int ph, int pw)
+    static double[] ConvRef(Tensor x, Tensor w, Tensor? bias, (int T, int H, int W) s, (int F, int B) pt,
+                            int ph, int pw)
     {
         int[] xd = x.Shape.ToArray(), wd = w.Shape.ToArray();
         int B = xd[0], C = xd[1], T = xd[2], H = xd[3], W = xd[4], O = wd[0], kt = wd[2], kh = wd[3], kw = wd[4];
@@ -131,7 +132,8 @@ public class LayerTests
         var x = Reference.Rand(9, -1, 1, 2, 3, 5, 6);
         var y = conv.Forward(x);
         TensorAssert.ShapeIs(y, 2, 4, 3, 6);
-        var e = ConvRef(x.Reshape(2, 3, 1, 5, 6), conv.Weight.Reshape(4, 3, 1, 3, 3), conv.Bias, (1, 2, 1), (0, 0), 1, 1);
+        var e = ConvRef(x.Reshape(2, 3, 1, 5, 6), conv.Weight.Reshape(4, 3, 1, 3, 3), conv.Bias, (1, 2, 1), (0, 0),
+                        1, 1);
         TensorAssert.Close(e, y, what: "Conv2d");
         Assert.Equal(["weight", "bias"], conv.StateDict().Keys);
     }
@@ -156,7 +158,8 @@ public class LayerTests
         var y = conv.Forward(x);
         TensorAssert.ShapeIs(y, 1, 3, 5, 4, 4);                        // T frames in, T frames out
         var w = conv.StateDict()["conv.weight"];
-        TensorAssert.Close(ConvRef(x, w, conv.StateDict()["conv.bias"], (1, 1, 1), (2, 0), 1, 1), y, what: "CausalConv3d");
+        var e = ConvRef(x, w, conv.StateDict()["conv.bias"], (1, 1, 1), (2, 0), 1, 1);   // 2 frames in front
+        TensorAssert.Close(e, y, what: "CausalConv3d");
 
         // Changing frame 3 leaves outputs 0..2 unchanged.
         var x2 = x.Contiguous().CopyUnscoped();
@@ -168,6 +171,9 @@ public class LayerTests
         var down = new CausalConv3d(2, 2, (3, 3, 3), new Rng(14), stride: (2, 1, 1));
         Assert.Equal(1, down.TimePad);                                  // kt - 1 + (1 - stride)
         TensorAssert.ShapeIs(down.Forward(x), 1, 2, 2, 4, 4);           // (5 + 1 - 3) / 2 + 1 = 2
+        var pointwise = new CausalConv3d(2, 2, (1, 1, 1), new Rng(15));
+        Assert.Equal(0, pointwise.TimePad);
+        TensorAssert.ShapeIs(pointwise.Forward(x), 1, 2, 5, 4, 4);
     }
 
     [Fact]

@@ -108,7 +108,7 @@ public class ModuleTests
 
         state.Remove("adaLN_modulation.1.weight");
         state.Remove("adaLN_modulation.1.bias");
-        var result = net.LoadStateDict(state, strict: false);          // non-strict: loads what matches, reports the rest
+        var result = net.LoadStateDict(state, strict: false);   // non-strict: loads what matches, reports the rest
         Assert.Equal(5, result.Missing.Count);
         Assert.Equal(["extra.weight"], result.Unexpected);
         Assert.All(net.Scale.ToArray(), v => Assert.Equal(7f, v));

@@ -85,7 +85,8 @@ public sealed class SafetensorsTests : IDisposable
         Assert.Equal(0, (8 + BinaryPrimitives.ReadInt64LittleEndian(File.ReadAllBytes(path))) % 8);   // aligned data
         Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
 
-        var halfish = new OrderedDictionary<string, Tensor> { ["x"] = Tensor.From([1f + MathF.ScaleB(1f, -11), 1f / 3f, 1e6f]) };
+        var halfish = new OrderedDictionary<string, Tensor>
+            { ["x"] = Tensor.From([1f + MathF.ScaleB(1f, -11), 1f / 3f, 1e6f]) };     // a tie, 1/3, beyond F16
         Safetensors.Write(path, halfish, dtype: SafetensorsDType.F16);
         Assert.Equal([1f, 0.333251953125f, float.PositiveInfinity], Safetensors.Read(path).Tensors["x"].ToArray());
         Safetensors.Write(path, halfish, dtype: SafetensorsDType.BF16);
