@@ -14,7 +14,8 @@ internal sealed class CausalState
     readonly Dictionary<Module, Tensor> tails = [];
     readonly HashSet<Module> started = [];
 
-    /// <summary>Multiply-adds of the convolutions run with this state (one multiply-add = one FLOP, as DiT counts).</summary>
+    /// <summary>Multiply-adds of the convolutions run with this state (one multiply-add = one FLOP, as DiT
+    /// counts).</summary>
     public long MultiplyAdds { get; set; }
 
     /// <summary>The frames <paramref name="layer"/> kept from the previous chunk, or null on the first chunk.</summary>

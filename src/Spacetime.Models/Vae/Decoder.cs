@@ -1,8 +1,8 @@
 // Decoder: latent (B, z, 1 + k, h, w) -> video (B, 3, 1 + 4k, 8h, 8w), the encoder's mirror (SD's Decoder keys:
 // conv_in, mid.block_1/2, up.i.block.j, up.i.upsample, norm_out, conv_out; up.i is level i, run from the deepest).
 // Each level has ResBlocks + 1 ResNet blocks (as SD) and, except level 0, a 2x upsample to level i - 1's size and
-// channels that also doubles time (frame 0 kept single) where the encoder halved it. Output frame j depends on latent frames up to
-// ceil(j / 4) only.
+// channels that also doubles time (frame 0 kept single) where the encoder halved it. Output frame j depends on
+// latent frames up to ceil(j / 4) only.
 using Spacetime.Engine;
 using Spacetime.Nn;
 

@@ -16,7 +16,8 @@ public sealed class DiagonalGaussian
     /// <summary>(B, z, T, h, w), clamped to [LogvarMin, LogvarMax].</summary>
     public Tensor Logvar { get; }
 
-    /// <summary>From encoder moments (B, 2z, T, h, w): the first z channels are the mean, the rest the log-variance.</summary>
+    /// <summary>From encoder moments (B, 2z, T, h, w): the first z channels are the mean, the rest the
+    /// log-variance.</summary>
     public DiagonalGaussian(Tensor moments)
     {
         var (mean, logvar) = moments.Chunk(2, dim: 1);                                 // each (B, z, T, h, w)
@@ -24,7 +25,7 @@ public sealed class DiagonalGaussian
         Logvar = F.Clamp(logvar, LogvarMin, LogvarMax);
     }
 
-    /// <summary>mean + exp(logvar / 2) * eps with eps ~ N(0, I) from <paramref name="rng"/> (reparameterised).</summary>
+    /// <summary>mean + exp(logvar / 2) * eps, eps ~ N(0, I) from <paramref name="rng"/> (reparameterised).</summary>
     public Tensor Sample(Rng rng) => Mean + F.Exp(Logvar * 0.5f) * rng.Normal(Mean.Shape.ToArray());
 
     /// <summary>The most likely latent: the mean.</summary>

@@ -1,7 +1,8 @@
 // Downsample and Upsample: the VAE's 2x steps between levels. Both always halve/double height and width; when
 // `time` is set they also halve/double the frames after frame 0, which is never merged with another frame:
 //   Downsample (time):  a causal 3x3x3 conv with stride (2, 2, 2) and two zero frames in front, so output frame 0
-//                       sees input frame 0 alone and output j >= 1 sees input frames 2j - 2 .. 2j (T = 1 + 2m -> 1 + m).
+//                       sees input frame 0 alone and output j >= 1 sees input frames 2j - 2 .. 2j
+//                       (T = 1 + 2m -> 1 + m).
 //   Upsample (time):    nearest 2x in T, H, W, then drop the first frame: [x0, x1, .., xm] -> [x0, x0, x1, x1, ..]
 //                       -> [x0, x1, x1, .., xm, xm] (1 + m -> 1 + 2m), then a causal 3x3x3 conv. Output frame i
 //                       comes from latent frame ceil(i / 2), so nothing depends on a later frame. The conv maps
@@ -13,7 +14,7 @@ using Spacetime.Nn;
 
 namespace Spacetime.Models.Vae;
 
-/// <summary>2x spatial (and optionally 2x temporal, frame 0 kept alone) downsampling by a strided causal conv.</summary>
+/// <summary>2x spatial (optionally 2x temporal, frame 0 kept alone) downsampling by a strided causal conv.</summary>
 internal sealed class Downsample : Module
 {
     readonly StreamingCausalConv3d conv;
@@ -26,7 +27,8 @@ internal sealed class Downsample : Module
 }
 
 /// <summary>2x nearest spatial (and optionally temporal, frame 0 kept single) upsampling followed by a causal conv
-/// that also changes the channel count to the next level's (as WAN's VAE halves channels in its upsampling conv).</summary>
+/// that also changes the channel count to the next level's (WAN's VAE halves channels in its upsampling conv).
+/// </summary>
 internal sealed class Upsample : Module
 {
     readonly StreamingCausalConv3d conv;

@@ -36,7 +36,10 @@ public static class VaeCheckpoint
         var vae = new VideoVae(VideoVaeConfig.FromJson(File.ReadAllText(configPath)), new Rng(0));
         var weights = Safetensors.Read(weightsPath);
         try { vae.LoadStateDict(weights.Tensors); }
-        catch (ArgumentException e) { throw new ArgumentException($"VaeCheckpoint.Load {weightsPath}: {e.Message}", e); }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"VaeCheckpoint.Load {weightsPath}: {e.Message}", e);
+        }
         return vae;
     }
 }

@@ -22,7 +22,7 @@ public sealed class VideoVae : Module
     /// <summary>The configuration the model was built from.</summary>
     public VideoVaeConfig Config { get; }
 
-    /// <summary>Builds an untrained VAE with PyTorch's default initialisation, drawn from <paramref name="rng"/>.</summary>
+    /// <summary>An untrained VAE with PyTorch's default initialisation, drawn from <paramref name="rng"/>.</summary>
     public VideoVae(VideoVaeConfig cfg, Rng rng)
     {
         cfg.Validate();
@@ -34,7 +34,8 @@ public sealed class VideoVae : Module
     /// <summary>Latent frames for a video of <paramref name="frames"/> frames: 1 + (frames - 1) / 4.</summary>
     public int LatentFrames(int frames) => 1 + (frames - 1) / Config.TemporalCompression;
 
-    /// <summary>Video frames decoded from <paramref name="latentFrames"/> latent frames: 1 + 4 (latentFrames - 1).</summary>
+    /// <summary>Video frames decoded from <paramref name="latentFrames"/> latent frames: 1 + 4 (latentFrames - 1).
+    /// </summary>
     public int VideoFrames(int latentFrames) => 1 + Config.TemporalCompression * (latentFrames - 1);
 
     /// <summary>
@@ -66,7 +67,8 @@ public sealed class VideoVae : Module
         return Chunked(z, 1 + perChunk, perChunk, decoder.Forward);
     }
 
-    /// <summary>Training pass: encode, take a sample (with <paramref name="rng"/>) or the mode (without), decode.</summary>
+    /// <summary>Training pass: encode, take a sample (with <paramref name="rng"/>) or the mode (without), decode.
+    /// </summary>
     public (Tensor Reconstruction, DiagonalGaussian Posterior) Forward(Tensor video, Rng? rng = null)
     {
         var posterior = Encode(video);                                               // (B, z, T', h, w) each
@@ -91,7 +93,8 @@ public sealed class VideoVae : Module
     }
 
     /// <summary>Multiply-adds of the convolutions in one encode + decode of a (1, 3, frames, height, width) video
-    /// (GroupNorm, SiLU and the residual adds are not counted; one multiply-add = one FLOP, as the DiT paper counts).</summary>
+    /// (GroupNorm, SiLU and the residual adds are not counted; one multiply-add = one FLOP, as the DiT paper counts).
+    /// </summary>
     public long CountMultiplyAdds(int frames, int height, int width)
     {
         using var _ = Autograd.NoGrad();

@@ -22,7 +22,8 @@ public sealed record VideoVaeConfig
     /// <summary>ResNet blocks per encoder level (the decoder has one more per level, as in SD's decoder).</summary>
     public int ResBlocks { get; init; } = 1;
 
-    /// <summary>Temporal compression: 4 (two stride-2 causal steps) or 1 (none); frame 0 is always encoded alone.</summary>
+    /// <summary>Temporal compression: 4 (two stride-2 causal steps), 2 or 1 (none); frame 0 is always encoded
+    /// alone.</summary>
     public int TemporalCompression { get; init; } = 4;
 
     /// <summary>GroupNorm groups; must divide every level's channels (SD: 32).</summary>

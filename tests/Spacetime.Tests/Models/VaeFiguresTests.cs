@@ -57,7 +57,8 @@ public class VaeFiguresTests(ITestOutputHelper output)
                 opt.Step();
             }
             process.Refresh();
-            times.Add($"{sw.Elapsed.TotalSeconds:F1} s wall / {(process.TotalProcessorTime - cpu).TotalSeconds:F1} s CPU");
+            double cpuSeconds = (process.TotalProcessorTime - cpu).TotalSeconds;
+            times.Add($"{sw.Elapsed.TotalSeconds:F1} s wall / {cpuSeconds:F1} s CPU");
         }
         output.WriteLine($"world-s train step (64x64, 9 frames, batch 4, forward + backward + AdamW), " +
                          $"{Environment.ProcessorCount} cores: {string.Join("; ", times)} " +

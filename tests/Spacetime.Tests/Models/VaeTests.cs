@@ -37,6 +37,8 @@ public class VaeTests
 
     static float[] Frames(Tensor video, int start, int count) => video.Slice(2, start, count).ToArray();
 
+    static double[] Doubles(Tensor t) => t.ToArray().Select(v => (double)v).ToArray();
+
     static float MaxAbsDiff(float[] a, float[] b) => a.Zip(b, (x, y) => MathF.Abs(x - y)).Max();
 
     [Theory]
@@ -122,7 +124,7 @@ public class VaeTests
 
     // Chunked runs see exactly the windows of one pass; only the GEMM's summation order can differ, so the results
     // agree to float rounding. 1e-5 absolute is ~100 ulps of the O(1) activations, far below any real mismatch (a
-    // lost frame of context changes outputs by ~1e-1).
+    // lost frame of context changes outputs by ~1e-1). Measured: bitwise equal (max difference 0) on this machine.
     [Theory]
     [InlineData(4)]
     [InlineData(8)]
@@ -133,14 +135,14 @@ public class VaeTests
         var video = MovingWaves(2, 17, 16, 8);
         var onePass = vae.Encode(video);
         var chunked = vae.Encode(video, microFrames);
-        TensorAssert.Close(onePass.Mean.ToArray().Select(v => (double)v).ToArray(), chunked.Mean, 0, 1e-5, "mean");
-        TensorAssert.Close(onePass.Logvar.ToArray().Select(v => (double)v).ToArray(), chunked.Logvar, 0, 1e-5, "logvar");
+        TensorAssert.Close(Doubles(onePass.Mean), chunked.Mean, 0, 1e-5, "mean");
+        TensorAssert.Close(Doubles(onePass.Logvar), chunked.Logvar, 0, 1e-5, "logvar");
 
         var z = onePass.Mode();
         var decoded = vae.Decode(z);
         var decodedChunked = vae.Decode(z, microFrames);
         TensorAssert.ShapeIs(decodedChunked, 2, 3, 17, 16, 8);
-        TensorAssert.Close(decoded.ToArray().Select(v => (double)v).ToArray(), decodedChunked, 0, 1e-5, "video");
+        TensorAssert.Close(Doubles(decoded), decodedChunked, 0, 1e-5, "video");
     }
 
     [Fact]
