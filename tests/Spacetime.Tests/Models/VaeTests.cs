@@ -280,6 +280,18 @@ public class VaeTests
         Assert.Contains("LatentChannels", e.Message);
     }
 
+    // VaeFiguresTests scales counts from 16x16 to 128x128 and from 1 and 5 frames to any 1 + 4k: check both rules.
+    [Fact]
+    public void Vae_CountMultiplyAdds_ScalesWithPixelsAndLatentFrames()
+    {
+        var vae = Model(Tiny8);
+        long image = vae.CountMultiplyAdds(1, 16, 16), clip5 = vae.CountMultiplyAdds(5, 16, 16);
+        Assert.Equal(4 * image, vae.CountMultiplyAdds(1, 32, 32));
+        Assert.Equal(image + 2 * (clip5 - image), vae.CountMultiplyAdds(9, 16, 16));
+        // conv_in alone: 3 -> 8 channels, 3x3x3, one 16x16 frame.
+        Assert.True(image > 16 * 16 * 8 * 3 * 27);
+    }
+
     [Fact]
     public void Vae_StateDict_UsesSdStyleKeys()
     {
