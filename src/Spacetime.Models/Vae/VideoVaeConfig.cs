@@ -1,0 +1,96 @@
+// VideoVaeConfig: the shape of the video compression network (MISSION item 1), as an immutable record with presets
+// (nanoGPT's GPTConfig, DiT's DiT_models). The encoder has one level per entry of ChannelMultipliers; every level but
+// the last ends in a 2x spatial downsample, and the first log2(TemporalCompression) of those also halve time (keeping
+// frame 0 alone), so SpatialCompression = 2^(levels - 1). The decoder mirrors it. Stored beside the weights as JSON.
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Spacetime.Models.Vae;
+
+/// <summary>Configuration of a <see cref="VideoVae"/>. Override presets with <c>with</c>.</summary>
+public sealed record VideoVaeConfig
+{
+    /// <summary>Latent channels z: 4, 8 or 16 (SD uses 4; video VAEs 4 to 16, more channels = better detail).</summary>
+    public int LatentChannels { get; init; } = 4;
+
+    /// <summary>Channels of the first level; level i has BaseChannels * ChannelMultipliers[i].</summary>
+    public int BaseChannels { get; init; } = 32;
+
+    /// <summary>One multiplier per level (SD's ch_mult (1, 2, 4, 4) gives 8x); 4 levels = 8x, 3 levels = 4x.</summary>
+    public int[] ChannelMultipliers { get; init; } = [1, 2, 4, 4];
+
+    /// <summary>ResNet blocks per encoder level (the decoder has one more per level, as in SD's decoder).</summary>
+    public int ResBlocks { get; init; } = 1;
+
+    /// <summary>Temporal compression: 4 (two stride-2 causal steps), 2 or 1 (none); frame 0 is always encoded
+    /// alone.</summary>
+    public int TemporalCompression { get; init; } = 4;
+
+    /// <summary>GroupNorm groups; must divide every level's channels (SD: 32).</summary>
+    public int NormGroups { get; init; } = 8;
+
+    /// <summary>
+    /// The latent scale factor (SD's 0.18215): the diffusion model sees z * LatentScale, so its latents have unit
+    /// variance. 1.0 until measured on data with <see cref="VideoVae.MeasureLatentScale"/>; set it with
+    /// <c>cfg with { LatentScale = s }</c> before saving. This is the only place the number lives.
+    /// </summary>
+    public float LatentScale { get; init; } = 1f;
+
+    /// <summary>Spatial compression per side, 2^(levels - 1): 8 or 4.</summary>
+    [JsonIgnore] public int SpatialCompression => 1 << (ChannelMultipliers.Length - 1);
+
+    /// <summary>Channels of level <paramref name="level"/>.</summary>
+    internal int Channels(int level) => BaseChannels * ChannelMultipliers[level];
+
+    /// <summary>True when the downsample after encoder level <paramref name="level"/> also halves time.</summary>
+    internal bool HalvesTime(int level) => level < System.Numerics.BitOperations.Log2((uint)TemporalCompression);
+
+    /// <summary>The presets, by name. "world-s" trains on a 2-core CPU in minutes at 64x64 to 128x128.</summary>
+    public static IReadOnlyDictionary<string, VideoVaeConfig> Presets { get; } = new Dictionary<string, VideoVaeConfig>
+    {
+        // 32-64-128-128 channels, 8x8x4 compression, z = 4: the world simulator's default VAE.
+        ["world-s"] = new(),
+        // The same with 4x spatial compression (32-64-128): sharper, 4x more latent tokens.
+        ["world-s-f4"] = new() { ChannelMultipliers = [1, 2, 4] },
+        // 64-128-256-256 channels, two ResNet blocks per level, z = 16 (CogVideoX/WAN-style wide latent).
+        ["world-b"] = new() { BaseChannels = 64, ResBlocks = 2, LatentChannels = 16, NormGroups = 32 },
+    };
+
+    /// <summary>Throws when the configuration cannot build a model, naming every problem.</summary>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (LatentChannels <= 0) problems.Add($"LatentChannels {LatentChannels} must be positive");
+        if (BaseChannels <= 0) problems.Add($"BaseChannels {BaseChannels} must be positive");
+        if (ChannelMultipliers is not { Length: >= 1 } || ChannelMultipliers.Any(m => m <= 0))
+            problems.Add("ChannelMultipliers must hold at least one positive multiplier");
+        else
+        {
+            if (TemporalCompression is not (1 or 2 or 4) ||
+                System.Numerics.BitOperations.Log2((uint)TemporalCompression) > ChannelMultipliers.Length - 1)
+                problems.Add($"TemporalCompression {TemporalCompression} must be 1, 2 or 4, with at least " +
+                             $"log2 of it downsampling levels (there are {ChannelMultipliers.Length - 1})");
+            if (NormGroups <= 0 || ChannelMultipliers.Any(m => BaseChannels * m % NormGroups != 0))
+                problems.Add($"NormGroups {NormGroups} must divide every level's channels " +
+                             $"({string.Join(", ", ChannelMultipliers.Select(m => BaseChannels * m))})");
+        }
+        if (ResBlocks <= 0) problems.Add($"ResBlocks {ResBlocks} must be positive");
+        if (!(LatentScale > 0) || float.IsInfinity(LatentScale)) problems.Add($"LatentScale {LatentScale} must be > 0");
+        if (problems.Count > 0)
+            throw new ArgumentException($"VideoVaeConfig: {string.Join("; ", problems)}.");
+    }
+
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    /// <summary>The configuration as indented JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Reads a configuration written by <see cref="ToJson"/> (missing fields take their defaults).</summary>
+    public static VideoVaeConfig FromJson(string json)
+    {
+        var cfg = JsonSerializer.Deserialize<VideoVaeConfig>(json, Json)
+                  ?? throw new ArgumentException("VideoVaeConfig: the JSON is null.");
+        cfg.Validate();
+        return cfg;
+    }
+}
