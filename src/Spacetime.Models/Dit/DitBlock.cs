@@ -57,12 +57,12 @@ public sealed class FinalLayer : Module
         adaLn = Add("adaLN_modulation.1", new Linear(hidden, 2 * hidden, rng));
     }
 
-    // x: (B, N, D), c: (B, D) -> (B, N, outFeatures)
+    // x: (B, N, D), c: (B, D) -> (B, N, outFeatures); packed: c (clips, D) and tokenClip (N), as VideoDitBlock
     /// <summary>Applies the layer.</summary>
-    public Tensor Forward(Tensor x, Tensor c)
+    public Tensor Forward(Tensor x, Tensor c, int[]? tokenClip = null)
     {
-        var (shift, scale) = adaLn.Forward(F.Silu(c)).Chunk(2, dim: 1);
-        return linear.Forward(DitBlock.Modulate(DitBlock.Norm(x), shift, scale));
+        var (shift, scale) = VideoDitBlock.PerToken(adaLn.Forward(F.Silu(c)), tokenClip).Chunk(2, dim: -1);
+        return linear.Forward(DitBlock.Norm(x) * (1f + scale) + shift);         // (B, N, outFeatures)
     }
 
     /// <summary>Zeroes everything, so the untrained model outputs zeros.</summary>

@@ -100,6 +100,10 @@ public sealed class PatchEmbed : Module
     public Tensor Forward(Tensor x)
     {
         var patches = video ? Patchify.Video(x, patchT, patch) : Patchify.Image(x, patch);   // (B, N, C·[pt·]p·p)
-        return F.Linear(patches, weight.Reshape(hidden, -1), bias);                       // (B, N, D)
+        return Project(patches);                                                          // (B, N, D)
     }
+
+    // patches: (B, N, C·[pt·]p·p) -> (B, N, D)
+    /// <summary>Projects already patchified tokens (used when several videos are packed into one sequence).</summary>
+    public Tensor Project(Tensor patches) => F.Linear(patches, weight.Reshape(hidden, -1), bias);
 }
