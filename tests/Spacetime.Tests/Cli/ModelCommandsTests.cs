@@ -1,6 +1,5 @@
 // spacetime model info / import / forward, in-process.
 using System.Text.Json;
-using Spacetime.Cli;
 using Spacetime.Engine.IO;
 
 namespace Spacetime.Tests.Cli;
@@ -15,12 +14,7 @@ public sealed class ModelCommandsTests : IDisposable
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
     }
 
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (o, e) = (new StringWriter(), new StringWriter());
-        int code = Program.Run(args, CliConsole.ForWriters(o, e));
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
 
     [Fact]
     public void Info_DitXL2At256_PrintsThePapersFigures()
