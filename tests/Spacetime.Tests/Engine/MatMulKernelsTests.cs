@@ -21,8 +21,9 @@ public class MatMulKernelsTests
         return data;
     }
 
+    // Every path this CPU can run: Vector512 too on an AVX2 machine, where the runtime emulates it (slowly).
     static IEnumerable<MatMulKernels.Isa> Isas() =>
-        Enum.GetValues<MatMulKernels.Isa>().Where(isa => isa <= MatMulKernels.BestIsa);
+        MatMulKernels.HasAvxFma ? Enum.GetValues<MatMulKernels.Isa>() : [MatMulKernels.Isa.Scalar];
 
     // A matrix stored rows x cols at `offset` with leading dimension ld; everything else in the array is NaN.
     sealed record Stored(float[] Data, long Offset, int Ld, int Rows, int Cols)
@@ -105,7 +106,7 @@ public class MatMulKernelsTests
     }
 
     // Lengths 0..3·16+1 sampled around the vector width (16) and the tiles (6, 8, 16, 32).
-    static readonly int[] SmallDims = [0, 1, 2, 3, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 49];
+    static readonly int[] SmallDims = [0, 1, 2, 3, 5, 6, 7, 8, 9, 16, 17, 31, 33, 49];
 
     [Theory]
     [MemberData(nameof(AllLayouts))]
