@@ -1,7 +1,8 @@
 // `-- matmul`: GFLOP/s and MFU of MatMulKernels on the shared/PERF.md GEMM shapes, 1 and 2 threads, one JSON line
 // per case (keys m, k, n, batch, layout, threads, gflops, mfu). The DiT shapes also run as NT (forward Linear,
 // dX = dY·W) and TN (weight gradient dW = X^T·dY), the layouts of the backward pass.
-// Options: --threads 1,2   --layouts NN,NT,TN   (defaults: all).
+// Options: --threads 1,2   --layouts NN,NT,TN   (defaults: all);  --shape MxKxN (one shape);
+//          --kc 512 --mc 240 (blocking sweep: overrides the active path's KC/MC for this run).
 using Spacetime.Engine.Kernels;
 
 namespace Spacetime.Benchmarks;
@@ -19,11 +20,14 @@ static class MatMulQuick
     {
         int[] threadCounts = (Quick.Option(args, "threads") ?? "1,2").Split(',').Select(int.Parse).ToArray();
         string[] layouts = (Quick.Option(args, "layouts") ?? "NN,NT,TN").Split(',');
+        string? only = Quick.Option(args, "shape");
+        SetBlocking(Quick.Option(args, "kc"), Quick.Option(args, "mc"));
         foreach (int threads in threadCounts)
             foreach (string layout in layouts)
                 foreach (var (M, K, N, batch) in Shapes)
                 {
                     if (layout != "NN" && (batch > 1 || M != 4096)) continue;   // other layouts: the DiT shapes
+                    if (only != null && only != $"{M}x{K}x{N}") continue;
                     double seconds = Time(M, K, N, batch, layout[0] == 'T', layout[1] == 'T', threads);
                     double gflops = 2.0 * M * K * N * batch / seconds / 1e9;
                     Quick.Print(new
@@ -32,6 +36,16 @@ static class MatMulQuick
                         gflops = Math.Round(gflops, 1), mfu = Math.Round(gflops / Quick.PeakGflops(threads), 3),
                     });
                 }
+    }
+
+    static void SetBlocking(string? kc, string? mc)
+    {
+        if (kc == null && mc == null) return;
+        bool wide = MatMulKernels.BestIsa == MatMulKernels.Isa.Vector512;
+        var b = wide ? MatMulKernels.Blocking512 : MatMulKernels.Blocking256;
+        b = b with { KC = kc != null ? int.Parse(kc) : b.KC, MC = mc != null ? int.Parse(mc) : b.MC };
+        if (wide) MatMulKernels.Blocking512 = b; else MatMulKernels.Blocking256 = b;
+        Console.Error.WriteLine($"# {MatMulKernels.BestIsa} blocking {b}");
     }
 
     static double Time(int M, int K, int N, int batch, bool transA, bool transB, int threads)

@@ -288,57 +288,13 @@ public static unsafe partial class MatMulKernels
         }
     }
 
-    static void Packed(in Problem p)
-    {
-        Problem q = p;                                 // lambdas cannot capture an `in` parameter
-        int mr = q.MR, nr = q.NR, threads = Par.Threads;
-        int rowPanels = (q.M + mr - 1) / mr;
-        Scratch scratch = Scratch.Current;
-        var (KC, MC, NC) = q.Blocks;
-        for (int jc = 0; jc < q.N; jc += NC)
-        {
-            int nc = Math.Min(NC, q.N - jc);
-            int colPanels = (nc + nr - 1) / nr;
-            // Few rows (a short batch of tokens): also split the columns, so every thread has work.
-            int colGroups = threads == 1 || rowPanels >= 4 * threads
-                ? 1 : Math.Min(colPanels, (4 * threads + rowPanels - 1) / rowPanels);
-            for (int pc = 0; pc < q.K; pc += KC)
-            {
-                int kc = Math.Min(KC, q.K - pc);
-                float* bp = scratch.PackB((long)kc * colPanels * nr);
-                int jcl = jc, pcl = pc;
-                // 1. Pack B[pc.., jc..] once, shared by all tasks: panel t holds columns jc + t·NR .. + NR.
-                Par.ForRange(colPanels, (long)kc * nr, (t0, t1) =>
-                {
-                    for (int t = t0; t < t1; t++)
-                    {
-                        int j = jcl + t * nr;
-                        float* src = q.TransB ? q.B + j * q.Ldb + pcl : q.B + pcl * q.Ldb + j;
-                        PackPanel(src, q.Ldb, q.TransB, nr, Math.Min(nr, q.N - j), kc, bp + (long)t * kc * nr);
-                    }
-                });
-                // 2. Tasks = (column group, row panel) pairs; a Par chunk takes contiguous row panels of a group.
-                bool first = pc == 0;
-                Par.ForRange(colGroups * rowPanels, 2L * mr * kc * nc / colGroups, (s, e) =>
-                {
-                    while (s < e)
-                    {
-                        int g = s / rowPanels, r0 = s % rowPanels, r1 = Math.Min(rowPanels, r0 + (e - s));
-                        int t0 = colPanels * g / colGroups, t1 = colPanels * (g + 1) / colGroups;
-                        Rows(in q, r0 * mr, Math.Min(q.M, r1 * mr), jcl + t0 * nr, Math.Min(nc, t1 * nr) - t0 * nr,
-                            pcl, kc, bp + (long)t0 * kc * nr, first);
-                        s += r1 - r0;
-                    }
-                });
-            }
-        }
-    }
+    static void Packed(in Problem p) => Workspace.Current.Run(in p);
 
     // C[m0..m1, j0..j0+width) += A[m0..m1, pc..pc+kc) · packed B, in row blocks of at most MC.
     static void Rows(in Problem q, int m0, int m1, int j0, int width, int pc, int kc, float* bp, bool firstK)
     {
         int mr = q.MR, MC = q.Blocks.MC;
-        float* ap = Scratch.Current.PackA((long)(MC + mr) * kc + 8);   // + 8: PackPanel may write 2 floats past
+        float* ap = Workspace.Current.PackA((long)(MC + mr) * kc + 8);   // + 8: PackPanel may write 2 floats past
         int blocks = (m1 - m0 + MC - 1) / MC;
         int panels = (m1 - m0 + mr - 1) / mr;
         for (int blk = 0; blk < blocks; blk++)
@@ -398,19 +354,80 @@ public static unsafe partial class MatMulKernels
     }
 
     // ---------------------------------------------------------------------------------------------------------
-    // Per-thread packing buffers, 64-byte aligned, grown on demand and kept: no allocation per call after warm-up.
-    // The finalizer frees them when the thread that owns them ends.
+    // Per-thread workspace: packing buffers (64-byte aligned, grown on demand and kept) and the state of the product
+    // this thread is running, whose Par loop bodies are delegates made once. So after warm-up a call allocates
+    // nothing itself (Par's own bookkeeping aside, when it uses threads). The finalizer frees the buffers when the
+    // owning thread ends. Only the owning thread starts products on it; workers read its packed B.
 
-    sealed class Scratch
+    sealed class Workspace
     {
-        [ThreadStatic] static Scratch? current;
-        public static Scratch Current => current ??= new Scratch();
+        [ThreadStatic] static Workspace? current;
+        public static Workspace Current => current ??= new Workspace();
 
         float* a, b;
         long capA, capB;
-
         public float* PackA(long floats) => Grow(ref a, ref capA, floats);
-        public float* PackB(long floats) => Grow(ref b, ref capB, floats);
+
+        // The product in progress and its current (jc, pc) block, read by the Par bodies.
+        Problem q;
+        int jc, nc, pc, kc, rowPanels, colPanels, colGroups;
+        readonly Action<int, int> packB, compute;
+
+        Workspace()
+        {
+            packB = PackBPanels;
+            compute = ComputeTasks;
+        }
+
+        public void Run(in Problem problem)
+        {
+            q = problem;
+            int threads = Par.Threads;
+            var (KC, _, NC) = q.Blocks;
+            rowPanels = (q.M + q.MR - 1) / q.MR;
+            for (jc = 0; jc < q.N; jc += NC)
+            {
+                nc = Math.Min(NC, q.N - jc);
+                colPanels = (nc + q.NR - 1) / q.NR;
+                // Few rows (a short batch of tokens): also split the columns, so every thread has work.
+                colGroups = threads == 1 || rowPanels >= 4 * threads
+                    ? 1 : Math.Min(colPanels, (4 * threads + rowPanels - 1) / rowPanels);
+                for (pc = 0; pc < q.K; pc += KC)
+                {
+                    kc = Math.Min(KC, q.K - pc);
+                    Grow(ref b, ref capB, (long)kc * colPanels * q.NR);
+                    Par.ForRange(colPanels, (long)kc * q.NR, packB);
+                    Par.ForRange(colGroups * rowPanels, 2L * q.MR * kc * nc / colGroups, compute);
+                }
+            }
+            q = default;
+        }
+
+        // 1. Pack B[pc.., jc..] once, shared by all tasks: panel t holds columns jc + t·NR .. + NR.
+        void PackBPanels(int t0, int t1)
+        {
+            int nr = q.NR;
+            for (int t = t0; t < t1; t++)
+            {
+                int j = jc + t * nr;
+                float* src = q.TransB ? q.B + j * q.Ldb + pc : q.B + pc * q.Ldb + j;
+                PackPanel(src, q.Ldb, q.TransB, nr, Math.Min(nr, q.N - j), kc, b + (long)t * kc * nr);
+            }
+        }
+
+        // 2. Tasks are (column group, row panel) pairs; a Par chunk takes contiguous row panels of a group.
+        void ComputeTasks(int s, int e)
+        {
+            int mr = q.MR, nr = q.NR;
+            while (s < e)
+            {
+                int g = s / rowPanels, r0 = s % rowPanels, r1 = Math.Min(rowPanels, r0 + (e - s));
+                int t0 = colPanels * g / colGroups, t1 = colPanels * (g + 1) / colGroups;
+                Rows(in q, r0 * mr, Math.Min(q.M, r1 * mr), jc + t0 * nr, Math.Min(nc, t1 * nr) - t0 * nr,
+                    pc, kc, b + (long)t0 * kc * nr, firstK: pc == 0);
+                s += r1 - r0;
+            }
+        }
 
         static float* Grow(ref float* buffer, ref long capacity, long floats)
         {
@@ -423,7 +440,7 @@ public static unsafe partial class MatMulKernels
             return buffer;
         }
 
-        ~Scratch()
+        ~Workspace()
         {
             NativeMemory.AlignedFree(a);
             NativeMemory.AlignedFree(b);

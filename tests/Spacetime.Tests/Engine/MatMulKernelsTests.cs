@@ -264,6 +264,21 @@ public class MatMulKernelsTests
         }
     }
 
+    // Packed panels come from per-thread buffers and the loop bodies are cached: a warm call allocates nothing
+    // (on one thread; with more, Parallel.For allocates its own small bookkeeping).
+    [Fact]
+    public void Gemm_AfterWarmUp_AllocatesNothingOnOneThread()
+    {
+        using var _ = Par.UseThreads(1);
+        int M = 70, N = 50, K = 600;
+        float[] a = new float[M * K], b = new float[N * K], c = new float[M * N], bias = new float[N];
+        void Call() => MatMulKernels.GemmBias(false, true, M, N, K, a, 0, K, b, 0, K, bias, 0, c, 0, N, false);
+        Call();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Call();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Fact]
     public void Gemm_BadArguments_ThrowArgumentException()
     {
