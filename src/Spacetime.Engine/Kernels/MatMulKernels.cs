@@ -23,8 +23,11 @@
 //
 // Determinism: every C element is summed over k in the same order (k ascending inside a K block, K blocks in
 // order) whatever the thread count or partition, so 1 and 2 threads give bitwise identical results.
-// Blocking (measured on Zen 5, see bench/): KC = 512 keeps an 8 x KC A micro-panel (16 KiB) in L1 and the
-// MC x KC A block (480 KiB) in L2; MC = 240 rows; NC = 4096 bounds the shared packed B (8 MiB) in L3.
+// Blocking: KC = 512, MC = 240 for both paths. With AVX-512 (the csgemm prototype's sweep, shared/perf) the 8 x KC
+// A micro-panel is 16 KiB and the MC x KC A block 480 KiB (L2); with AVX2 (a 1-thread CPU-time sweep of KC 256..512
+// x MC 120..480 on this machine, `-- matmul --kc --mc --clock cpu`) 512/240 was again best or within noise. The
+// B micro-panel (KC x NR) stays in L1 while the macro-kernel walks the A block. NC = 4096 bounds the packed B
+// shared by the threads (8 MiB, L3).
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
