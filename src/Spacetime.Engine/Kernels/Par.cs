@@ -9,6 +9,7 @@ public static class Par
     static int defaultThreads = Math.Max(1, Environment.ProcessorCount);
     [ThreadStatic] static int threadOverride;   // 0 = use the default
     [ThreadStatic] static bool insideWorker;    // nested Par calls on a worker run inline
+    [ThreadStatic] static bool splitSmall;      // tests: split even tiny loops, so 1 vs 2 threads is really exercised
 
     /// <summary>Process-wide default thread count (initially the number of cores).</summary>
     public static int DefaultThreads
@@ -22,18 +23,20 @@ public static class Par
     public static int Threads => insideWorker ? 1 : threadOverride > 0 ? threadOverride : defaultThreads;
 
     /// <summary>Use <paramref name="threads"/> threads for loops started on this thread until the result is disposed.</summary>
-    public static IDisposable UseThreads(int threads)
+    /// <remarks><paramref name="splitSmallLoops"/> makes even tiny loops run on several threads (for tests).</remarks>
+    public static IDisposable UseThreads(int threads, bool splitSmallLoops = false)
     {
         if (threads < 1)
             throw new ArgumentOutOfRangeException(nameof(threads), threads, "Par.UseThreads: need at least 1 thread.");
-        int previous = threadOverride;
+        var restore = new Restore(threadOverride, splitSmall);
         threadOverride = threads;
-        return new Restore(previous);
+        splitSmall = splitSmallLoops;
+        return restore;
     }
 
-    sealed class Restore(int previous) : IDisposable
+    sealed class Restore(int previousThreads, bool previousSplit) : IDisposable
     {
-        public void Dispose() => threadOverride = previous;
+        public void Dispose() => (threadOverride, splitSmall) = (previousThreads, previousSplit);
     }
 
     // Below this much work (in rough flops) a loop runs inline: waking a thread costs a few microseconds.
@@ -54,12 +57,13 @@ public static class Par
         if (n <= 0) return;
         int threads = Math.Min(Threads, n);
         long work = (long)n * Math.Max(1, costPerItem);
-        if (threads <= 1 || work < 2 * MinWorkPerThread)
+        if (threads <= 1 || (!splitSmall && work < 2 * MinWorkPerThread))
         {
             body(0, n);
             return;
         }
-        RunChunks(n, (int)Math.Min(threads, Math.Max(1, work / MinWorkPerThread)), body);
+        if (!splitSmall) threads = (int)Math.Min(threads, Math.Max(1, work / MinWorkPerThread));
+        RunChunks(n, threads, body);
     }
 
     // Separate from ForRange so that the closure below is only allocated when threads are used: an inline loop

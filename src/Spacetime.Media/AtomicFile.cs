@@ -1,0 +1,82 @@
+// AtomicFile: every write goes to a temporary file in the target's folder and is renamed into place, so a crash or an
+// exception never leaves half a file under the real name (rename within one folder is atomic on POSIX and NTFS).
+namespace Spacetime.Media;
+
+internal static class AtomicFile
+{
+    /// <summary>A fresh temporary path beside <paramref name="path"/> that keeps its extension (ffmpeg picks the
+    /// container from it): "dir/.name.1a2b3c4d.tmp.mp4".</summary>
+    public static string TempPathFor(string path)
+    {
+        string full = Path.GetFullPath(path);
+        string dir = Path.GetDirectoryName(full) ?? ".";
+        Directory.CreateDirectory(dir);
+        string tag = Guid.NewGuid().ToString("N")[..8];
+        return Path.Combine(dir, $".{Path.GetFileNameWithoutExtension(full)}.{tag}.tmp{Path.GetExtension(full)}");
+    }
+
+    /// <summary>Runs <paramref name="write"/> on a temporary file, then moves it over <paramref name="path"/>.
+    /// On any exception the temporary file is deleted and the old file (if any) is untouched.</summary>
+    public static void Write(string path, Action<string> write)
+    {
+        string temp = TempPathFor(path);
+        try
+        {
+            write(temp);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Writes all bytes through a temporary file.</summary>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    {
+        string temp = TempPathFor(path);
+        try
+        {
+            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+                fs.Write(bytes);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Fills a temporary folder beside <paramref name="dir"/>, then swaps it into place (the old folder, if
+    /// any, is removed only after the new one is complete).</summary>
+    public static void WriteDirectory(string dir, Action<string> fill)
+    {
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));
+        string parent = Path.GetDirectoryName(full) ?? ".";
+        Directory.CreateDirectory(parent);
+        string temp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid().ToString("N")[..8]}.tmp");
+        try
+        {
+            Directory.CreateDirectory(temp);
+            fill(temp);
+            if (Directory.Exists(full))
+                Directory.Delete(full, recursive: true);
+            Directory.Move(temp, full);
+        }
+        catch
+        {
+            if (Directory.Exists(temp))
+                Directory.Delete(temp, recursive: true);
+            throw;
+        }
+    }
+
+    static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}

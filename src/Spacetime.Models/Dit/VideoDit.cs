@@ -1,0 +1,64 @@
+// The spacetime diffusion transformer of the Sora recipe: a noisy latent video (B, C, T, H, W) is cut into spacetime
+// patches (pt x p x p), embedded, given fixed 3-D sin-cos positions by (t, h, w) coordinate (so any duration, size and
+// aspect ratio works, including ones never seen in training), passed through VideoDitBlocks conditioned on the
+// timestep (adaLN-Zero) and on caption tokens (cross-attention), and unpatchified back to (B, C', T, H, W).
+// Several videos of different sizes can be packed into one sequence (NaViT): ForwardPacked takes per-token
+// coordinates and segment ids, and attention stays inside each video.
+using Spacetime.Engine;
+using Spacetime.Nn;
+
+namespace Spacetime.Models.Dit;
+
+/// <summary>Diffusion transformer over latent videos, conditioned on a timestep and caption tokens.</summary>
+public sealed class VideoDit : Module
+{
+    /// <summary>The configuration it was built with.</summary>
+    public DitConfig Config { get; }
+
+    readonly PatchEmbed xEmbedder;
+    readonly TimestepEmbedder tEmbedder;
+    readonly ModuleList<VideoDitBlock> blocks;
+    readonly FinalLayer finalLayer;
+
+    /// <summary>Builds and initialises the model (adaLN and the final layer zeroed: it starts by predicting zeros).</summary>
+    public VideoDit(DitConfig cfg, ulong seed = 0)
+    {
+        cfg.Validate();
+        Config = cfg;
+        var rng = new Rng(seed);
+        xEmbedder = Add("x_embedder", new PatchEmbed(cfg.InChannels, cfg.Hidden, cfg.Patch, cfg.PatchT, video: true));
+        tEmbedder = Add("t_embedder", new TimestepEmbedder(cfg.Hidden, rng));
+        blocks = Add("blocks", new ModuleList<VideoDitBlock>(
+            Enumerable.Range(0, cfg.Depth).Select(_ => new VideoDitBlock(cfg, rng))));
+        finalLayer = Add("final_layer", new FinalLayer(cfg.Hidden, cfg.PatchT * cfg.Patch * cfg.Patch * cfg.OutChannels, rng));
+        InitializeWeights(rng);
+    }
+
+    // x: (B, C, T, H, W) latents   t: (B) timesteps   text: (B, L, Dt) caption tokens   textValid: (B·L) or null
+    /// <summary>The model output (velocity, noise, ...) for a batch of same-size latent videos: (B, C', T, H, W).</summary>
+    public Tensor Forward(Tensor x, Tensor t, Tensor text, bool[]? textValid = null)
+    {
+        int B = x.Size(0), T = x.Size(2) / Config.PatchT, h = x.Size(3) / Config.Patch, w = x.Size(4) / Config.Patch;
+        var tokens = xEmbedder.Forward(x);                                           // (B, N, D)
+        tokens = tokens + Positions(T, h, w).Unsqueeze(0);                            // (B, N, D)
+        var c = tEmbedder.Forward(t);                                                 // (B, D)
+        var cross = textValid is null ? null : new AttentionMask(textValid);
+        foreach (var block in blocks) tokens = block.Forward(tokens, c, text, (T, h * w), null, cross);
+        tokens = finalLayer.Forward(tokens, c);                                       // (B, N, pt·p·p·C')
+        return Patchify.UnVideo(tokens, Config.OutChannels, T, h, w, Config.PatchT, Config.Patch);
+    }
+
+    /// <summary>(t·h·w, D) fixed sin-cos positions for a grid of patches.</summary>
+    public Tensor Positions(int t, int h, int w) =>
+        Tensor.From(PosEmbed.SinCos3d(Config.Hidden, t, h, w), t * h * w, Config.Hidden);
+
+    void InitializeWeights(Rng rng)
+    {
+        using var _ = Autograd.NoGrad();
+        Init.XavierUniform(xEmbedder.Weight.Reshape(Config.Hidden, -1), rng);
+        foreach (var (name, p) in tEmbedder.NamedParameters())
+            if (name.EndsWith("weight")) Init.Normal(p, rng, 0f, 0.02f); else Init.Zeros(p);
+        foreach (var block in blocks) block.InitializeWeights(rng);
+        finalLayer.InitializeWeights();
+    }
+}

@@ -1,0 +1,26 @@
+// TextEmbedding: what the text encoder hands to the DiT: tokens (B, L, D) and which of them are real (B·L). Padding
+// positions hold unspecified values; cross-attention must mask them with Mask.
+using Spacetime.Engine;
+
+namespace Spacetime.Models.Text;
+
+/// <summary>Encoded captions: tokens (B, L, D) and their valid flags (B·L), for cross-attention.</summary>
+public sealed record TextEmbedding(Tensor Tokens, bool[] Valid)
+{
+    /// <summary>The key padding mask for cross-attention to these tokens (keys are the L text tokens).</summary>
+    public AttentionMask Mask => new(KeyValid: Valid);
+
+    /// <summary>Mean of the valid tokens of each caption, (B, D): a pooled caption vector (e.g. for a probe, or for
+    /// adding to the DiT's timestep embedding).</summary>
+    public Tensor Pool()
+    {
+        int B = Tokens.Size(0), L = Tokens.Size(1);
+        var weights = new float[B * L];
+        for (int b = 0; b < B; b++)
+        {
+            int n = Valid.AsSpan(b * L, L).Count(true);
+            for (int i = 0; i < L; i++) weights[b * L + i] = Valid[b * L + i] ? 1f / n : 0f;
+        }
+        return (Tokens * Tensor.From(weights, B, L, 1)).Sum([1]);      // (B, D)
+    }
+}

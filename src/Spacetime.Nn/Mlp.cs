@@ -1,0 +1,25 @@
+// Mlp: the transformer feed-forward block, fc1 -> activation -> fc2, with timm's keys (fc1, fc2) so DiT and PixArt
+// checkpoints load. No dropout (DiT trains without it).
+using Spacetime.Engine;
+
+namespace Spacetime.Nn;
+
+/// <summary>Two linear layers with an activation between them (timm's Mlp).</summary>
+public sealed class Mlp : Module
+{
+    readonly Linear fc1, fc2;
+    readonly Activation activation;
+
+    /// <summary>in -> hidden -> out (out defaults to in).</summary>
+    public Mlp(int inFeatures, int hiddenFeatures, Activation activation, Rng rng, int? outFeatures = null,
+               bool bias = true)
+    {
+        fc1 = Add("fc1", new Linear(inFeatures, hiddenFeatures, rng, bias));
+        fc2 = Add("fc2", new Linear(hiddenFeatures, outFeatures ?? inFeatures, rng, bias));
+        this.activation = activation;
+    }
+
+    // x: (..., in) -> (..., out)
+    /// <summary>Applies fc2(activation(fc1(x))).</summary>
+    public Tensor Forward(Tensor x) => fc2.Forward(activation.Apply(fc1.Forward(x)));   // (..., hidden) inside
+}

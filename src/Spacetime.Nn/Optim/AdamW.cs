@@ -1,0 +1,60 @@
+// AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019), the update of torch.optim.AdamW step by step:
+//   p <- p (1 - lr wd)                              decoupled decay (skipped for no-decay parameters)
+//   m <- m + (1 - b1) (g - m)                       first moment (torch lerp_)
+//   v <- b2 v + (1 - b2) g^2                        second moment
+//   p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)      bias-corrected step
+// State per parameter: exp_avg (m), exp_avg_sq (v) and step (t, a float scalar as PyTorch stores it).
+using Spacetime.Engine;
+
+namespace Spacetime.Nn.Optim;
+
+/// <summary>AdamW with PyTorch's semantics and defaults; weight decay can be turned off per parameter.</summary>
+public sealed class AdamW : Optimizer
+{
+    readonly float beta1, beta2, eps, weightDecay;
+    readonly Func<string, Tensor, bool> noDecay;
+
+    /// <summary>nanoGPT's rule: parameters of rank &lt; 2 (biases, norm scales) get no weight decay.</summary>
+    public static bool BiasesAndNorms(string name, Tensor param) => param.Rank < 2;
+
+    /// <summary>Creates AdamW over named parameters. <paramref name="noDecay"/> picks parameters that get no weight
+    /// decay (e.g. <see cref="BiasesAndNorms"/>); by default every parameter decays, as in PyTorch.</summary>
+    public AdamW(IEnumerable<(string Name, Tensor Param)> parameters, float lr = 1e-3f, float beta1 = 0.9f,
+                 float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f,
+                 Func<string, Tensor, bool>? noDecay = null) : base(parameters, lr)
+    {
+        if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps >= 0 && weightDecay >= 0 && lr >= 0))
+            throw new ArgumentOutOfRangeException(nameof(parameters), $"AdamW: invalid hyperparameters lr {lr}, " +
+                $"betas ({beta1}, {beta2}), eps {eps}, weight decay {weightDecay}; betas must be in [0, 1).");
+        (this.beta1, this.beta2, this.eps, this.weightDecay) = (beta1, beta2, eps, weightDecay);
+        this.noDecay = noDecay ?? ((_, _) => false);
+    }
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<(string Key, bool Scalar)> StateKeys =>
+        [("exp_avg", false), ("exp_avg_sq", false), ("step", true)];
+
+    /// <inheritdoc/>
+    protected override void Update(string name, Tensor param, Tensor grad)
+    {
+        Tensor m = State(name, "exp_avg", param), v = State(name, "exp_avg_sq", param);
+        var stepT = State(name, "step", param, scalar: true);
+        float t = stepT.AsSpan()[0] += 1f;
+        float decay = noDecay(name, param) ? 1f : 1f - Lr * weightDecay;
+        float stepSize = Lr / (1f - MathF.Pow(beta1, t));
+        float bc2Sqrt = MathF.Sqrt(1f - MathF.Pow(beta2, t));
+        float b1 = beta1, b2 = beta2, e = eps;
+        ForChunks(param.Count, (s, end) =>
+        {
+            Span<float> p = param.AsSpan(), mm = m.AsSpan(), vv = v.AsSpan();
+            ReadOnlySpan<float> g = grad.AsSpan();
+            for (int i = s; i < end; i++)
+            {
+                p[i] *= decay;
+                mm[i] += (1f - b1) * (g[i] - mm[i]);
+                vv[i] = b2 * vv[i] + (1f - b2) * g[i] * g[i];
+                p[i] -= stepSize * (mm[i] / (MathF.Sqrt(vv[i]) / bc2Sqrt + e));
+            }
+        });
+    }
+}

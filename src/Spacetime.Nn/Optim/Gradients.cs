@@ -1,0 +1,37 @@
+// Gradient utilities: global-norm clipping (torch.nn.utils.clip_grad_norm_) and zeroing.
+using Spacetime.Engine;
+
+namespace Spacetime.Nn.Optim;
+
+/// <summary>Operations on the gradients of a set of parameters.</summary>
+public static class Gradients
+{
+    /// <summary>
+    /// Scales all gradients by min(1, maxNorm / (total + 1e-6)), where total is the L2 norm of all gradients taken
+    /// together, and returns total (before clipping), as PyTorch's clip_grad_norm_. Parameters without a gradient are
+    /// ignored. A non-finite total is returned as is (and scales the gradients to NaN, as PyTorch does).
+    /// </summary>
+    public static float ClipGradNorm(IEnumerable<Tensor> parameters, float maxNorm)
+    {
+        var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
+        double sumSq = 0;                                       // in double: many tensors, many elements
+        foreach (var g in grads)
+            foreach (float x in g.Contiguous().AsSpan()) sumSq += (double)x * x;
+        float total = (float)Math.Sqrt(sumSq);
+        float coef = Math.Min(maxNorm / (total + 1e-6f), 1f);
+        if (coef < 1f || float.IsNaN(coef))
+            using (Autograd.NoGrad())
+                foreach (var g in grads)
+                {
+                    var s = g.AsSpan();
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(s, coef, s);
+                }
+        return total;
+    }
+
+    /// <summary>Sets each parameter's gradient to null (PyTorch's zero_grad(set_to_none=True)).</summary>
+    public static void ZeroGrad(IEnumerable<Tensor> parameters)
+    {
+        foreach (var p in parameters) p.Grad = null;
+    }
+}

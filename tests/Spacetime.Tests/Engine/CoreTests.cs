@@ -1,0 +1,115 @@
+using Spacetime.Engine;
+using Spacetime.Engine.Kernels;
+using Spacetime.Tests.TestKit;
+
+namespace Spacetime.Tests.Engine;
+
+public class CoreTests
+{
+    [Fact]
+    public void Rng_SameSeed_SameNumbersWhateverTheThreadCount()
+    {
+        float[] Draw(int threads)
+        {
+            using var _ = Par.UseThreads(threads, splitSmallLoops: true);
+            return new Rng(42).Normal(1000).ToArray();
+        }
+        TensorAssert.BitwiseEqual(Draw(1), Draw(2));
+        Assert.NotEqual(new Rng(42).Normal(8).ToArray(), new Rng(43).Normal(8).ToArray());
+    }
+
+    [Fact]
+    public void Rng_Normal_HasUnitMoments()
+    {
+        var x = new Rng(7).Normal(200_000).ToArray();
+        double m = x.Average(v => (double)v), v2 = x.Average(v => (double)v * v) - m * m;
+        Assert.InRange(m, -0.01, 0.01);          // standard error 0.0022
+        Assert.InRange(v2, 0.98, 1.02);
+    }
+
+    [Fact]
+    public void Rng_StreamContinues_WhereItLeftOff()
+    {
+        var a = new Rng(5);
+        var first = a.Uniform(0, 1, 10).ToArray();
+        var second = a.Uniform(0, 1, 10).ToArray();
+        var b = new Rng(5) { Counter = 10 };
+        TensorAssert.BitwiseEqual(second, b.Uniform(0, 1, 10).ToArray());
+        Assert.NotEqual(first, second);
+    }
+
+    [Fact]
+    public void TensorScope_ReusesBuffers_AndKeepSurvives()
+    {
+        Tensor kept;
+        float[] firstBuffer;
+        using (var scope = TensorScope.Begin())
+        {
+            var t = Tensor.Ones(1234);
+            firstBuffer = t.Storage.Data;
+            kept = scope.Keep(t * 2f);
+        }
+        Assert.Equal(2f, kept[0]);
+        using (TensorScope.Begin())
+        {
+            var again = Tensor.Zeros(1234);
+            Assert.Same(firstBuffer, again.Storage.Data);      // pooled buffer reused, and cleared by Zeros
+            Assert.Equal(0f, again[5]);
+        }
+    }
+
+    [Fact]
+    public void TensorScope_UseAfterEnd_ThrowsClearly()
+    {
+        Tensor t;
+        using (TensorScope.Begin()) t = Tensor.Ones(10);
+        var e = Assert.Throws<ObjectDisposedException>(() => t.ToArray());
+        Assert.Contains("Keep", e.Message);
+    }
+
+    [Fact]
+    public void Autograd_NoGrad_RecordsNothing()
+    {
+        var x = Tensor.Ones(3);
+        x.RequiresGrad = true;
+        using (Autograd.NoGrad())
+        {
+            var y = x * 2f;
+            Assert.False(y.RequiresGrad);
+        }
+        Assert.True((x * 2f).RequiresGrad);
+    }
+
+    [Fact]
+    public void Autograd_ReusedTensor_AccumulatesGradients()
+    {
+        var x = Tensor.From([1f, 2f, 3f]);
+        x.RequiresGrad = true;
+        var y = x * x + x;                  // dy/dx = 2x + 1
+        y.Sum().Backward();
+        Assert.Equal([3f, 5f, 7f], x.Grad!.ToArray());
+        (x * 3f).Sum().Backward();         // leaf gradients accumulate until zeroed, as in PyTorch
+        Assert.Equal([6f, 8f, 10f], x.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void Autograd_ScopedTrainingStep_LeafGradientsOutliveTheScope()
+    {
+        var w = Tensor.From([0.5f, -1f]);
+        w.RequiresGrad = true;
+        using (TensorScope.Begin())
+        {
+            var loss = (w * w).Sum();
+            loss.Backward();
+        }
+        Assert.Equal([1f, -2f], w.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void Backward_OnNonScalarWithoutGradient_Throws()
+    {
+        var x = Tensor.Ones(3);
+        x.RequiresGrad = true;
+        Assert.Throws<ArgumentException>(() => (x * 2f).Backward());
+    }
+}
