@@ -1,7 +1,10 @@
 // `-- matmul`: GFLOP/s and MFU of MatMulKernels on the shared/PERF.md GEMM shapes, 1 and 2 threads, one JSON line
-// per case (keys m, k, n, batch, layout, threads, gflops, mfu). The DiT shapes also run as NT (forward Linear,
-// dX = dY·W) and TN (weight gradient dW = X^T·dY), the layouts of the backward pass.
-// Options: --threads 1,2   --layouts NN,NT,TN   (defaults: all).
+// per case (keys m, k, n, batch, layout, threads, gflops, mfu). The DiT shapes (M = 4096 tokens) also run as NT
+// (the Linear layer x·W^T) and TN, the layouts of the backward pass; TN adds the true weight-gradient shapes
+// dW[out, in] = dY^T·X, i.e. (M, K, N) = (out, tokens, in).
+// Options: --threads 1,2   --layouts NN,NT,TN   (defaults: all);  --shape MxKxN (one shape);
+//          --kc 512 --mc 240 (blocking sweep: overrides the active path's KC/MC for this run);
+//          --clock cpu (process CPU time / threads instead of wall time: for tuning on a busy machine).
 using Spacetime.Engine.Kernels;
 
 namespace Spacetime.Benchmarks;
@@ -19,12 +22,16 @@ static class MatMulQuick
     {
         int[] threadCounts = (Quick.Option(args, "threads") ?? "1,2").Split(',').Select(int.Parse).ToArray();
         string[] layouts = (Quick.Option(args, "layouts") ?? "NN,NT,TN").Split(',');
+        string? only = Quick.Option(args, "shape");
+        SetBlocking(Quick.Option(args, "kc"), Quick.Option(args, "mc"));
+        bool cpuClock = Quick.Option(args, "clock") == "cpu";
         foreach (int threads in threadCounts)
             foreach (string layout in layouts)
-                foreach (var (M, K, N, batch) in Shapes)
+                foreach (var (M, K, N, batch) in layout == "TN" ? Shapes.Concat(WeightGradients()) : Shapes)
                 {
-                    if (layout != "NN" && (batch > 1 || M != 4096)) continue;   // other layouts: the DiT shapes
-                    double seconds = Time(M, K, N, batch, layout[0] == 'T', layout[1] == 'T', threads);
+                    if (layout != "NN" && (batch > 1 || (M != 4096 && K != 4096))) continue;   // DiT shapes only
+                    if (only != null && only != $"{M}x{K}x{N}") continue;
+                    double seconds = Time(M, K, N, batch, layout[0] == 'T', layout[1] == 'T', threads, cpuClock);
                     double gflops = 2.0 * M * K * N * batch / seconds / 1e9;
                     Quick.Print(new
                     {
@@ -34,15 +41,30 @@ static class MatMulQuick
                 }
     }
 
-    static double Time(int M, int K, int N, int batch, bool transA, bool transB, int threads)
+    // dW = dY^T·X for each DiT linear y = x·W^T on 4096 tokens.
+    static IEnumerable<(int M, int K, int N, int Batch)> WeightGradients() =>
+        Shapes.Where(s => s.M == 4096).Select(s => (s.N, s.M, s.K, 1));
+
+    static void SetBlocking(string? kc, string? mc)
+    {
+        if (kc == null && mc == null) return;
+        bool wide = MatMulKernels.BestIsa == MatMulKernels.Isa.Vector512;
+        var b = wide ? MatMulKernels.Blocking512 : MatMulKernels.Blocking256;
+        b = b with { KC = kc != null ? int.Parse(kc) : b.KC, MC = mc != null ? int.Parse(mc) : b.MC };
+        if (wide) MatMulKernels.Blocking512 = b; else MatMulKernels.Blocking256 = b;
+        Console.Error.WriteLine($"# {MatMulKernels.BestIsa} blocking {b}");
+    }
+
+    static double Time(int M, int K, int N, int batch, bool transA, bool transB, int threads, bool cpuClock)
     {
         var rng = new Random(1);
         float[] a = Random(rng, (long)batch * M * K), b = Random(rng, (long)batch * K * N);
         float[] c = new float[(long)batch * M * N];
         int lda = transA ? M : K, ldb = transB ? K : N;
         using var _ = Par.UseThreads(threads);
-        return Quick.MedianSeconds(() => MatMulKernels.GemmBatched(batch, transA, transB, M, N, K,
-            a, 0, lda, (long)M * K, b, 0, ldb, (long)K * N, c, 0, N, (long)M * N, accumulate: false));
+        Action once = () => MatMulKernels.GemmBatched(batch, transA, transB, M, N, K,
+            a, 0, lda, (long)M * K, b, 0, ldb, (long)K * N, c, 0, N, (long)M * N, accumulate: false);
+        return cpuClock ? Quick.MedianCpuSeconds(once, threads) : Quick.MedianSeconds(once);
     }
 
     static float[] Random(Random rng, long n)

@@ -15,6 +15,21 @@ static class Quick
     /// at least <paramref name="sampleSeconds"/> each.
     /// </summary>
     public static double MedianSeconds(Action once, int samples = 7, double sampleSeconds = 0.15)
+        => MedianSeconds(once, Stopwatch.GetTimestamp, Stopwatch.Frequency, samples, sampleSeconds);
+
+    /// <summary>
+    /// Like MedianSeconds, but on process CPU time divided by <paramref name="threads"/>: on a machine shared with
+    /// other jobs this measures the kernel's own efficiency (time it was not scheduled does not count). Exact for
+    /// one thread; with more it leaves out the time threads block on one another, so it reads high.
+    /// </summary>
+    public static double MedianCpuSeconds(Action once, int threads, int samples = 7, double sampleSeconds = 0.15)
+    {
+        var process = System.Diagnostics.Process.GetCurrentProcess();
+        long Ticks() { process.Refresh(); return process.TotalProcessorTime.Ticks; }
+        return MedianSeconds(once, Ticks, TimeSpan.TicksPerSecond * (double)threads, samples, sampleSeconds);
+    }
+
+    static double MedianSeconds(Action once, Func<long> clock, double ticksPerSecond, int samples, double sampleSeconds)
     {
         var warm = Stopwatch.StartNew();
         int calls = 0;
@@ -28,9 +43,9 @@ static class Quick
         var times = new double[samples];
         for (int s = 0; s < samples; s++)
         {
-            var sw = Stopwatch.StartNew();
+            long start = clock();
             for (int i = 0; i < inner; i++) once();
-            times[s] = sw.Elapsed.TotalSeconds / inner;
+            times[s] = (clock() - start) / ticksPerSecond / inner;
         }
         Array.Sort(times);
         return times[samples / 2];

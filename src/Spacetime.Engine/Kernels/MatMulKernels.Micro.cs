@@ -17,50 +17,71 @@ public static unsafe partial class MatMulKernels
     // dst[k * width + x] = element (k, x) for x < valid, 0 for valid <= x < width, k < kc, where element (k, x) is
     //   src[x * ld + k] when kContiguous (A as stored M x K, B as stored N x K), or
     //   src[k * ld + x] otherwise              (A as stored K x M, B as stored K x N).
+    // A full 6-wide panel may write 2 floats past its end (overlapping 8-wide stores): the next panel, packed after
+    // it, overwrites them, and buffers keep 8 floats of slack.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void PackPanel(float* src, long ld, bool kContiguous, int width, int valid, int kc, float* dst)
     {
-        if (valid == width && width % 8 == 0)
+        if (valid == width && (width % 8 == 0 || width == 6))
         {
             if (kContiguous) PackTransposed(src, ld, width, kc, dst);
             else PackCopy(src, ld, width, kc, dst);
             return;
         }
-        for (int k = 0; k < kc; k++, dst += width)
+        if (kContiguous)
         {
-            int x = 0;
-            for (; x < valid; x++) dst[x] = kContiguous ? src[x * ld + k] : src[k * ld + x];
-            for (; x < width; x++) dst[x] = 0f;
+            for (int x = 0; x < width; x++)
+                for (int k = 0; k < kc; k++)
+                    dst[k * width + x] = x < valid ? src[x * ld + k] : 0f;
+            return;
         }
+        for (int k = 0; k < kc; k++, src += ld, dst += width)
+            for (int x = 0; x < width; x++)
+                dst[x] = x < valid ? src[x] : 0f;
     }
 
-    // k along the rows: each k is `width` contiguous floats, copied 8 at a time.
+    // k along the rows: each k is `width` contiguous floats, copied 8 at a time (6 as 4 + 2).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void PackCopy(float* src, long ld, int width, int kc, float* dst)
     {
+        if (width == 6)
+        {
+            for (int k = 0; k < kc; k++, src += ld, dst += 6)
+            {
+                Vector128.Store(Vector128.Load(src), dst);
+                *(long*)(dst + 4) = *(long*)(src + 4);
+            }
+            return;
+        }
         for (int k = 0; k < kc; k++, src += ld, dst += width)
             for (int x = 0; x < width; x += 8)
                 Vector256.Store(Vector256.Load(src + x), dst + x);
     }
 
-    // k along the contiguous dimension: 8 x 8 blocks transposed in registers, 8 k at a time.
+    // k along the contiguous dimension: 8 x 8 blocks transposed in registers, 8 k at a time. A 6-wide panel uses
+    // rows 6 and 7 of zeros and stores 8 floats per k at a stride of 6 (each store's extra 2 are overwritten).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void PackTransposed(float* src, long ld, int width, int kc, float* dst)
     {
         int k = 0;
         for (; k + 8 <= kc; k += 8)
             for (int x = 0; x < width; x += 8)
-                Transpose8x8(src + x * ld + k, ld, dst + (long)k * width + x, width);
+                Transpose8x8(src + x * ld + k, ld, Math.Min(8, width - x), dst + (long)k * width + x, width);
         for (; k < kc; k++)
             for (int x = 0; x < width; x++)
                 dst[(long)k * width + x] = src[x * ld + k];
     }
 
-    // dst[t * dstStride + r] = src[r * srcStride + t] for r, t < 8 (AVX: unpack, shuffle, swap 128-bit halves).
+    // dst[t * dstStride + r] = src[r * srcStride + t] for t < 8 and r < rows (8 or 6; rows 6 and 7 are then zero).
+    // AVX: unpack pairs of rows, shuffle groups of four, swap 128-bit halves.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
+    static void Transpose8x8(float* src, long srcStride, int rows, float* dst, long dstStride)
     {
         Vector256<float> r0 = Vector256.Load(src), r1 = Vector256.Load(src + srcStride);
         Vector256<float> r2 = Vector256.Load(src + 2 * srcStride), r3 = Vector256.Load(src + 3 * srcStride);
         Vector256<float> r4 = Vector256.Load(src + 4 * srcStride), r5 = Vector256.Load(src + 5 * srcStride);
-        Vector256<float> r6 = Vector256.Load(src + 6 * srcStride), r7 = Vector256.Load(src + 7 * srcStride);
+        Vector256<float> r6 = default, r7 = default;
+        if (rows == 8) { r6 = Vector256.Load(src + 6 * srcStride); r7 = Vector256.Load(src + 7 * srcStride); }
         // pairs of rows interleaved: t0 = (r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] r0[5] r1[5]) ...
         Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
         Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
@@ -84,7 +105,7 @@ public static unsafe partial class MatMulKernels
 
     // C[8,32] (+)= Apanel[kc][8] · Bpanel[kc][32] (+ bias[32]).
     // 16 zmm accumulators; per k: 2 loads of B, 8 broadcasts of A, 16 FMAs (Zen 5 retires 2 zmm FMAs per cycle).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     static void Kernel8x32(int kc, float* a, float* b, float* c, long ldc, bool acc, float* bias)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -114,7 +135,7 @@ public static unsafe partial class MatMulKernels
     }
 
     // C[6,16] (+)= Apanel[kc][6] · Bpanel[kc][16] (+ bias[16]): 12 ymm accumulators of the 16 AVX2 registers.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     static void Kernel6x16(int kc, float* a, float* b, float* c, long ldc, bool acc, float* bias)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -140,7 +161,7 @@ public static unsafe partial class MatMulKernels
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<float> MulAdd(Vector512<float> x, Vector512<float> y, Vector512<float> z) =>
-        Avx512F.FusedMultiplyAdd(x, y, z);
+        Vector512.FusedMultiplyAdd(x, y, z);   // vfmadd231ps zmm with AVX-512, emulated (for tests) without
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<float> MulAdd(Vector256<float> x, Vector256<float> y, Vector256<float> z) =>

@@ -23,8 +23,11 @@
 //
 // Determinism: every C element is summed over k in the same order (k ascending inside a K block, K blocks in
 // order) whatever the thread count or partition, so 1 and 2 threads give bitwise identical results.
-// Blocking (measured on Zen 5, see bench/): KC = 512 keeps an 8 x KC A micro-panel (16 KiB) in L1 and the
-// MC x KC A block (480 KiB) in L2; MC = 240 rows; NC = 4096 bounds the shared packed B (8 MiB) in L3.
+// Blocking: KC = 512, MC = 240 for both paths. With AVX-512 (the csgemm prototype's sweep, shared/perf) the 8 x KC
+// A micro-panel is 16 KiB and the MC x KC A block 480 KiB (L2); with AVX2 (a 1-thread CPU-time sweep of KC 256..512
+// x MC 120..480 on this machine, `-- matmul --kc --mc --clock cpu`) 512/240 was again best or within noise. The
+// B micro-panel (KC x NR) stays in L1 while the macro-kernel walks the A block. NC = 4096 bounds the packed B
+// shared by the threads (8 MiB, L3).
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -40,17 +43,20 @@ public static unsafe partial class MatMulKernels
 
     [ThreadStatic] static Isa? isaOverride;
 
-    /// <summary>The widest path this CPU runs well (the micro-kernels need hardware FMA).</summary>
-    internal static Isa BestIsa =>
-        Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? Isa.Vector512
-        : Vector256.IsHardwareAccelerated && Fma.IsSupported ? Isa.Vector256
-        : Isa.Scalar;
+    // The packing transposes use AVX and the 6x16 tile FMA; every x86-64 CPU with FMA has both.
+    internal static bool HasAvxFma => Avx.IsSupported && Fma.IsSupported && Vector256.IsHardwareAccelerated;
 
-    /// <summary>Forces a (narrower) path for calls started on this thread until disposed; for tests.</summary>
+    /// <summary>The widest path this CPU runs well (.NET reports Vector512 unaccelerated where 512-bit code is
+    /// slower, and then so do we).</summary>
+    internal static Isa BestIsa =>
+        HasAvxFma && Vector512.IsHardwareAccelerated ? Isa.Vector512 : HasAvxFma ? Isa.Vector256 : Isa.Scalar;
+
+    /// <summary>Forces a path for calls started on this thread until disposed; for tests. Vector512 is allowed on
+    /// any AVX2+FMA CPU: without AVX-512 the runtime emulates it (slowly), which still tests its logic.</summary>
     internal static IDisposable UseIsa(Isa isa)
     {
-        if (isa > BestIsa)
-            throw new ArgumentException($"MatMulKernels.UseIsa: {isa} is not supported on this CPU (best: {BestIsa}).");
+        if (isa != Isa.Scalar && !HasAvxFma)
+            throw new ArgumentException($"MatMulKernels.UseIsa: {isa} needs AVX2 and FMA, which this CPU lacks.");
         Isa? previous = isaOverride;
         isaOverride = isa;
         return new RestoreIsa(previous);
@@ -63,10 +69,15 @@ public static unsafe partial class MatMulKernels
 
     static Isa CurrentIsa => isaOverride ?? BestIsa;
 
-    // Blocking parameters (see the header). MR x NR is the register tile; KC, MC, NC the cache blocks.
-    internal const int KC = 512, MC = 240, NC = 4096;
+    /// <summary>Cache blocking of one path: KC (depth of a K block), MC (rows of a packed A block, a multiple of
+    /// both MR), NC (columns of the shared packed B). Chosen by bench measurements (see the header).</summary>
+    internal readonly record struct Blocking(int KC, int MC, int NC);
 
-    /// <summary>C[M,N] = (accumulate ? C : 0) + op(A)[M,K] · op(B)[K,N]. See the file header for the layouts.</summary>
+    // Settable only so the benchmark can sweep them; a K-block change changes rounding (never thread-dependent).
+    internal static Blocking Blocking512 = new(KC: 512, MC: 240, NC: 4096);
+    internal static Blocking Blocking256 = new(KC: 512, MC: 240, NC: 4096);
+
+    /// <summary>C[M,N] = (accumulate ? C : 0) + op(A)[M,K] · op(B)[K,N]; the layouts are in the file header.</summary>
     public static void Gemm(bool transA, bool transB, int M, int N, int K,
         float[] a, long aOffset, int lda, float[] b, long bOffset, int ldb, float[] c, long cOffset, int ldc,
         bool accumulate)
@@ -75,7 +86,8 @@ public static unsafe partial class MatMulKernels
         Run(transA, transB, M, N, K, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate, null, 0);
     }
 
-    /// <summary>C[M,N] = (accumulate ? C : 0) + op(A)·op(B) + bias[N] on every row (a Linear layer in one pass).</summary>
+    /// <summary>C[M,N] = (accumulate ? C : 0) + op(A)·op(B) + bias[N] on every row: a Linear layer in one pass.
+    /// </summary>
     public static void GemmBias(bool transA, bool transB, int M, int N, int K,
         float[] a, long aOffset, int lda, float[] b, long bOffset, int ldb, float[] bias, long biasOffset,
         float[] c, long cOffset, int ldc, bool accumulate)
@@ -176,34 +188,39 @@ public static unsafe partial class MatMulKernels
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
         ArgumentNullException.ThrowIfNull(c);
-        string sizes = $"M={M}, N={N}, K={K}" + (batch != 1 ? $", batch={batch}" : "");
         if (M < 0 || N < 0 || K < 0 || batch < 0)
-            throw new ArgumentException($"MatMulKernels.{kernel}: sizes must be non-negative, got {sizes}.");
+            throw new ArgumentException($"MatMulKernels.{kernel}: sizes must be non-negative, got " +
+                $"{Sizes(M, N, K, batch)}.");
         if (batch > 1 && strideC == 0 && M > 0 && N > 0)
-            throw new ArgumentException($"MatMulKernels.{kernel}: strideC must be nonzero for batch={batch} " +
-                "(products would overwrite one another).");
-        CheckMatrix(kernel, sizes, "A", a, aOffset, lda, strideA, transA ? K : M, transA ? M : K, transA, batch);
-        CheckMatrix(kernel, sizes, "B", b, bOffset, ldb, strideB, transB ? N : K, transB ? K : N, transB, batch);
-        CheckMatrix(kernel, sizes, "C", c, cOffset, ldc, strideC, M, N, false, batch);
+            throw new ArgumentException($"MatMulKernels.{kernel} ({Sizes(M, N, K, batch)}): strideC must be " +
+                "nonzero for batch > 1 (products would overwrite one another).");
+        CheckMatrix(kernel, M, N, K, batch, "A", a, aOffset, lda, strideA, transA ? K : M, transA ? M : K, transA);
+        CheckMatrix(kernel, M, N, K, batch, "B", b, bOffset, ldb, strideB, transB ? N : K, transB ? K : N, transB);
+        CheckMatrix(kernel, M, N, K, batch, "C", c, cOffset, ldc, strideC, M, N, false);
     }
 
+    static string Sizes(int M, int N, int K, int batch) =>
+        $"M={M}, N={N}, K={K}" + (batch != 1 ? $", batch={batch}" : "");
+
     // A matrix stored rows x cols with leading dimension ld, batch copies stride apart, must lie inside the array.
-    static void CheckMatrix(string kernel, string sizes, string name, float[] x, long offset, int ld, long stride,
-        int rows, int cols, bool trans, int batch)
+    static void CheckMatrix(string kernel, int M, int N, int K, int batch, string name, float[] x, long offset,
+        int ld, long stride, int rows, int cols, bool trans)
     {
-        string what = $"{name}{(trans ? " (transposed)" : "")} stored {rows} x {cols}";
+        bool empty = rows == 0 || cols == 0 || batch == 0;
+        // One past the last element read (Int128: huge strides must not wrap around).
+        Int128 end = empty ? 0 : (Int128)offset + (Int128)(batch - 1) * stride + (Int128)(rows - 1) * ld + cols;
+        if (ld >= Math.Max(1, cols) && offset >= 0 && stride >= 0 && end <= x.Length)
+            return;
+        string at = $"MatMulKernels.{kernel} ({Sizes(M, N, K, batch)}): {name}{(trans ? " (transposed)" : "")} " +
+                    $"stored {rows} x {cols}";
         if (ld < Math.Max(1, cols))
-            throw new ArgumentException($"MatMulKernels.{kernel} ({sizes}): {what} needs a leading dimension " +
-                $">= {Math.Max(1, cols)}, got {ld}.");
+            throw new ArgumentException($"{at} needs a leading dimension >= {Math.Max(1, cols)}, got {ld}.");
         if (offset < 0 || stride < 0)
-            throw new ArgumentException($"MatMulKernels.{kernel} ({sizes}): {name} offset and stride must be " +
-                $"non-negative, got offset {offset}, stride {stride}.");
-        if (rows == 0 || cols == 0 || batch == 0) return;
-        long last = offset + (batch - 1) * stride + (long)(rows - 1) * ld + cols;   // one past the last element read
-        if (last > x.Length)
-            throw new ArgumentException($"MatMulKernels.{kernel} ({sizes}): {what} with leading dimension {ld}" +
-                $"{(batch > 1 ? $", {batch} copies {stride} apart," : "")} from offset {offset} ends at {last}, " +
-                $"past the array length {x.Length}.");
+            throw new ArgumentException($"{at} needs a non-negative offset and stride, got offset {offset}, " +
+                $"stride {stride}.");
+        throw new ArgumentException($"{at} with leading dimension {ld}" +
+            $"{(batch > 1 ? $", {batch} copies {stride} apart," : "")} from offset {offset} ends at {end}, " +
+            $"past the array length {x.Length}.");
     }
 
     static void ValidateBias(string kernel, int N, float[] bias, long biasOffset)
@@ -225,13 +242,14 @@ public static unsafe partial class MatMulKernels
         public readonly bool TransA, TransB, Accumulate;
         public readonly int M, N, K, MR, NR;
         public readonly Isa Isa;
+        public readonly Blocking Blocks;
 
         public Problem(float* a, long lda, bool transA, float* b, long ldb, bool transB, float* c, long ldc,
             float* bias, bool accumulate, int m, int n, int k, Isa isa)
         {
             A = a; B = b; C = c; Bias = bias; Lda = lda; Ldb = ldb; Ldc = ldc;
             TransA = transA; TransB = transB; Accumulate = accumulate; M = m; N = n; K = k; Isa = isa;
-            (MR, NR) = isa == Isa.Vector512 ? (8, 32) : (6, 16);
+            (MR, NR, Blocks) = isa == Isa.Vector512 ? (8, 32, Blocking512) : (6, 16, Blocking256);
         }
     }
 
@@ -273,56 +291,13 @@ public static unsafe partial class MatMulKernels
         }
     }
 
-    static void Packed(in Problem p)
-    {
-        Problem q = p;                                 // lambdas cannot capture an `in` parameter
-        int mr = q.MR, nr = q.NR, threads = Par.Threads;
-        int rowPanels = (q.M + mr - 1) / mr;
-        Scratch scratch = Scratch.Current;
-        for (int jc = 0; jc < q.N; jc += NC)
-        {
-            int nc = Math.Min(NC, q.N - jc);
-            int colPanels = (nc + nr - 1) / nr;
-            // Few rows (a short batch of tokens): also split the columns, so every thread has work.
-            int colGroups = threads == 1 || rowPanels >= 4 * threads
-                ? 1 : Math.Min(colPanels, (4 * threads + rowPanels - 1) / rowPanels);
-            for (int pc = 0; pc < q.K; pc += KC)
-            {
-                int kc = Math.Min(KC, q.K - pc);
-                float* bp = scratch.PackB((long)kc * colPanels * nr);
-                int jcl = jc, pcl = pc;
-                // 1. Pack B[pc.., jc..] once, shared by all tasks: panel t holds columns jc + t·NR .. + NR.
-                Par.ForRange(colPanels, (long)kc * nr, (t0, t1) =>
-                {
-                    for (int t = t0; t < t1; t++)
-                    {
-                        int j = jcl + t * nr;
-                        float* src = q.TransB ? q.B + j * q.Ldb + pcl : q.B + pcl * q.Ldb + j;
-                        PackPanel(src, q.Ldb, q.TransB, nr, Math.Min(nr, q.N - j), kc, bp + (long)t * kc * nr);
-                    }
-                });
-                // 2. Tasks = (column group, row panel) pairs; a Par chunk takes contiguous row panels of a group.
-                bool first = pc == 0;
-                Par.ForRange(colGroups * rowPanels, 2L * mr * kc * nc / colGroups, (s, e) =>
-                {
-                    while (s < e)
-                    {
-                        int g = s / rowPanels, r0 = s % rowPanels, r1 = Math.Min(rowPanels, r0 + (e - s));
-                        int t0 = colPanels * g / colGroups, t1 = colPanels * (g + 1) / colGroups;
-                        Rows(in q, r0 * mr, Math.Min(q.M, r1 * mr), jcl + t0 * nr, Math.Min(nc, t1 * nr) - t0 * nr,
-                            pcl, kc, bp + (long)t0 * kc * nr, first);
-                        s += r1 - r0;
-                    }
-                });
-            }
-        }
-    }
+    static void Packed(in Problem p) => Workspace.Current.Run(in p);
 
     // C[m0..m1, j0..j0+width) += A[m0..m1, pc..pc+kc) · packed B, in row blocks of at most MC.
     static void Rows(in Problem q, int m0, int m1, int j0, int width, int pc, int kc, float* bp, bool firstK)
     {
-        int mr = q.MR;
-        float* ap = Scratch.Current.PackA((long)(MC + mr) * kc);
+        int mr = q.MR, MC = q.Blocks.MC;
+        float* ap = Workspace.Current.PackA((long)(MC + mr) * kc + 8);   // + 8: PackPanel may write 2 floats past
         int blocks = (m1 - m0 + MC - 1) / MC;
         int panels = (m1 - m0 + mr - 1) / mr;
         for (int blk = 0; blk < blocks; blk++)
@@ -382,19 +357,80 @@ public static unsafe partial class MatMulKernels
     }
 
     // ---------------------------------------------------------------------------------------------------------
-    // Per-thread packing buffers, 64-byte aligned, grown on demand and kept: no allocation per call after warm-up.
-    // The finalizer frees them when the thread that owns them ends.
+    // Per-thread workspace: packing buffers (64-byte aligned, grown on demand and kept) and the state of the product
+    // this thread is running, whose Par loop bodies are delegates made once. So after warm-up a call allocates
+    // nothing itself (Par's own bookkeeping aside, when it uses threads). The finalizer frees the buffers when the
+    // owning thread ends. Only the owning thread starts products on it; workers read its packed B.
 
-    sealed class Scratch
+    sealed class Workspace
     {
-        [ThreadStatic] static Scratch? current;
-        public static Scratch Current => current ??= new Scratch();
+        [ThreadStatic] static Workspace? current;
+        public static Workspace Current => current ??= new Workspace();
 
         float* a, b;
         long capA, capB;
-
         public float* PackA(long floats) => Grow(ref a, ref capA, floats);
-        public float* PackB(long floats) => Grow(ref b, ref capB, floats);
+
+        // The product in progress and its current (jc, pc) block, read by the Par bodies.
+        Problem q;
+        int jc, nc, pc, kc, rowPanels, colPanels, colGroups;
+        readonly Action<int, int> packB, compute;
+
+        Workspace()
+        {
+            packB = PackBPanels;
+            compute = ComputeTasks;
+        }
+
+        public void Run(in Problem problem)
+        {
+            q = problem;
+            int threads = Par.Threads;
+            var (KC, _, NC) = q.Blocks;
+            rowPanels = (q.M + q.MR - 1) / q.MR;
+            for (jc = 0; jc < q.N; jc += NC)
+            {
+                nc = Math.Min(NC, q.N - jc);
+                colPanels = (nc + q.NR - 1) / q.NR;
+                // Few rows (a short batch of tokens): also split the columns, so every thread has work.
+                colGroups = threads == 1 || rowPanels >= 4 * threads
+                    ? 1 : Math.Min(colPanels, (4 * threads + rowPanels - 1) / rowPanels);
+                for (pc = 0; pc < q.K; pc += KC)
+                {
+                    kc = Math.Min(KC, q.K - pc);
+                    Grow(ref b, ref capB, (long)kc * colPanels * q.NR);
+                    Par.ForRange(colPanels, (long)kc * q.NR, packB);
+                    Par.ForRange(colGroups * rowPanels, 2L * q.MR * kc * nc / colGroups, compute);
+                }
+            }
+            q = default;
+        }
+
+        // 1. Pack B[pc.., jc..] once, shared by all tasks: panel t holds columns jc + t·NR .. + NR.
+        void PackBPanels(int t0, int t1)
+        {
+            int nr = q.NR;
+            for (int t = t0; t < t1; t++)
+            {
+                int j = jc + t * nr;
+                float* src = q.TransB ? q.B + j * q.Ldb + pc : q.B + pc * q.Ldb + j;
+                PackPanel(src, q.Ldb, q.TransB, nr, Math.Min(nr, q.N - j), kc, b + (long)t * kc * nr);
+            }
+        }
+
+        // 2. Tasks are (column group, row panel) pairs; a Par chunk takes contiguous row panels of a group.
+        void ComputeTasks(int s, int e)
+        {
+            int mr = q.MR, nr = q.NR;
+            while (s < e)
+            {
+                int g = s / rowPanels, r0 = s % rowPanels, r1 = Math.Min(rowPanels, r0 + (e - s));
+                int t0 = colPanels * g / colGroups, t1 = colPanels * (g + 1) / colGroups;
+                Rows(in q, r0 * mr, Math.Min(q.M, r1 * mr), jc + t0 * nr, Math.Min(nc, t1 * nr) - t0 * nr,
+                    pc, kc, b + (long)t0 * kc * nr, firstK: pc == 0);
+                s += r1 - r0;
+            }
+        }
 
         static float* Grow(ref float* buffer, ref long capacity, long floats)
         {
@@ -407,7 +443,7 @@ public static unsafe partial class MatMulKernels
             return buffer;
         }
 
-        ~Scratch()
+        ~Workspace()
         {
             NativeMemory.AlignedFree(a);
             NativeMemory.AlignedFree(b);

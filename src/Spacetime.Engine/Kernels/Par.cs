@@ -63,6 +63,13 @@ public static class Par
             return;
         }
         if (!splitSmall) threads = (int)Math.Min(threads, Math.Max(1, work / MinWorkPerThread));
+        RunChunks(n, threads, body);
+    }
+
+    // Separate from ForRange so that the closure below is only allocated when threads are used: an inline loop
+    // allocates nothing (kernels promise zero allocations per call after warm-up).
+    static void RunChunks(int n, int threads, Action<int, int> body)
+    {
         // More chunks than threads evens out uneven items; chunk boundaries do not affect results.
         int chunks = Math.Min(n, threads * 4);
         var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
