@@ -105,7 +105,8 @@ public sealed partial class Tensor
         return t;
     }
 
-    /// <summary>A new leaf with the same values, no history and its own buffer (outside any scope: GC-owned).</summary>
+    /// <summary>A new leaf with the same values, no history and its own dense buffer (pooled inside a TensorScope;
+    /// use CopyUnscoped to keep it past the scope).</summary>
     public Tensor Detach()
     {
         var t = F.ContiguousCopy(this);
