@@ -11,8 +11,10 @@
 //   Backward: dx = dy (handed over by the op, no kernel); dy_y = dy * gate; dgate[gb, gn, :] = sum of dy * y over the
 //   rows (b, n) that read that gate row, in row order. Rows are split over threads for out and dy_y; dgate is split
 //   over (gate row, column block) items, each summed in the same order whatever the thread count.
-// Version 1: TensorPrimitives on whole rows; scalar form in the comments.
+// Version 1: a Vector256 row loop (forward), TensorPrimitives on whole rows (backward); scalar forms in comments.
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Spacetime.Engine.Kernels;
 
@@ -27,11 +29,8 @@ internal static class FusedKernels
         Par.ForRange(B * N, 2L * D, (r0, r1) =>
         {
             for (int r = r0; r < r1; r++)
-            {
-                // out[i] = x[i] + g[i] * y[i]
-                TensorPrimitives.MultiplyAdd(y.AsSpan(yOff + r * D, D), gate.AsSpan(GateRow(r, N, GB, GN) * D, D),
-                                             x.AsSpan(xOff + r * D, D), output.AsSpan(r * D, D));
-            }
+                GatedAddRow(output.AsSpan(r * D, D), x.AsSpan(xOff + r * D, D),
+                            gate.AsSpan(GateRow(r, N, GB, GN) * D, D), y.AsSpan(yOff + r * D, D));
         });
     }
 
@@ -64,6 +63,24 @@ internal static class FusedKernels
                                                  acc, acc);
                 }
         });
+    }
+
+    // out[i] = x[i] + g[i] * y[i], a multiply and an add (rounded twice, as the unfused ops). By hand: the three-input
+    // TensorPrimitives.MultiplyAdd measured up to 2x slower than this loop on rows of 384 (.NET 10, AVX2).
+    static void GatedAddRow(Span<float> o, ReadOnlySpan<float> x, ReadOnlySpan<float> g, ReadOnlySpan<float> y)
+    {
+        int n = o.Length, i = 0;
+        if (x.Length < n || g.Length < n || y.Length < n) throw new ArgumentException("GatedAddRow: short input.");
+        ref float ro = ref MemoryMarshal.GetReference(o);
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref float rg = ref MemoryMarshal.GetReference(g);
+        ref float ry = ref MemoryMarshal.GetReference(y);
+        for (; i + 8 <= n; i += 8)
+        {
+            var v = Vector256.LoadUnsafe(ref rg, (nuint)i) * Vector256.LoadUnsafe(ref ry, (nuint)i);
+            (Vector256.LoadUnsafe(ref rx, (nuint)i) + v).StoreUnsafe(ref ro, (nuint)i);
+        }
+        for (; i < n; i++) o[i] = x[i] + g[i] * y[i];
     }
 
     // The gate row read by token row r = b N + n.
