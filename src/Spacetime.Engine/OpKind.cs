@@ -26,4 +26,6 @@ public enum OpKind
     Attention,
     // Regularisation and losses (Ops/Loss.cs)
     Dropout, MseLoss, L1Loss, CrossEntropy,
+    // Fused DiT ops (Ops/Fused.cs): fc1 + bias + GELU, adaLN-Zero's gated residual, the adaLN branch's SiLU + linear
+    LinearGelu, GatedAdd, SiluLinear,
 }

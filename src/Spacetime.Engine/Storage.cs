@@ -26,7 +26,7 @@ internal sealed class Storage
     {
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "Storage: negative length.");
         var scope = TensorScope.Current;
-        if (scope is null || length == 0) return new Storage(new float[length], length, pooled: false);
+        if (scope is null || length == 0) return new Storage(BufferPool.NewArray(length), length, pooled: false);
         var array = BufferPool.Rent(length);
         if (clear) Array.Clear(array, 0, length);
         var s = new Storage(array, length, pooled: true);
@@ -54,11 +54,31 @@ internal sealed class Storage
 /// <summary>Exact-size buffer reuse: a training or sampling step allocates the same sizes every time.</summary>
 internal static class BufferPool
 {
-    const int MaxPerSize = 64;                 // cap, so a one-off size does not pin memory forever
+    // Cap per size. A training step holds hundreds of same-size activations at once (DiT-S: ~20 (B, N, D) tensors per
+    // block for backward), and every one over the cap would be a new array next step. The pool never holds more than
+    // a step once had live, since each buffer in it was rented; BufferPool.Clear frees sizes no longer used.
+    const int MaxPerSize = 1 << 14;
     static readonly ConcurrentDictionary<int, ConcurrentBag<float[]>> free = new();
 
-    public static float[] Rent(int length) =>
-        free.TryGetValue(length, out var bag) && bag.TryTake(out var a) ? a : new float[length];
+    // Counters, per thread, of floats handed out (Rent) and of floats in newly made arrays (pool misses, unscoped
+    // storage), for the allocation test and benchmarks: after warm-up a training step should make (almost) none.
+    // Tensors are only made on the thread that runs the ops (kernels never allocate), so one thread sees a step.
+    [ThreadStatic] static long rentedFloats, newFloats;
+    internal static long RentedFloats => rentedFloats;
+    internal static long NewFloats => newFloats;
+
+    public static float[] Rent(int length)
+    {
+        rentedFloats += length;
+        return free.TryGetValue(length, out var bag) && bag.TryTake(out var a) ? a : NewArray(length);
+    }
+
+    /// <summary>A new GC-owned array (counted in <see cref="NewFloats"/>).</summary>
+    public static float[] NewArray(int length)
+    {
+        newFloats += length;
+        return new float[length];
+    }
 
     public static void Return(float[] array)
     {

@@ -20,6 +20,12 @@ public sealed class Mlp : Module
     }
 
     // x: (..., in) -> (..., out)
-    /// <summary>Applies fc2(activation(fc1(x))).</summary>
-    public Tensor Forward(Tensor x) => fc2.Forward(activation.Apply(fc1.Forward(x)));   // (..., hidden) inside
+    /// <summary>Applies fc2(activation(fc1(x))); fc1 + tanh GELU runs as one fused op (F.LinearGelu).</summary>
+    public Tensor Forward(Tensor x)
+    {
+        var h = activation == Activation.GeluTanh
+            ? F.LinearGelu(x, fc1.Weight, fc1.Bias)                      // (..., hidden)
+            : activation.Apply(fc1.Forward(x));
+        return fc2.Forward(h);
+    }
 }

@@ -1,6 +1,7 @@
 // MatMulKernels: fp32 matrix products, the engine's hot loop (Linear layers, attention, convolutions as GEMM).
 //
 //   C[M,N] = (accumulate ? C : 0) + op(A)[M,K] · op(B)[K,N]   (+ bias[N] on every row, GemmBias)
+//   C[M,N] = gelu_tanh(op(A) · op(B) + bias[N]), pre[M,N] = op(A) · op(B) + bias[N]   (GemmBiasGelu, fc1 + GELU)
 //
 // Everything is row-major with a leading dimension (the distance between rows), so strided views need no copy.
 // op(A) = A stored M x K (lda >= K) when !transA, or A stored K x M (lda >= M) and read transposed when transA.
@@ -20,6 +21,9 @@
 //      Packing absorbs every layout: a panel is read either with k along the rows (copies) or with k along the
 //      contiguous dimension (8x8 in-register transposes), so NN, NT, TN and TT share one kernel.
 //      Partial tiles go through a scratch tile, so M, N, K can be anything.
+//
+// Epilogue (GemmBiasGelu): after the last K block of an MR x NR tile, while the tile is still in L1, its rows are
+// copied to pre (when asked: the pre-activation that GELU's backward needs) and replaced by gelu(row) (GeluRow).
 //
 // Determinism: every C element is summed over k in the same order (k ascending inside a K block, K blocks in
 // order) whatever the thread count or partition, so 1 and 2 threads give bitwise identical results.
@@ -97,6 +101,19 @@ public static unsafe partial class MatMulKernels
         Run(transA, transB, M, N, K, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate, bias, biasOffset);
     }
 
+    /// <summary>C[M,N] = gelu_tanh(op(A)·op(B) + bias[N]), the pre-activation also stored to pre[M,N] (same ldc)
+    /// when pre is not null: fc1 and the MLP's GELU in one pass over C. No accumulate: C is overwritten.</summary>
+    public static void GemmBiasGelu(bool transA, bool transB, int M, int N, int K,
+        float[] a, long aOffset, int lda, float[] b, long bOffset, int ldb, float[]? bias, long biasOffset,
+        float[] c, long cOffset, int ldc, float[]? pre, long preOffset)
+    {
+        Validate("GemmBiasGelu", transA, transB, M, N, K, a, aOffset, lda, 0, b, bOffset, ldb, 0, c, cOffset, ldc, 0, 1);
+        if (bias is not null) ValidateBias("GemmBiasGelu", N, bias, biasOffset);
+        if (pre is not null) CheckMatrix("GemmBiasGelu", M, N, K, 1, "pre", pre, preOffset, ldc, 0, M, N, false);
+        Run(transA, transB, M, N, K, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, false, bias, biasOffset,
+            gelu: true, pre, preOffset);
+    }
+
     /// <summary>
     /// batch independent products C_i = (accumulate ? C_i : 0) + op(A_i)·op(B_i), where X_i starts at
     /// xOffset + i·strideX. A stride of 0 on A or B broadcasts it (a shared weight); strideC must be nonzero.
@@ -152,6 +169,51 @@ public static unsafe partial class MatMulKernels
         ValidateBias("GemmBiasReference", N, bias, biasOffset);
         Reference(transA, transB, M, N, K, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate,
             bias, biasOffset);
+    }
+
+    /// <summary>The naive GemmBiasGelu: GemmBiasReference, then the GELU epilogue row by row.</summary>
+    public static void GemmBiasGeluReference(bool transA, bool transB, int M, int N, int K,
+        float[] a, long aOffset, int lda, float[] b, long bOffset, int ldb, float[]? bias, long biasOffset,
+        float[] c, long cOffset, int ldc, float[]? pre, long preOffset)
+    {
+        Validate("GemmBiasGeluReference", transA, transB, M, N, K, a, aOffset, lda, 0, b, bOffset, ldb, 0,
+            c, cOffset, ldc, 0, 1);
+        Reference(transA, transB, M, N, K, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, false, bias, biasOffset);
+        fixed (float* pc = c, pp = pre)
+            for (int i = 0; i < M; i++)
+                Epilogue(pc + cOffset + (long)i * ldc, pp == null ? null : pp + preOffset + (long)i * ldc, N);
+    }
+
+    // The GELU epilogue on one row of n elements: pre = row (when pre is not null), then row = gelu_tanh(row).
+    // gelu_tanh(v) = 0.5 v (1 + tanh(u)) = v sigmoid(2u) = v / (1 + exp(-2u)), u = sqrt(2/pi) (v + 0.044715 v^3);
+    // the sigmoid form needs one exp and no tanh, and saturates cleanly (exp -> inf gives -0, exp -> 0 gives v).
+    // Every element is computed by the same vector code (the tail is padded through a stack row), so a value's
+    // result does not depend on its position in a tile.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Epilogue(float* row, float* pre, int n)
+    {
+        if (pre != null) new ReadOnlySpan<float>(row, n).CopyTo(new Span<float>(pre, n));
+        GeluRow(row, n);
+    }
+
+    internal static void GeluRow(float* row, int n)
+    {
+        var k = Vector256.Create(-2f * 0.7978845608028654f);
+        var c = Vector256.Create(0.044715f);
+        var one = Vector256<float>.One;
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var v = Vector256.Load(row + i);
+            var e = Vector256.Exp(k * (v + c * v * v * v));
+            (v / (one + e)).Store(row + i);
+        }
+        if (i == n) return;
+        float* tail = stackalloc float[8];
+        for (int j = 0; j < 8; j++) tail[j] = i + j < n ? row[i + j] : 0f;
+        var t = Vector256.Load(tail);
+        (t / (one + Vector256.Exp(k * (t + c * t * t * t)))).Store(tail);
+        for (int j = 0; i + j < n; j++) row[i + j] = tail[j];
     }
 
     // v1: one row of C per Par item; op(A)[i,k] and op(B)[k,j] read through the layout flags.
@@ -238,16 +300,17 @@ public static unsafe partial class MatMulKernels
     readonly struct Problem
     {
         public readonly float* A, B, C, Bias;             // Bias is null when absent
+        public readonly float* Pre;                       // GemmBiasGelu's pre-activation copy, or null
         public readonly long Lda, Ldb, Ldc;
-        public readonly bool TransA, TransB, Accumulate;
+        public readonly bool TransA, TransB, Accumulate, Gelu;
         public readonly int M, N, K, MR, NR;
         public readonly Isa Isa;
         public readonly Blocking Blocks;
 
         public Problem(float* a, long lda, bool transA, float* b, long ldb, bool transB, float* c, long ldc,
-            float* bias, bool accumulate, int m, int n, int k, Isa isa)
+            float* bias, bool accumulate, int m, int n, int k, Isa isa, bool gelu = false, float* pre = null)
         {
-            A = a; B = b; C = c; Bias = bias; Lda = lda; Ldb = ldb; Ldc = ldc;
+            A = a; B = b; C = c; Bias = bias; Lda = lda; Ldb = ldb; Ldc = ldc; Gelu = gelu; Pre = pre;
             TransA = transA; TransB = transB; Accumulate = accumulate; M = m; N = n; K = k; Isa = isa;
             (MR, NR, Blocks) = isa == Isa.Vector512 ? (8, 32, Blocking512) : (6, 16, Blocking256);
         }
@@ -255,26 +318,26 @@ public static unsafe partial class MatMulKernels
 
     static void Run(bool transA, bool transB, int M, int N, int K,
         float[] a, long aOffset, int lda, float[] b, long bOffset, int ldb, float[] c, long cOffset, int ldc,
-        bool accumulate, float[]? bias, long biasOffset)
+        bool accumulate, float[]? bias, long biasOffset, bool gelu = false, float[]? pre = null, long preOffset = 0)
     {
         if (M == 0 || N == 0) return;
         Isa isa = CurrentIsa;
-        if (isa == Isa.Scalar)
-        {
-            Reference(transA, transB, M, N, K, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate,
-                bias, biasOffset);
-            return;
-        }
-        fixed (float* pa = a, pb = b, pc = c, pbias = bias)
+        fixed (float* pa = a, pb = b, pc = c, pbias = bias, ppre = pre)
         {
             float* biasPtr = bias == null ? null : pbias + biasOffset;
-            if (K == 0)
+            float* prePtr = pre == null ? null : ppre + preOffset;
+            if (isa == Isa.Scalar || K == 0)
             {
-                ScaleRows(pc + cOffset, ldc, M, N, accumulate, biasPtr);
+                if (K == 0) ScaleRows(pc + cOffset, ldc, M, N, accumulate, biasPtr);
+                else Reference(transA, transB, M, N, K, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate,
+                    bias, biasOffset);
+                if (gelu)
+                    for (int i = 0; i < M; i++)
+                        Epilogue(pc + cOffset + (long)i * ldc, prePtr == null ? null : prePtr + (long)i * ldc, N);
                 return;
             }
             var p = new Problem(pa + aOffset, lda, transA, pb + bOffset, ldb, transB, pc + cOffset, ldc,
-                biasPtr, accumulate, M, N, K, isa);
+                biasPtr, accumulate, M, N, K, isa, gelu, prePtr);
             Packed(in p);
         }
     }
@@ -294,7 +357,8 @@ public static unsafe partial class MatMulKernels
     static void Packed(in Problem p) => Workspace.Current.Run(in p);
 
     // C[m0..m1, j0..j0+width) += A[m0..m1, pc..pc+kc) · packed B, in row blocks of at most MC.
-    static void Rows(in Problem q, int m0, int m1, int j0, int width, int pc, int kc, float* bp, bool firstK)
+    static void Rows(in Problem q, int m0, int m1, int j0, int width, int pc, int kc, float* bp, bool firstK,
+        bool lastK)
     {
         int mr = q.MR, MC = q.Blocks.MC;
         float* ap = Workspace.Current.PackA((long)(MC + mr) * kc + 8);   // + 8: PackPanel may write 2 floats past
@@ -309,13 +373,15 @@ public static unsafe partial class MatMulKernels
                 float* src = q.TransA ? q.A + pc * q.Lda + i : q.A + i * q.Lda + pc;
                 PackPanel(src, q.Lda, !q.TransA, mr, Math.Min(mr, i1 - i), kc, ap + (long)(i - i0) * kc);
             }
-            Macro(in q, i0, i1, j0, width, kc, ap, bp, firstK);
+            Macro(in q, i0, i1, j0, width, kc, ap, bp, firstK, lastK);
         }
     }
 
     // The macro-kernel: every MR x NR tile of C[i0..i1, j0..j0+width) from packed A and B panels.
-    static void Macro(in Problem q, int i0, int i1, int j0, int width, int kc, float* ap, float* bp, bool firstK)
+    static void Macro(in Problem q, int i0, int i1, int j0, int width, int kc, float* ap, float* bp, bool firstK,
+        bool lastK)
     {
+        bool epilogue = lastK && q.Gelu;
         int mr = q.MR, nr = q.NR;
         bool acc = q.Accumulate || !firstK;            // later K blocks add to what the first one stored
         float* tile = stackalloc float[8 * 32 + 16];
@@ -333,6 +399,7 @@ public static unsafe partial class MatMulKernels
                 if (h == mr && w == nr)
                 {
                     MicroKernel(q.Isa, kc, a, b, c, q.Ldc, acc, bias);
+                    if (epilogue) TileEpilogue(in q, i, j0 + j, h, w);
                     continue;
                 }
                 // A partial tile: compute the full tile into scratch, then add the valid h x w corner.
@@ -345,8 +412,16 @@ public static unsafe partial class MatMulKernels
                         if (bias != null) v += bias[x];
                         c[r * q.Ldc + x] = v;
                     }
+                if (epilogue) TileEpilogue(in q, i, j0 + j, h, w);
             }
         }
+    }
+
+    // GELU on the finished h x w tile at C[i, j] (pre-activation to Pre first, when asked).
+    static void TileEpilogue(in Problem q, int i, int j, int h, int w)
+    {
+        for (int r = 0; r < h; r++)
+            Epilogue(q.C + (i + r) * q.Ldc + j, q.Pre == null ? null : q.Pre + (i + r) * q.Ldc + j, w);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -427,7 +502,7 @@ public static unsafe partial class MatMulKernels
                 int g = s / rowPanels, r0 = s % rowPanels, r1 = Math.Min(rowPanels, r0 + (e - s));
                 int t0 = colPanels * g / colGroups, t1 = colPanels * (g + 1) / colGroups;
                 Rows(in q, r0 * mr, Math.Min(q.M, r1 * mr), jc + t0 * nr, Math.Min(nc, t1 * nr) - t0 * nr,
-                    pc, kc, b + (long)t0 * kc * nr, firstK: pc == 0);
+                    pc, kc, b + (long)t0 * kc * nr, firstK: pc == 0, lastK: pc + kc >= q.K);
                 s += r1 - r0;
             }
         }

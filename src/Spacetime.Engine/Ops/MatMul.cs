@@ -63,17 +63,7 @@ public static partial class F
     /// <summary>y = x W^T + b. x: (..., in), weight: (out, in), bias: (out) or null. Result (..., out).</summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
     {
-        if (weight.Rank != 2 || x.Rank < 1 || x.Dims[^1] != weight.Dims[1])
-            throw new ArgumentException($"Linear: input {Shapes.Format(x.Dims)} does not match weight " +
-                                        $"{Shapes.Format(weight.Dims)} (expected (..., in) and (out, in)).");
-        if (bias is not null && (bias.Rank != 1 || bias.Dims[0] != weight.Dims[0]))
-            throw new ArgumentException($"Linear: bias {Shapes.Format(bias.Dims)} does not match weight " +
-                                        $"{Shapes.Format(weight.Dims)} (expected ({weight.Dims[0]})).");
-        int inF = weight.Dims[1], outF = weight.Dims[0], rows = x.Count / Math.Max(inF, 1);
-        if (inF == 0) rows = Shapes.Count(x.Dims[..^1]);
-        var x2 = x.IsContiguous ? x : ContiguousCopy(x);                   // (rows, in)
-        var w = weight.IsContiguous ? weight : ContiguousCopy(weight);     // (out, in)
-        var bc = bias is null || bias.IsContiguous ? bias : ContiguousCopy(bias);
+        var (x2, w, bc, rows, inF, outF) = LinearOperands("Linear", x, weight, bias);
         var y = Tensor.Empty([.. x.Dims[..^1], outF]);                     // (rows, out)
         if (bc is null)
             MatMulKernels.Gemm(false, true, rows, outF, inF, x2.Storage.Data, x2.Offset, inF,
@@ -86,29 +76,56 @@ public static partial class F
         if (!Autograd.Needs(inputs)) return y;
         return Autograd.Record(OpKind.Linear, y, inputs, dy =>
         {
-            float[] g = dy.Storage.Data;
-            int go = dy.Offset;
-            if (x.RequiresGrad)
-            {
-                var dx = Tensor.Empty(x.Dims);                             // dx = dy W: (rows, out) x (out, in)
-                MatMulKernels.Gemm(false, false, rows, inF, outF, g, go, outF, w.Storage.Data, w.Offset, inF,
-                                   dx.Storage.Data, 0, inF, accumulate: false);
-                Autograd.Accumulate(x, dx, fresh: true);
-            }
-            if (weight.RequiresGrad)
-            {
-                var dw = Tensor.Empty(weight.Dims);                        // dW = dy^T x: (out, rows) x (rows, in)
-                MatMulKernels.Gemm(true, false, outF, inF, rows, g, go, outF, x2.Storage.Data, x2.Offset, inF,
-                                   dw.Storage.Data, 0, inF, accumulate: false);
-                Autograd.Accumulate(weight, dw, fresh: true);
-            }
-            if (bias is not null && bias.RequiresGrad)
-            {
-                var db = Tensor.Empty(outF);                               // db = column sums of dy
-                ColumnSums(db.Storage.Data, g, go, rows, outF);
-                Autograd.Accumulate(bias, db, fresh: true);
-            }
+            var dx = LinearBackward(x, weight, bias, x2, w, rows, inF, outF, dy.Storage.Data, dy.Offset);
+            if (dx is not null) Autograd.Accumulate(x, dx, fresh: true);
         });
+    }
+
+    // Checks a Linear's shapes and returns its dense operands: x as (rows, in), weight (out, in), bias (out) or null.
+    static (Tensor X2, Tensor W, Tensor? Bias, int Rows, int InF, int OutF) LinearOperands(string op, Tensor x,
+        Tensor weight, Tensor? bias)
+    {
+        if (weight.Rank != 2 || x.Rank < 1 || x.Dims[^1] != weight.Dims[1])
+            throw new ArgumentException($"{op}: input {Shapes.Format(x.Dims)} does not match weight " +
+                                        $"{Shapes.Format(weight.Dims)} (expected (..., in) and (out, in)).");
+        if (bias is not null && (bias.Rank != 1 || bias.Dims[0] != weight.Dims[0]))
+            throw new ArgumentException($"{op}: bias {Shapes.Format(bias.Dims)} does not match weight " +
+                                        $"{Shapes.Format(weight.Dims)} (expected ({weight.Dims[0]})).");
+        int inF = weight.Dims[1], outF = weight.Dims[0], rows = x.Count / Math.Max(inF, 1);
+        if (inF == 0) rows = Shapes.Count(x.Dims[..^1]);
+        var x2 = x.IsContiguous ? x : ContiguousCopy(x);                   // (rows, in)
+        var w = weight.IsContiguous ? weight : ContiguousCopy(weight);     // (out, in)
+        var bc = bias is null || bias.IsContiguous ? bias : ContiguousCopy(bias);
+        return (x2, w, bc, rows, inF, outF);
+    }
+
+    // A Linear's backward from g = dL/dy (rows, out) at gOff: accumulates dweight = g^T x2 and dbias = column sums
+    // of g, and returns dx = g W (x's shape; not accumulated, so fused callers can finish it) or null when x needs
+    // no gradient. x2 is the dense input the forward multiplied (for SiluLinear, silu(c)).
+    static Tensor? LinearBackward(Tensor x, Tensor weight, Tensor? bias, Tensor x2, Tensor w, int rows, int inF,
+                                  int outF, float[] g, int go)
+    {
+        Tensor? dx = null;
+        if (x.RequiresGrad)
+        {
+            dx = Tensor.Empty(x.Dims);                                     // dx = dy W: (rows, out) x (out, in)
+            MatMulKernels.Gemm(false, false, rows, inF, outF, g, go, outF, w.Storage.Data, w.Offset, inF,
+                               dx.Storage.Data, 0, inF, accumulate: false);
+        }
+        if (weight.RequiresGrad)
+        {
+            var dw = Tensor.Empty(weight.Dims);                            // dW = dy^T x: (out, rows) x (rows, in)
+            MatMulKernels.Gemm(true, false, outF, inF, rows, g, go, outF, x2.Storage.Data, x2.Offset, inF,
+                               dw.Storage.Data, 0, inF, accumulate: false);
+            Autograd.Accumulate(weight, dw, fresh: true);
+        }
+        if (bias is not null && bias.RequiresGrad)
+        {
+            var db = Tensor.Empty(outF);                                   // db = column sums of dy
+            ColumnSums(db.Storage.Data, g, go, rows, outF);
+            Autograd.Accumulate(bias, db, fresh: true);
+        }
+        return dx;
     }
 
     // out[j] = sum over r of x[r, j], rows added in order (deterministic), columns split over threads.

@@ -189,7 +189,7 @@ public static partial class F
     /// <summary>A dense copy owned by the GC whatever the current scope (parameter gradients, kept state).</summary>
     internal static Tensor CopyUnscoped(Tensor x)
     {
-        var y = new Tensor(Storage.Wrap(new float[x.Count]), (int[])x.Dims.Clone());
+        var y = new Tensor(Storage.Wrap(BufferPool.NewArray(x.Count)), (int[])x.Dims.Clone());
         StridedKernels.Copy(y.Storage.Data, 0, y.Strides, x.Storage.Data, x.Offset, x.Strides, x.Dims);
         return y;
     }

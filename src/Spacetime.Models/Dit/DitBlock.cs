@@ -25,9 +25,11 @@ public sealed class DitBlock : Module
     /// <summary>Applies the block.</summary>
     public Tensor Forward(Tensor x, Tensor c)
     {
-        var (shiftMsa, scaleMsa, gateMsa, shiftMlp, scaleMlp, gateMlp) = adaLn.Forward(F.Silu(c)).Chunk(6, dim: 1);
-        x = x + gateMsa.Unsqueeze(1) * attn.Forward(Modulate(Norm(x), shiftMsa, scaleMsa));   // (B, N, D)
-        x = x + gateMlp.Unsqueeze(1) * mlp.Forward(Modulate(Norm(x), shiftMlp, scaleMlp));    // (B, N, D)
+        // Fused forms of the reference's lines: F.SiluLinear = adaLN_modulation(c), F.LayerNormModulate =
+        // modulate(norm(x), shift, scale), F.GatedAdd(x, g, y) = x + g.unsqueeze(1) * y.
+        var (shiftMsa, scaleMsa, gateMsa, shiftMlp, scaleMlp, gateMlp) = AdaLn(adaLn, c).Chunk(6, dim: 1);
+        x = F.GatedAdd(x, gateMsa, attn.Forward(F.LayerNormModulate(x, shiftMsa, scaleMsa)));   // (B, N, D)
+        x = F.GatedAdd(x, gateMlp, mlp.Forward(F.LayerNormModulate(x, shiftMlp, scaleMlp)));    // (B, N, D)
         return x;
     }
 
@@ -41,8 +43,13 @@ public sealed class DitBlock : Module
 
     internal static Tensor Norm(Tensor x) => F.LayerNorm(x, null, null, 1e-6f);
 
-    internal static Tensor Modulate(Tensor x, Tensor shift, Tensor scale) =>
-        x * (1f + scale.Unsqueeze(1)) + shift.Unsqueeze(1);
+    // adaLN_modulation = Sequential(SiLU, Linear), fused: (B, D) -> (B, k·D)
+    internal static Tensor AdaLn(Linear adaLn, Tensor c) => F.SiluLinear(c, adaLn.Weight, adaLn.Bias);
+
+    // modulate(norm(x), shift, scale) for x (B, N, D): fused for (B, D) vectors; (B|1, 1|N, D) ones (packed
+    // sequences: one vector per token) take the plain ops.
+    internal static Tensor NormModulate(Tensor x, Tensor shift, Tensor scale) =>
+        shift.Rank == 2 ? F.LayerNormModulate(x, shift, scale, 1e-6f) : Norm(x) * (1f + scale) + shift;
 }
 
 /// <summary>The DiT's last layer: adaLN-modulated LayerNorm, then a linear map to patch pixels (zero-initialised).</summary>
@@ -61,8 +68,8 @@ public sealed class FinalLayer : Module
     /// <summary>Applies the layer.</summary>
     public Tensor Forward(Tensor x, Tensor c, int[]? tokenClip = null)
     {
-        var (shift, scale) = VideoDitBlock.PerToken(adaLn.Forward(F.Silu(c)), tokenClip).Chunk(2, dim: -1);
-        return linear.Forward(DitBlock.Norm(x) * (1f + scale) + shift);         // (B, N, outFeatures)
+        var (shift, scale) = VideoDitBlock.PerVector(DitBlock.AdaLn(adaLn, c), tokenClip).Chunk(2, dim: -1);
+        return linear.Forward(DitBlock.NormModulate(x, shift, scale));          // (B, N, outFeatures)
     }
 
     /// <summary>Zeroes everything, so the untrained model outputs zeros.</summary>

@@ -93,8 +93,16 @@ public sealed class VideoDit : Module
     }
 
     /// <summary>(t·h·w, D) fixed sin-cos positions for a grid of patches.</summary>
-    public Tensor Positions(int t, int h, int w) =>
-        Tensor.From(PosEmbed.SinCos3d(Config.Hidden, t, h, w), t * h * w, Config.Hidden);
+    public Tensor Positions(int t, int h, int w)
+    {
+        float[] table;
+        lock (positionTables)                          // computed once per grid: no new array per step
+            if (!positionTables.TryGetValue((t, h, w), out table!))
+                positionTables[(t, h, w)] = table = PosEmbed.SinCos3d(Config.Hidden, t, h, w);
+        return Tensor.From(table, t * h * w, Config.Hidden);
+    }
+
+    readonly Dictionary<(int T, int H, int W), float[]> positionTables = [];
 
     void InitializeWeights(Rng rng)
     {

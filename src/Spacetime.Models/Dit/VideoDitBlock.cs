@@ -39,20 +39,19 @@ public sealed class VideoDitBlock : Module
     public Tensor Forward(Tensor x, Tensor c, Tensor text, (int T, int S) grid, AttentionMask? self, AttentionMask? cross,
                           int[]? tokenClip = null)
     {
-        var m = PerToken(adaLn.Forward(F.Silu(c)), tokenClip).Chunk(Modulations, dim: -1);   // each (B|1, 1|N, D)
-        x = x + m[2] * SelfAttention(Modulate(DitBlock.Norm(x), m[0], m[1]), grid, self);
+        var m = PerVector(DitBlock.AdaLn(adaLn, c), tokenClip).Chunk(Modulations, dim: -1);  // each (B, D) | (1, N, D)
+        x = F.GatedAdd(x, m[2], SelfAttention(DitBlock.NormModulate(x, m[0], m[1]), grid, self));
         if (attnTemporal is not null)
-            x = x + m[8] * Temporal(Modulate(DitBlock.Norm(x), m[6], m[7]), grid);
-        x = x + crossAttn.Forward(normCross.Forward(x), text, cross);             // (B, N, D)
-        x = x + m[5] * mlp.Forward(Modulate(DitBlock.Norm(x), m[3], m[4]));      // (B, N, D)
+            x = F.GatedAdd(x, m[8], Temporal(DitBlock.NormModulate(x, m[6], m[7]), grid));
+        x = x + crossAttn.Forward(normCross.Forward(x), text, cross);                  // (B, N, D)
+        x = F.GatedAdd(x, m[5], mlp.Forward(DitBlock.NormModulate(x, m[3], m[4])));   // (B, N, D)
         return x;
     }
 
-    /// <summary>(B, K) per-video vectors as (B, 1, K); packed: (clips, K) gathered to (1, N, K) by each token's clip.</summary>
-    internal static Tensor PerToken(Tensor perVideo, int[]? tokenClip) =>
-        tokenClip is null ? perVideo.Unsqueeze(1) : F.Gather(perVideo, 0, tokenClip).Unsqueeze(0);
-
-    static Tensor Modulate(Tensor x, Tensor shift, Tensor scale) => x * (1f + scale) + shift;
+    /// <summary>(B, K) per-video vectors as they are; packed: (clips, K) gathered to (1, N, K) by each token's clip.
+    /// </summary>
+    internal static Tensor PerVector(Tensor perVideo, int[]? tokenClip) =>
+        tokenClip is null ? perVideo : F.Gather(perVideo, 0, tokenClip).Unsqueeze(0);
 
     // Full: one attention over all tokens. Factorized: (B, T·S, D) -> (B·T, S, D), attention within each frame.
     Tensor SelfAttention(Tensor h, (int T, int S) grid, AttentionMask? self)

@@ -29,9 +29,15 @@ public static class Gradients
         return total;
     }
 
-    /// <summary>Sets each parameter's gradient to null (PyTorch's zero_grad(set_to_none=True)).</summary>
-    public static void ZeroGrad(IEnumerable<Tensor> parameters)
+    /// <summary>Sets each parameter's gradient to null (PyTorch's zero_grad(set_to_none=True)), or with
+    /// <paramref name="setToNone"/> false fills existing gradients with zeros in place (set_to_none=False): the next
+    /// backward adds into the same buffers, so a training loop allocates no gradient arrays after its first step
+    /// (a parameter left without a gradient then steps with a zero one, as in PyTorch).</summary>
+    public static void ZeroGrad(IEnumerable<Tensor> parameters, bool setToNone = true)
     {
-        foreach (var p in parameters) p.Grad = null;
+        foreach (var p in parameters)
+            if (setToNone || p.Grad is null) p.Grad = null;
+            else if (p.Grad.IsContiguous) p.Grad.AsSpan().Clear();
+            else p.Grad = null;
     }
 }

@@ -65,8 +65,10 @@ public abstract class Optimizer
     /// <summary>The state keys each parameter may have, with true for scalars (e.g. "step").</summary>
     protected abstract IReadOnlyList<(string Key, bool Scalar)> StateKeys { get; }
 
-    /// <summary>Sets every parameter's gradient to null (PyTorch's zero_grad(set_to_none=True)).</summary>
-    public void ZeroGrad() => Gradients.ZeroGrad(Params.Select(p => p.Param));
+    /// <summary>Sets every parameter's gradient to null (PyTorch's zero_grad(set_to_none=True)), or zeroes the
+    /// existing gradient buffers in place when <paramref name="setToNone"/> is false (no gradient arrays per step).
+    /// </summary>
+    public void ZeroGrad(bool setToNone = true) => Gradients.ZeroGrad(Params.Select(p => p.Param), setToNone);
 
     /// <summary>The optimizer state as tensors by name (the optimizer's own tensors, not copies).</summary>
     public OrderedDictionary<string, Tensor> StateDict() => new(state);
