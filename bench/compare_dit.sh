@@ -10,10 +10,11 @@
 #
 # PyTorch runs with the best settings of shared/PERF.md: OMP_WAIT_POLICY=PASSIVE, OPENBLAS_CORETYPE unset,
 # Debian's /usr/bin/python3 (apt-get install -y python3-torch), torch.set_num_threads(THREADS) (the script does it).
-# The script's latent is fixed at 8 x 16 x 16; for s2048 it is imported as a module and its VideoDiT and its input
-# are resized (T, H, W) -- nothing of it is copied. Prints each engine's JSON line, then a table: seconds, GFLOP/s,
-# MFU and the speed ratio (PyTorch seconds / ours; > 1 means we are faster). The machine may be shared: compare
-# only ratios measured in one run.
+# The script is imported as a module and its main() runs unchanged (nothing of it is copied): for s2048 its VideoDiT
+# and input are resized (the script fixes 8 x 16 x 16), and its perf_counter calls also note the CPU time. Prints
+# each engine's JSON line, then a table: wall seconds (medians), GFLOP/s, MFU, the speed ratio (PyTorch seconds /
+# ours; > 1 means we are faster), and CPU-seconds per call (all threads) with their ratio, which is steadier when
+# the machine is shared and oversubscribed. Compare only ratios measured in one run.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 THREADS=${THREADS:-2}; DEPTH=${DEPTH:-12}; REPS=${REPS:-5}; PEAK=${PEAK:-0}; BATCH_2048=${BATCH_2048:-8}
@@ -47,30 +48,44 @@ torch_peer() {
   local line
   local args=(--hidden "$2" --heads "$3" --depth "$DEPTH" --batch "$4" --threads "$THREADS" --reps "$REPS")
   [[ "$PEAK" != 0 ]] && args+=(--peak "$PEAK")
-  if [[ "$5" == 8 && "$6" == 16 ]]; then
-    line=$(OMP_WAIT_POLICY=PASSIVE env -u OPENBLAS_CORETYPE /usr/bin/python3 "$DIT_BENCH" "${args[@]}" | tail -n 1)
-  else
-    line=$(OMP_WAIT_POLICY=PASSIVE env -u OPENBLAS_CORETYPE /usr/bin/python3 - "$DIT_BENCH" "$5" "$6" "${args[@]}" \
-           <<'PY' | tail -n 1
-# Runs dit_bench.py's main() on a T x S x S latent: its VideoDiT built for that size, its input x drawn that size.
-import importlib.util, sys, torch
+  line=$(OMP_WAIT_POLICY=PASSIVE env -u OPENBLAS_CORETYPE /usr/bin/python3 - "$DIT_BENCH" "$5" "$6" "${args[@]}" \
+         <<'PY' | tail -n 1
+# Runs dit_bench.py's own main() with two things around it: the latent is T x S x S (its VideoDiT built for that
+# size, its x = randn(B, 4, 8, 16, 16) drawn that size; 8 x 16 x 16 changes nothing), and each time.perf_counter()
+# call of the script also notes the process CPU time, so the JSON line gains fwd_cpu_s_median and
+# train_cpu_s_median (CPU-seconds per call, all threads), as ours reports.
+import contextlib, importlib.util, io, json, statistics, sys, time, torch
 path, T, S = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 spec = importlib.util.spec_from_file_location("dit_bench", path)
 m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
-class TorchResized:                                  # the module's `torch`, with x = randn(B, 4, 8, 16, 16) resized
+class TorchResized:
     def __getattr__(self, name): return getattr(torch, name)
     @staticmethod
     def randn(*shape, **kw):
         if tuple(shape[1:]) == (4, 8, 16, 16): shape = (shape[0], 4, T, S, S)
         return torch.randn(*shape, **kw)
-m.torch = TorchResized()
+cpu = []
+class TimeNoting:
+    def __getattr__(self, name): return getattr(time, name)
+    @staticmethod
+    def perf_counter():
+        cpu.append(time.process_time()); return time.perf_counter()
+m.torch, m.time = TorchResized(), TimeNoting()
 video_dit = m.VideoDiT
 m.VideoDiT = lambda **kw: video_dit(T=T, H=S, W=S, **kw)
 sys.argv = [path] + sys.argv[4:]
-m.main()
+out = io.StringIO()
+with contextlib.redirect_stdout(out): m.main()
+r = json.loads(out.getvalue().strip().splitlines()[-1])
+# The script reads the clock once in each of its 2 warm-up calls, then twice (start, end) in each of its reps
+# timed calls; forward loop first, then the training loop.
+reps = (len(cpu) // 2 - 2) // 2
+def spans(first): return [cpu[first + 2 * k + 1] - cpu[first + 2 * k] for k in range(reps)]
+r["fwd_cpu_s_median"] = round(statistics.median(spans(2)), 3)
+r["train_cpu_s_median"] = round(statistics.median(spans(2 + 2 + 2 * reps)), 3)
+print(json.dumps(r))
 PY
 )
-  fi
   echo "pytorch $1: $line" >&2
   echo "$1 torch $line" >> "$OUT"
 }
@@ -100,12 +115,13 @@ for line in open(sys.argv[1]):
     name, engine = head.rsplit(" ", 2)[0], head.split()[-1]
     rows.setdefault(name, {})[engine] = json.loads("{" + js)
 print(f"{'case':<22}{'':>6}{'ours s':>9}{'torch s':>9}{'speedup':>9}{'ours GF/s':>11}{'torch GF/s':>12}"
-      f"{'ours MFU':>10}{'torch MFU':>11}")
+      f"{'ours MFU':>10}{'torch MFU':>11}{'ours cpu-s':>12}{'torch cpu-s':>13}{'cpu ratio':>11}")
 for name, r in rows.items():
     o, t = r.get("ours"), r.get("torch")
     if not (o and t): continue
-    for what, sk, gk, mk in (("fwd", "fwd_s_median", "fwd_GFLOPs", "fwd_MFU"),
-                             ("train", "train_step_s_median", "train_GFLOPs", "train_MFU")):
-        print(f"{name:<22}{what:>6}{o[sk]:>7.3f}{t[sk]:>9.3f}{t[sk] / o[sk]:>8.2f}x{o[gk]:>11.1f}{t[gk]:>12.1f}"
-              f"{o.get(mk, float('nan')):>10.3f}{t.get(mk, float('nan')):>11.3f}")
+    for what, sk, gk, mk, ck in (("fwd", "fwd_s_median", "fwd_GFLOPs", "fwd_MFU", "fwd_cpu_s_median"),
+                                 ("train", "train_step_s_median", "train_GFLOPs", "train_MFU", "train_cpu_s_median")):
+        nan = float("nan")
+        print(f"{name:<22}{what:>6}{o[sk]:>9.3f}{t[sk]:>9.3f}{t[sk] / o[sk]:>8.2f}x{o[gk]:>11.1f}{t[gk]:>12.1f}"
+              f"{o.get(mk, nan):>10.3f}{t.get(mk, nan):>11.3f}{o[ck]:>12.3f}{t[ck]:>13.3f}{t[ck] / o[ck]:>10.2f}x")
 PY

@@ -10,6 +10,9 @@
 // Q K^T and P V; a training step (forward + MSE + backward + AdamW, weight decay 0) counts 3 x forward.
 // Timing: 2 warm-up iterations (tiered JIT), then --reps timed ones; medians. One TensorScope per iteration.
 // allocated_bytes_per_step: managed bytes allocated (all threads) by one training step after warm-up, median.
+// fwd_cpu_s_median / train_cpu_s_median: CPU-seconds of this process (all threads) per call, median; on a shared,
+// oversubscribed machine this measures the work done more steadily than wall-clock time (compare_dit.sh records the
+// same for PyTorch).
 // Options: --hidden 384 --heads 6 --depth 12 --batch 8 --frames 8 --size 16 (latent H = W) --threads 2 --reps 5
 //          --warmup 2 --peak GFLOP/s (adds fwd_MFU, train_MFU, mfu; no default: measure your machine's peak).
 using System.Diagnostics;
@@ -48,22 +51,33 @@ static class DitStepQuick
 
         var (fwdFlops, attnFlops) = ForwardFlops(cfg, B, N);
 
+        var process = Process.GetCurrentProcess();
+        double CpuSeconds()
+        {
+            process.Refresh();
+            return process.TotalProcessorTime.TotalSeconds;
+        }
+
         var fwdTimes = new List<double>();
+        var fwdCpu = new List<double>();
         for (int i = 0; i < warmup + reps; i++)
         {
+            double cpu0 = CpuSeconds();
             var sw = Stopwatch.StartNew();
             using (Autograd.NoGrad())
             using (TensorScope.Begin())
                 model.Forward(x, t, y);
-            if (i >= warmup) fwdTimes.Add(sw.Elapsed.TotalSeconds);
+            if (i >= warmup) { fwdTimes.Add(sw.Elapsed.TotalSeconds); fwdCpu.Add(CpuSeconds() - cpu0); }
         }
 
         var opt = new AdamW(model.NamedParameters(), lr: 1e-4f, weightDecay: 0f);
         var trainTimes = new List<double>();
         var allocated = new List<double>();
+        var trainCpu = new List<double>();
         for (int i = 0; i < warmup + reps; i++)
         {
             long bytes0 = GC.GetTotalAllocatedBytes(precise: true);
+            double cpu0 = CpuSeconds();
             var sw = Stopwatch.StartNew();
             using (TensorScope.Begin())
             {
@@ -72,9 +86,9 @@ static class DitStepQuick
                 loss.Backward();
                 opt.Step();
             }
-            double s = sw.Elapsed.TotalSeconds;
+            double s = sw.Elapsed.TotalSeconds, cpu = CpuSeconds() - cpu0;
             long bytes1 = GC.GetTotalAllocatedBytes(precise: true);
-            if (i >= warmup) { trainTimes.Add(s); allocated.Add(bytes1 - bytes0); }
+            if (i >= warmup) { trainTimes.Add(s); trainCpu.Add(cpu); allocated.Add(bytes1 - bytes0); }
         }
 
         double fmed = Median(fwdTimes), tmed = Median(trainTimes), trainFlops = 3 * fwdFlops;
@@ -91,6 +105,8 @@ static class DitStepQuick
             ["train_s_all"] = trainTimes.Select(v => Math.Round(v, 3)).ToArray(),
             ["train_GFLOPs"] = trainGflops,
             ["gflops"] = trainGflops,
+            ["fwd_cpu_s_median"] = Math.Round(Median(fwdCpu), 3),
+            ["train_cpu_s_median"] = Math.Round(Median(trainCpu), 3),
             ["allocated_bytes_per_step"] = (long)Median(allocated),
         };
         if (peak > 0)
