@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Our `dit-step` next to the PyTorch peer (shared/perf/py/dit_bench.py), same model, same cores, one run.
+#
+#   bench/compare_dit.sh [s] [b] [s2048]        (no argument: s and b)
+#     s      DiT-S  (D 384, 6 heads)  on a 8 x 16 x 16 latent, 1x2x2 patches -> 512 tokens, batch 8 (PERF.md)
+#     b      DiT-B  (D 768, 12 heads) on the same latent
+#     s2048  DiT-S/2 on a 8 x 32 x 32 latent -> 2048 tokens (issue 5 item 7), batch $BATCH_2048
+#   env: THREADS (2)  DEPTH (12)  REPS (5)  PEAK (GFLOP/s of this machine for MFU; measure it with shared/perf/peak.c)
+#        BATCH_2048 (8)  DIT_BENCH (path of dit_bench.py)  NO_BUILD=1 (reuse the Release build)
+#
+# PyTorch runs with the best settings of shared/PERF.md: OMP_WAIT_POLICY=PASSIVE, OPENBLAS_CORETYPE unset,
+# Debian's /usr/bin/python3 (apt-get install -y python3-torch), torch.set_num_threads(THREADS) (the script does it).
+# The script is imported as a module and its main() runs unchanged (nothing of it is copied): for s2048 its VideoDiT
+# and input are resized (the script fixes 8 x 16 x 16), and its perf_counter calls also note the CPU time. Prints
+# each engine's JSON line, then a table: wall seconds (medians), GFLOP/s, MFU, the speed ratio (PyTorch seconds /
+# ours; > 1 means we are faster), and CPU-seconds per call (all threads) with their ratio, which is steadier when
+# the machine is shared and oversubscribed. Compare only ratios measured in one run.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+THREADS=${THREADS:-2}; DEPTH=${DEPTH:-12}; REPS=${REPS:-5}; PEAK=${PEAK:-0}; BATCH_2048=${BATCH_2048:-8}
+for cand in "${DIT_BENCH:-}" "$ROOT/../shared/perf/py/dit_bench.py" "$ROOT/shared/perf/py/dit_bench.py" \
+            /work/shared/perf/py/dit_bench.py; do
+  if [[ -n "$cand" && -f "$cand" ]]; then DIT_BENCH=$cand; break; fi
+done
+[[ -f "${DIT_BENCH:-}" ]] || { echo "dit_bench.py not found; set DIT_BENCH" >&2; exit 1; }
+[[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null \
+  || { echo "PyTorch missing: apt-get install -y python3-torch" >&2; exit 1; }
+
+DLL=$ROOT/bench/Spacetime.Benchmarks/bin/Release/net10.0/Spacetime.Benchmarks.dll
+if [[ "${NO_BUILD:-}" != 1 || ! -f "$DLL" ]]; then
+  dotnet build -c Release "$ROOT/bench/Spacetime.Benchmarks" -v q -nologo >&2
+fi
+
+OUT=$(mktemp)
+trap 'rm -f "$OUT"' EXIT
+
+# ours NAME HIDDEN HEADS BATCH FRAMES SIZE
+ours() {
+  local line
+  line=$(dotnet "$DLL" dit-step --hidden "$2" --heads "$3" --depth "$DEPTH" --batch "$4" --frames "$5" --size "$6" \
+           --threads "$THREADS" --reps "$REPS" --peak "$PEAK" | tail -n 1)
+  echo "ours    $1: $line" >&2
+  echo "$1 ours $line" >> "$OUT"
+}
+
+# torch NAME HIDDEN HEADS BATCH FRAMES SIZE
+torch_peer() {
+  local line
+  local args=(--hidden "$2" --heads "$3" --depth "$DEPTH" --batch "$4" --threads "$THREADS" --reps "$REPS")
+  [[ "$PEAK" != 0 ]] && args+=(--peak "$PEAK")
+  line=$(OMP_WAIT_POLICY=PASSIVE env -u OPENBLAS_CORETYPE /usr/bin/python3 - "$DIT_BENCH" "$5" "$6" "${args[@]}" \
+         <<'PY' | tail -n 1
+# Runs dit_bench.py's own main() with two things around it: the latent is T x S x S (its VideoDiT built for that
+# size, its x = randn(B, 4, 8, 16, 16) drawn that size; 8 x 16 x 16 changes nothing), and each time.perf_counter()
+# call of the script also notes the process CPU time, so the JSON line gains fwd_cpu_s_median and
+# train_cpu_s_median (CPU-seconds per call, all threads), as ours reports.
+import contextlib, importlib.util, io, json, statistics, sys, time, torch
+path, T, S = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+spec = importlib.util.spec_from_file_location("dit_bench", path)
+m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+class TorchResized:
+    def __getattr__(self, name): return getattr(torch, name)
+    @staticmethod
+    def randn(*shape, **kw):
+        if tuple(shape[1:]) == (4, 8, 16, 16): shape = (shape[0], 4, T, S, S)
+        return torch.randn(*shape, **kw)
+cpu = []
+class TimeNoting:
+    def __getattr__(self, name): return getattr(time, name)
+    @staticmethod
+    def perf_counter():
+        cpu.append(time.process_time()); return time.perf_counter()
+m.torch, m.time = TorchResized(), TimeNoting()
+video_dit = m.VideoDiT
+m.VideoDiT = lambda **kw: video_dit(T=T, H=S, W=S, **kw)
+sys.argv = [path] + sys.argv[4:]
+out = io.StringIO()
+with contextlib.redirect_stdout(out): m.main()
+r = json.loads(out.getvalue().strip().splitlines()[-1])
+# The script reads the clock once in each of its 2 warm-up calls, then twice (start, end) in each of its reps
+# timed calls; forward loop first, then the training loop.
+reps = (len(cpu) // 2 - 2) // 2
+def spans(first): return [cpu[first + 2 * k + 1] - cpu[first + 2 * k] for k in range(reps)]
+r["fwd_cpu_s_median"] = round(statistics.median(spans(2)), 3)
+r["train_cpu_s_median"] = round(statistics.median(spans(2 + 2 + 2 * reps)), 3)
+print(json.dumps(r))
+PY
+)
+  echo "pytorch $1: $line" >&2
+  echo "$1 torch $line" >> "$OUT"
+}
+
+run_case() {   # NAME HIDDEN HEADS BATCH FRAMES SIZE
+  torch_peer "$@"
+  ours "$@"
+}
+
+modes=("$@"); [[ ${#modes[@]} -eq 0 ]] && modes=(s b)
+echo "# $(date -u +%FT%TZ)  $(git -C "$ROOT" rev-parse --short HEAD)  threads $THREADS  reps $REPS  peak $PEAK  $(nproc) cpus," \
+     "load $(cut -d' ' -f1-3 /proc/loadavg)  dit_bench: $DIT_BENCH" >&2
+for mode in "${modes[@]}"; do
+  case $mode in
+    s) run_case "DiT-S 512 tok b8" 384 6 8 8 16 ;;
+    b) run_case "DiT-B 512 tok b8" 768 12 8 8 16 ;;
+    s2048) run_case "DiT-S/2 2048 tok b$BATCH_2048" 384 6 "$BATCH_2048" 8 32 ;;
+    *) echo "unknown mode '$mode' (s, b, s2048)" >&2; exit 2 ;;
+  esac
+done
+
+/usr/bin/python3 - "$OUT" <<'PY'
+import json, sys
+rows = {}
+for line in open(sys.argv[1]):
+    head, js = line.split("{", 1)
+    name, engine = head.rsplit(" ", 2)[0], head.split()[-1]
+    rows.setdefault(name, {})[engine] = json.loads("{" + js)
+print(f"{'case':<22}{'':>6}{'ours s':>9}{'torch s':>9}{'speedup':>9}{'ours GF/s':>11}{'torch GF/s':>12}"
+      f"{'ours MFU':>10}{'torch MFU':>11}{'ours cpu-s':>12}{'torch cpu-s':>13}{'cpu ratio':>11}")
+for name, r in rows.items():
+    o, t = r.get("ours"), r.get("torch")
+    if not (o and t): continue
+    for what, sk, gk, mk, ck in (("fwd", "fwd_s_median", "fwd_GFLOPs", "fwd_MFU", "fwd_cpu_s_median"),
+                                 ("train", "train_step_s_median", "train_GFLOPs", "train_MFU", "train_cpu_s_median")):
+        nan = float("nan")
+        print(f"{name:<22}{what:>6}{o[sk]:>9.3f}{t[sk]:>9.3f}{t[sk] / o[sk]:>8.2f}x{o[gk]:>11.1f}{t[gk]:>12.1f}"
+              f"{o.get(mk, nan):>10.3f}{t.get(mk, nan):>11.3f}{o[ck]:>12.3f}{t[ck]:>13.3f}{t[ck] / o[ck]:>10.2f}x")
+PY
