@@ -84,14 +84,14 @@ public static class DitTrainer
     {
         cfg.Validate();
         var clock = Stopwatch.StartNew();
-        var (model, firstStep) = File.Exists(StatePath(dir)) ? (TextVideoModel.Load(dir), ReadStep(dir))
-                                                              : (NewModel(recipe, cfg.Seed), 0);
+        bool resume = File.Exists(StatePath(dir));
+        var (model, firstStep) = resume ? (TextVideoModel.Load(dir), ReadStep(dir)) : (NewModel(recipe, cfg.Seed), 0);
         model.Train();
         var path = PathConfig.Presets["RF"].Create();                      // rectified flow, velocity target
         var timesteps = TimestepSampler.Presets["logit-normal"];           // SD3's lognorm(0, 1)
         var opt = new AdamW(model.NamedParameters(), cfg.Lr, weightDecay: cfg.WeightDecay, noDecay: AdamW.BiasesAndNorms);
         var ema = new Ema(model, cfg.EmaDecay);
-        if (firstStep > 0) LoadTrainingState(dir, model, ema, opt);
+        if (resume) LoadTrainingState(dir, model, ema, opt);
         using var log = OpenLog(dir, firstStep);
 
         int step = firstStep;
@@ -124,9 +124,9 @@ public static class DitTrainer
             double rate = (step - firstStep) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
             progress?.Invoke(new TrainProgress(step, cfg.Steps, loss, opt.Lr, rate,
                                                TimeSpan.FromSeconds((cfg.Steps - step) / Math.Max(rate, 1e-9))));
-            if (step % cfg.CheckpointEvery == 0 && step < cfg.Steps) Checkpoint(dir, model, ema, opt, step, log);
+            if (step % cfg.CheckpointEvery == 0 && step < cfg.Steps) Checkpoint(dir, model, ema, opt, step, cfg, log);
         }
-        Checkpoint(dir, model, ema, opt, step, log);
+        Checkpoint(dir, model, ema, opt, step, cfg, log);
         return new TrainResult(firstStep, step, loss, byTime, clock.Elapsed);
     }
 
@@ -159,18 +159,22 @@ public static class DitTrainer
 
     //////// checkpoints
 
-    sealed record TrainState(int Step);
+    // state.json: the step reached and the knobs that reached it (the model's own config is in the model folder)
+    sealed record TrainState(int Step, TrainConfig Config);
+
+    static readonly JsonSerializerOptions StateJson = new() { WriteIndented = true };
 
     static string TrainDir(string dir) => Path.Combine(dir, "train");
     static string StatePath(string dir) => Path.Combine(TrainDir(dir), "state.json");
 
     static int ReadStep(string dir) =>
-        JsonSerializer.Deserialize<TrainState>(File.ReadAllText(StatePath(dir)))?.Step
+        JsonSerializer.Deserialize<TrainState>(File.ReadAllText(StatePath(dir)), StateJson)?.Step
         ?? throw new InvalidDataException($"{StatePath(dir)}: empty training state.");
 
-    // The EMA weights as the model folder; the raw weights, EMA and optimizer state under train/; state.json last,
-    // so a run killed mid-checkpoint resumes from the previous complete one... of the same step count.
-    static void Checkpoint(string dir, TextVideoModel model, Ema ema, AdamW opt, int step, StreamWriter log)
+    // The EMA weights as the model folder; the raw weights, EMA and optimizer state under train/; state.json last.
+    // (Not yet atomic as a whole: a run killed mid-checkpoint can leave train/ files newer than state.json.)
+    static void Checkpoint(string dir, TextVideoModel model, Ema ema, AdamW opt, int step, TrainConfig cfg,
+                           StreamWriter log)
     {
         log.Flush();
         Directory.CreateDirectory(TrainDir(dir));
@@ -178,7 +182,7 @@ public static class DitTrainer
         Safetensors.Write(Path.Combine(TrainDir(dir), "ema.safetensors"), ema.StateDict());
         Safetensors.Write(Path.Combine(TrainDir(dir), "optimizer.safetensors"), opt.StateDict());
         using (ema.SwapInto(model)) model.Save(dir);
-        File.WriteAllText(StatePath(dir), JsonSerializer.Serialize(new TrainState(step)));
+        File.WriteAllText(StatePath(dir), JsonSerializer.Serialize(new TrainState(step, cfg), StateJson));
     }
 
     static void LoadTrainingState(string dir, TextVideoModel model, Ema ema, AdamW opt)

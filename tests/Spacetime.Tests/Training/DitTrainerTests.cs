@@ -62,6 +62,18 @@ public sealed class DitTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Train_TimeBudgetSpent_StopsWithACheckpoint()
+    {
+        // a budget of ~0 minutes is spent before the first step: the run stops at once and still leaves a model
+        string dir = Path.Combine(root, "budget");
+        var result = DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { MaxMinutes = 1e-12 }, dir);
+        Assert.True(result.StoppedByTime);
+        Assert.Equal(0, result.Step);
+        Assert.True(File.Exists(Path.Combine(dir, "spacetime.json")));
+        Assert.Contains("\"Step\": 0", File.ReadAllText(Path.Combine(dir, "train", "state.json")));
+    }
+
+    [Fact]
     public void Train_BadConfig_Throws() =>
         Assert.Throws<ArgumentException>(() => DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Batch = 0 },
                                                                 Path.Combine(root, "bad")));
