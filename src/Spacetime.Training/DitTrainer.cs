@@ -85,7 +85,7 @@ public static class DitTrainer
         cfg.Validate();
         var clock = Stopwatch.StartNew();
         bool resume = File.Exists(StatePath(dir));
-        var (model, firstStep) = resume ? (TextVideoModel.Load(dir), ReadStep(dir)) : (NewModel(recipe, cfg.Seed), 0);
+        var (model, firstStep) = resume ? (TextVideoModel.Load(dir), ReadState(dir, cfg)) : (NewModel(recipe, cfg.Seed), 0);
         model.Train();
         var path = PathConfig.Presets["RF"].Create();                      // rectified flow, velocity target
         var timesteps = TimestepSampler.Presets["logit-normal"];           // SD3's lognorm(0, 1)
@@ -167,9 +167,21 @@ public static class DitTrainer
     static string TrainDir(string dir) => Path.Combine(dir, "train");
     static string StatePath(string dir) => Path.Combine(TrainDir(dir), "state.json");
 
-    static int ReadStep(string dir) =>
-        JsonSerializer.Deserialize<TrainState>(File.ReadAllText(StatePath(dir)), StateJson)?.Step
-        ?? throw new InvalidDataException($"{StatePath(dir)}: empty training state.");
+    // The step to resume from. Only the length of the run and its logging may change on resume (a new Steps also
+    // stretches the cosine schedule); anything else would not continue the same run, so it is refused.
+    static int ReadState(string dir, TrainConfig cfg)
+    {
+        var state = JsonSerializer.Deserialize<TrainState>(File.ReadAllText(StatePath(dir)), StateJson)
+                    ?? throw new InvalidDataException($"{StatePath(dir)}: empty training state.");
+        var comparable = state.Config with
+        {
+            Steps = cfg.Steps, MaxMinutes = cfg.MaxMinutes, CheckpointEvery = cfg.CheckpointEvery, LogEvery = cfg.LogEvery,
+        };
+        if (comparable != cfg)
+            throw new ArgumentException($"{dir} holds a run trained with {state.Config}; resume it with the same " +
+                                        "settings (only steps, max minutes and checkpoint/log intervals may change)");
+        return state.Step;
+    }
 
     // The EMA weights as the model folder; the raw weights, EMA and optimizer state under train/; state.json last.
     // (Not yet atomic as a whole: a run killed mid-checkpoint can leave train/ files newer than state.json.)

@@ -74,6 +74,16 @@ public sealed class DitTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Train_ResumeWithOtherSeed_ThrowsNamingTheRun()
+    {
+        string dir = Path.Combine(root, "other");
+        DitTrainer.Train(DitRecipe.Preset("tiny"), Six, dir, stopAt: 1);
+        var e = Assert.Throws<ArgumentException>(() => DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Seed = 4 }, dir));
+        Assert.Contains(dir, e.Message);
+        Assert.Equal(1, DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Steps = 2 }, dir).FirstStep);
+    }
+
+    [Fact]
     public void Train_BadConfig_Throws() =>
         Assert.Throws<ArgumentException>(() => DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Batch = 0 },
                                                                 Path.Combine(root, "bad")));
