@@ -15,6 +15,8 @@ internal static class Program
         root.Subcommands.Add(WorldCommands.Create(io));
         root.Subcommands.Add(DataCommands.Create(io));
         root.Subcommands.Add(ModelCommands.Create(io));
+        root.Subcommands.Add(TrainCommands.Create(io));
+        root.Subcommands.Add(GenerateCommands.Create(io));
         return CliRunner.Invoke(root, args, io);
     }
 }

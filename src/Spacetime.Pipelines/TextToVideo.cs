@@ -1,0 +1,61 @@
+// TextToVideo: the sampling loop written out (diffusers' Wan pipeline, STYLE.md §8 example 6). This is the one place
+// where the model and the sampler meet:
+//     noise x (1, C, T, H, W) from the seed
+//     for i in steps:   model(x, t) -> classifier-free guidance -> sampler.Step(i, ...)
+//     decode the latent to frames
+// The sampler never sees the model, only the delegate built here: (x_t (2B, ...), t (2B)) -> velocity, with the
+// caption in the first half of the batch and the empty caption (or a negative prompt) in the second.
+using Spacetime.Diffusion;
+using Spacetime.Engine;
+using Spacetime.Media;
+
+namespace Spacetime.Pipelines;
+
+/// <summary>What to generate.</summary>
+/// <param name="Width">Width in pixels (divisible by the model's stride).</param>
+/// <param name="Height">Height in pixels.</param>
+/// <param name="Frames">Number of frames.</param>
+/// <param name="Fps">Frame rate written into the video.</param>
+/// <param name="Seed">Fixes the initial noise (and any sampler noise): same seed, same video.</param>
+/// <param name="Steps">Sampler steps.</param>
+/// <param name="Guidance">Classifier-free guidance scale (1: the conditional model alone).</param>
+/// <param name="Negative">The unconditional branch's caption ("" is the learned null caption).</param>
+public sealed record GenerateSettings(int Width, int Height, int Frames, double Fps, ulong Seed = 0, int Steps = 25,
+                                     double Guidance = 4.0, string Negative = "");
+
+/// <summary>Text-to-video sampling with a trained <see cref="TextVideoModel"/>.</summary>
+public sealed class TextToVideo(TextVideoModel model, PathConfig? path = null, SamplerKind sampler = SamplerKind.DpmSolverPlusPlus2M)
+{
+    readonly IPath path = (path ?? PathConfig.Presets["RF"]).Create();
+
+    /// <summary>Pixels per latent token side: sizes must divide by it.</summary>
+    public int Stride => model.Config.Factor * model.Dit.Config.Patch;
+
+    /// <summary>Generates a video for <paramref name="prompt"/>; <paramref name="onStep"/> sees each finished step.</summary>
+    public Frames Generate(string prompt, GenerateSettings s, Action<int>? onStep = null)
+    {
+        if (s.Width % Stride != 0 || s.Height % Stride != 0)
+            throw new ArgumentException($"size {s.Width}x{s.Height}: width and height must divide by {Stride}.");
+        if (s.Frames < 1 || s.Steps < 1)
+            throw new ArgumentException($"frames {s.Frames} and steps {s.Steps} must be positive.");
+        using var noGrad = Autograd.NoGrad();
+        using var outer = TensorScope.Begin();
+        var text = model.Text.Encode(prompt, s.Negative);                                  // (2, L, Dt): cond, uncond
+        Func<Tensor, Tensor, Tensor> paired = (x, t) => model.Predict(x, t, text);        // (2, C, T, H, W)
+        var guided = Guidance.ClassifierFree(paired, s.Guidance);                           // (1, ...) -> (1, ...)
+
+        var solver = new SamplerConfig(sampler, s.Steps).Create(path);
+        var rng = new Rng(s.Seed);
+        int f = model.Config.Factor;
+        var x = rng.Normal(1, model.Latents.Channels, s.Frames, s.Height / f, s.Width / f);  // (1, C, T, H, W) noise
+        Tensor? denoised = null;
+        for (int i = 0; i < solver.Steps; i++)
+        {
+            using var scope = TensorScope.Begin();
+            var step = solver.Step(i, x, guided, denoised, rng);                            // model -> CFG -> step
+            (x, denoised) = (scope.Keep(step.Sample), scope.Keep(step.Denoised));
+            onStep?.Invoke(i);
+        }
+        return model.Latents.Decode(x.Squeeze(0), s.Fps);                                  // (T, H, W, RGB)
+    }
+}

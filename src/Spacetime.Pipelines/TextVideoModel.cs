@@ -1,0 +1,105 @@
+// TextVideoModel: the networks of a text-to-video model held as one Module ("dit.*", "text.*"), so that one
+// optimizer, one EMA and one state dict cover the DiT and the jointly trained text encoder, plus the latent codec.
+// A model folder (what `generate --model DIR` loads) is:
+//     DIR/spacetime.json   what the model is (latent space, sizes it was trained at)
+//     DIR/dit/             config.json + model.safetensors   (DitCheckpoint)
+//     DIR/text/            config.json + model.safetensors + tokenizer.json   (TextEncoder.Save)
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Spacetime.Engine;
+using Spacetime.Models.Dit;
+using Spacetime.Models.Text;
+using Spacetime.Nn;
+
+namespace Spacetime.Pipelines;
+
+/// <summary>Which latent space the DiT works in.</summary>
+public enum LatentSpace
+{
+    /// <summary>Downsampled RGB frames (<see cref="PixelLatents"/>); no VAE.</summary>
+    PixelSpace,
+}
+
+/// <summary>The spacetime.json of a model folder.</summary>
+/// <param name="Latents">The latent space.</param>
+/// <param name="Factor">Pixels per latent cell in each spatial direction.</param>
+/// <param name="Width">Training width in pixels (the default of `generate`).</param>
+/// <param name="Height">Training height in pixels.</param>
+/// <param name="Frames">Training frames per clip.</param>
+/// <param name="Fps">Training frame rate.</param>
+public sealed record TextVideoConfig(LatentSpace Latents, int Factor, int Width, int Height, int Frames, double Fps);
+
+/// <summary>A VideoDit and its text encoder, trained together.</summary>
+public sealed class TextVideoModel : Module
+{
+    /// <summary>RF times t in [0, 1] are scaled by this before the timestep embedder (SD3's 1000), whose
+    /// frequencies were made for DDPM's integer steps.</summary>
+    public const float TimeScale = 1000f;
+
+    /// <summary>The diffusion transformer.</summary>
+    public VideoDit Dit { get; }
+    /// <summary>The caption encoder.</summary>
+    public TextEncoder Text { get; }
+    /// <summary>What the model is.</summary>
+    public TextVideoConfig Config { get; }
+    /// <summary>The latent codec.</summary>
+    public PixelLatents Latents => new(Config.Factor);
+
+    /// <summary>Wraps the two networks.</summary>
+    public TextVideoModel(VideoDit dit, TextEncoder text, TextVideoConfig config)
+    {
+        if (dit.Config.TextHidden != text.Config.Width)
+            throw new ArgumentException($"TextVideoModel: the DiT expects text width {dit.Config.TextHidden}, " +
+                                        $"the encoder gives {text.Config.Width}.");
+        Dit = Add("dit", dit);
+        Text = Add("text", text);
+        Config = config;
+    }
+
+    // x: (B, C, T, H, W) at RF times t: (B) in [0, 1]   text: encoded captions (B, L, Dt)   -> (B, C, T, H, W)
+    /// <summary>The model output (velocity) for latents at times <paramref name="t"/> given encoded captions.</summary>
+    public Tensor Predict(Tensor x, Tensor t, TextEmbedding text) =>
+        Dit.Forward(x, t * TimeScale, text.Tokens, text.Valid);
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    /// <summary>Writes the model folder (current weights).</summary>
+    public void Save(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        DitCheckpoint.Save(Dit, new DitFolderConfig(DitKind.Video, Dit.Config), Path.Combine(dir, "dit"));
+        Text.Save(Path.Combine(dir, "text"));
+        File.WriteAllText(Path.Combine(dir, "spacetime.json"), JsonSerializer.Serialize(Config, Json));
+    }
+
+    /// <summary>Loads a model folder; a missing or broken folder throws an InvalidDataException naming it.</summary>
+    public static TextVideoModel Load(string dir)
+    {
+        var configPath = Path.Combine(dir, "spacetime.json");
+        if (!Directory.Exists(dir)) throw new InvalidDataException($"{dir}: no such model folder.");
+        if (!File.Exists(configPath))
+            throw new InvalidDataException($"{dir}: not a text-to-video model folder (spacetime.json is missing).");
+        TextVideoConfig config;
+        try
+        {
+            config = JsonSerializer.Deserialize<TextVideoConfig>(File.ReadAllText(configPath), Json)
+                     ?? throw new JsonException("the file holds null");
+        }
+        catch (JsonException e) { throw new InvalidDataException($"{configPath}: {e.Message}", e); }
+        try
+        {
+            var (dit, _) = DitCheckpoint.Load(Path.Combine(dir, "dit"));
+            if (dit is not VideoDit videoDit) throw new InvalidDataException($"{dir}/dit: not a video DiT.");
+            return new TextVideoModel(videoDit, TextEncoder.Load(Path.Combine(dir, "text")), config);
+        }
+        catch (Exception e) when (e is FileNotFoundException or ArgumentException)
+        {
+            throw new InvalidDataException($"{dir}: {e.Message}", e);
+        }
+    }
+}
