@@ -82,7 +82,7 @@ static class DitStepQuick
             using (TensorScope.Begin())
             {
                 var loss = F.MseLoss(model.Forward(x, t, y), x);
-                opt.ZeroGrad();
+                opt.ZeroGrad(setToNone: false);   // gradients zeroed in place: no new buffers per step
                 loss.Backward();
                 opt.Step();
             }
