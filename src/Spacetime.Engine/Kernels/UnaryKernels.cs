@@ -81,6 +81,8 @@ internal static class UnaryKernels
                               ReadOnlySpan<float> y)
     {
         Span<float> t = stackalloc float[dx.Length];
+        Span<float> u = stackalloc float[dx.Length];
+        Span<float> w = stackalloc float[dx.Length];
         switch (op)
         {
             case UnaryOp.Neg: TensorPrimitives.Negate(dy, dx); break;
@@ -113,21 +115,31 @@ internal static class UnaryKernels
                 for (int i = 0; i < dx.Length; i++) dx[i] = x[i] > 0f ? dy[i] : x[i] < 0f ? -dy[i] : 0f;
                 break;
             case UnaryOp.Silu:                                                          // s (1 + x (1 - s))
-                for (int i = 0; i < dx.Length; i++)
-                {
-                    float sg = 1f / (1f + MathF.Exp(-x[i]));
-                    dx[i] = dy[i] * sg * (1f + x[i] * (1f - sg));
-                }
+                TensorPrimitives.Sigmoid(x, t);                                         // s
+                TensorPrimitives.Subtract(1f, t, u);                                    // 1 - s
+                TensorPrimitives.MultiplyAdd(u, x, 1f, u);                              // 1 + x (1 - s)
+                TensorPrimitives.Multiply(u, t, u);
+                TensorPrimitives.Multiply(dy, u, dx);
                 break;
             case UnaryOp.GeluTanh:
                 // u = k (x + c x^3); d/dx = 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) k (1 + 3 c x^2)
-                for (int i = 0; i < dx.Length; i++)
-                {
-                    float xi = x[i], x2 = xi * xi;
-                    float th = MathF.Tanh(Sqrt2OverPi * xi * (1f + GeluCoeff * x2));
-                    float d = 0.5f * (1f + th) + 0.5f * xi * (1f - th * th) * Sqrt2OverPi * (1f + 3f * GeluCoeff * x2);
-                    dx[i] = dy[i] * d;
-                }
+                TensorPrimitives.Multiply(x, x, t);                                     // x^2
+                TensorPrimitives.Multiply(t, GeluCoeff, u);
+                TensorPrimitives.Add(u, 1f, u);                                         // 1 + c x^2
+                TensorPrimitives.Multiply(u, x, u);
+                TensorPrimitives.Multiply(u, Sqrt2OverPi, u);                           // u
+                TensorPrimitives.Tanh(u, u);                                            // th
+                TensorPrimitives.Multiply(u, u, w);
+                TensorPrimitives.Subtract(1f, w, w);                                    // 1 - th^2
+                TensorPrimitives.Multiply(t, 3f * GeluCoeff, t);
+                TensorPrimitives.Add(t, 1f, t);                                         // 1 + 3 c x^2
+                TensorPrimitives.Multiply(t, w, t);
+                TensorPrimitives.Multiply(t, x, t);
+                TensorPrimitives.Multiply(t, 0.5f * Sqrt2OverPi, t);                    // the sech^2 term
+                TensorPrimitives.Multiply(u, 0.5f, u);
+                TensorPrimitives.Add(u, 0.5f, u);                                       // 0.5 (1 + th)
+                TensorPrimitives.Add(t, u, t);
+                TensorPrimitives.Multiply(dy, t, dx);
                 break;
             case UnaryOp.GeluErf:
                 // d/dx = Phi(x) + x phi(x)
