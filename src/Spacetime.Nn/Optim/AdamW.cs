@@ -4,6 +4,7 @@
 //   v <- b2 v + (1 - b2) g^2                        second moment
 //   p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)      bias-corrected step
 // State per parameter: exp_avg (m), exp_avg_sq (v) and step (t, a float scalar as PyTorch stores it).
+using System.Numerics;
 using Spacetime.Engine;
 
 namespace Spacetime.Nn.Optim;
@@ -48,7 +49,30 @@ public sealed class AdamW : Optimizer
         {
             Span<float> p = param.AsSpan(), mm = m.AsSpan(), vv = v.AsSpan();
             ReadOnlySpan<float> g = grad.AsSpan();
-            for (int i = s; i < end; i++)
+            int i = s;
+            // SIMD body: the same operations in the same order as the scalar tail (IEEE-exact, no FMA contraction),
+            // so every element gets bitwise the same value whichever path computes it.
+            int width = Vector<float>.Count;
+            var vDecay = new Vector<float>(decay);
+            var vB1c = new Vector<float>(1f - b1);
+            var vB2 = new Vector<float>(b2);
+            var vB2c = new Vector<float>(1f - b2);
+            var vStep = new Vector<float>(stepSize);
+            var vBc2 = new Vector<float>(bc2Sqrt);
+            var vEps = new Vector<float>(e);
+            for (; i + width <= end; i += width)
+            {
+                var pi = new Vector<float>(p.Slice(i, width)) * vDecay;
+                var gi = new Vector<float>(g.Slice(i, width));
+                var mi = new Vector<float>(mm.Slice(i, width));
+                mi += vB1c * (gi - mi);
+                var vi = vB2 * new Vector<float>(vv.Slice(i, width)) + vB2c * gi * gi;
+                pi -= vStep * (mi / (Vector.SquareRoot(vi) / vBc2 + vEps));
+                pi.CopyTo(p.Slice(i, width));
+                mi.CopyTo(mm.Slice(i, width));
+                vi.CopyTo(vv.Slice(i, width));
+            }
+            for (; i < end; i++)
             {
                 p[i] *= decay;
                 mm[i] += (1f - b1) * (g[i] - mm[i]);

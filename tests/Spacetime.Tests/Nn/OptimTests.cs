@@ -73,6 +73,27 @@ public class OptimTests
                      opt.StateDict().Keys);
     }
 
+    sealed class Long : Module
+    {
+        public readonly Tensor W;
+        public Long() => W = Param("w", Tensor.From(Enumerable.Range(0, 37).Select(i => MathF.Cos(i * 0.3f)).ToArray()));
+    }
+
+    // 37 elements: the SIMD body (8 or 16 lanes) and the scalar tail both run, and both must follow the reference.
+    [Fact]
+    public void AdamW_LongParameter_VectorAndTailMatchFloat64Reference()
+    {
+        var m = new Long();
+        var w0 = Reference.D(m.W);
+        var opt = new AdamW(m.NamedParameters(), lr: 0.05f, weightDecay: 0.1f);
+        for (int s = 0; s < 4; s++)
+        {
+            m.W.Grad = Tensor.From(GradAt(s, 37, 0f));
+            opt.Step();
+        }
+        TensorAssert.Close(AdamWReference(w0, 4, 0f, 0.05, 0.1), m.W, rtol: 1e-5, atol: 1e-6, what: "AdamW, 37 elements");
+    }
+
     [Fact]
     public void AdamW_SavedState_ResumesBitForBit()
     {
