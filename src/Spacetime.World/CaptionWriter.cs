@@ -147,6 +147,8 @@ internal static class CaptionWriter
             int at = clauses.FindIndex(c => c.T0 > e.Time);
             clauses.Insert(at < 0 ? clauses.Count : at, EventClause(traj, e));
         }
+        for (int k = clauses.Count - 1; k > 0; k--)       // an impact repeated with no stated motion between is said once
+            if (clauses[k].Kind == ClauseKind.Event && clauses[k].Text == clauses[k - 1].Text) clauses.RemoveAt(k);
         if (clauses.Count == 0 && MaxDisplacement(traj, i) < MinMove)
             clauses.Add(new Clause(ClauseKind.Event, 0, last * Trajectory.Dt, 0, 0, "stays still"));
         return new ObjectStory(i, StartPhrase(scene, body), clauses);

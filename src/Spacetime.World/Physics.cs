@@ -4,6 +4,9 @@
 // state at the step nearest to k / fps. One step: gravity, move (semi-implicit Euler), walls/floor/ceiling
 // (restitution; a floor impact slower than RestSpeed lands instead of bouncing), object pairs, walls again
 // (positions only), then floor friction on objects that rest on the floor.
+// Events are impacts, not contacts: a collision counts only when the pair closes faster than ImpactSpeed, and an
+// impact (collision, or the same wall/floor/ceiling for one object) within MergeWindow of the previous one is the
+// same event, so objects pressed together under gravity do not repeat themselves in captions.
 // Object-object collisions treat every shape as a circle of its collision radius (BodySpec.Radius); walls and the
 // floor use the drawn shape's half extents. Impulses are along the line of centres, with masses proportional to
 // r^2, and overlap is removed by moving both objects apart in inverse proportion to their masses.
@@ -49,6 +52,14 @@ internal static class Physics
     public const double RestSpeed = 3.0;
     /// <summary>Wall hits and collisions slower than this are contacts, not events.</summary>
     public const double EventSpeed = 0.3;
+    /// <summary>
+    /// Two objects collide (an event) only when they close faster than this (units/s) along the line of centres. Real
+    /// impacts close at 1.5-15 units/s (slowest: a Float drift across 30% of a 10-unit arena in 2 s); an object
+    /// resting on another under gravity gains only g * Dt = 0.075 units/s a step, and pushed stacks rarely pass 0.5.
+    /// </summary>
+    public const double ImpactSpeed = 0.75;
+    /// <summary>Impacts of the same pair (or the same object on the same wall) closer than this (s) are one event.</summary>
+    public const double MergeWindow = 0.25;
     /// <summary>The block hides this fraction: "goes behind" at HiddenAbove, "reappears" below ReappearBelow.</summary>
     public const double HiddenAbove = 0.6, ReappearBelow = 0.3;
 
@@ -66,6 +77,14 @@ internal static class Physics
         var half = bodies.Select(b => b.Half).ToArray();
         var invMass = r.Select(x => 1 / (x * x)).ToArray();
         var touching = new bool[n, n];
+        int merge = (int)Math.Round(MergeWindow / dt);                    // 60 steps
+        var lastHit = new int[n, n];                                       // step of the pair's last impact
+        var lastWall = new int[n, 4];                                      // step of the last left/right/floor/ceiling hit
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++) lastHit[i, j] = -merge - 1;
+            for (int k = 0; k < 4; k++) lastWall[i, k] = -merge - 1;
+        }
         var moving = v.Select(x => x.Length > EventSpeed).ToArray();
         var positions = new Vec2[steps * n];
         var velocities = new Vec2[steps * n];
@@ -121,12 +140,12 @@ internal static class Physics
             if (x - half[i].X < 0)
             {
                 x = half[i].X;
-                if (vx < 0) { if (-vx > EventSpeed) events.Add(new WorldEvent(s, EventKind.LeftWall, i)); vx = -e * vx; }
+                if (vx < 0) { if (-vx > EventSpeed) Hit(i, EventKind.LeftWall, s); vx = -e * vx; }
             }
             else if (x + half[i].X > w)
             {
                 x = w - half[i].X;
-                if (vx > 0) { if (vx > EventSpeed) events.Add(new WorldEvent(s, EventKind.RightWall, i)); vx = -e * vx; }
+                if (vx > 0) { if (vx > EventSpeed) Hit(i, EventKind.RightWall, s); vx = -e * vx; }
             }
             if (y - half[i].Y < 0)
             {
@@ -136,7 +155,7 @@ internal static class Physics
                     if (g > 0 && -vy < RestSpeed) vy = 0;                  // lands
                     else
                     {
-                        if (-vy > EventSpeed) events.Add(new WorldEvent(s, EventKind.FloorBounce, i));
+                        if (-vy > EventSpeed) Hit(i, EventKind.FloorBounce, s);
                         vy = -e * vy;
                     }
                 }
@@ -144,10 +163,18 @@ internal static class Physics
             else if (y + half[i].Y > h)
             {
                 y = h - half[i].Y;
-                if (vy > 0) { if (vy > EventSpeed) events.Add(new WorldEvent(s, EventKind.Ceiling, i)); vy = -e * vy; }
+                if (vy > 0) { if (vy > EventSpeed) Hit(i, EventKind.Ceiling, s); vy = -e * vy; }
             }
             p[i] = new Vec2(x, y);
             v[i] = new Vec2(vx, vy);
+        }
+
+        // A wall, floor or ceiling hit is an event unless the same one was hit within the merge window.
+        void Hit(int i, EventKind kind, int s)
+        {
+            int k = (int)kind;                                             // FloorBounce, LeftWall, RightWall, Ceiling = 0..3
+            if (s - lastWall[i, k] > merge) events.Add(new WorldEvent(s, kind, i));
+            lastWall[i, k] = s;
         }
 
         // Two circles: separate them, and if they approach, exchange an impulse along the line of centres.
@@ -167,10 +194,14 @@ internal static class Physics
                 double impulse = -(1 + eObj) * approach / (invMass[i] + invMass[j]);
                 v[i] = v[i] - (impulse * invMass[i]) * normal;
                 v[j] = v[j] + (impulse * invMass[j]) * normal;
-                if (!touching[i, j] && -approach > EventSpeed)
+                if (!touching[i, j] && -approach > ImpactSpeed)
                 {
-                    events.Add(new WorldEvent(s, EventKind.Collision, i, j));
-                    events.Add(new WorldEvent(s, EventKind.Collision, j, i));
+                    if (s - lastHit[i, j] > merge)
+                    {
+                        events.Add(new WorldEvent(s, EventKind.Collision, i, j));
+                        events.Add(new WorldEvent(s, EventKind.Collision, j, i));
+                    }
+                    lastHit[i, j] = s;
                 }
             }
             touching[i, j] = true;
