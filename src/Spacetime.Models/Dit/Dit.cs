@@ -60,10 +60,9 @@ public sealed class Dit : Module
     void InitializeWeights(Rng rng)
     {
         using var _ = Autograd.NoGrad();
-        Init.XavierUniform(xEmbedder.Weight.Reshape(Config.Hidden, -1), rng);
+        xEmbedder.InitializeWeights(rng);
         Init.Normal(yEmbedder.Table, rng, 0f, 0.02f);
-        foreach (var (name, p) in tEmbedder.NamedParameters())
-            if (name.EndsWith("weight")) Init.Normal(p, rng, 0f, 0.02f); else Init.Zeros(p);
+        tEmbedder.InitializeWeights(rng);
         foreach (var block in blocks) block.InitializeWeights(rng);
         finalLayer.InitializeWeights();
     }

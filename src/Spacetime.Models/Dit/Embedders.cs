@@ -25,6 +25,14 @@ public sealed class TimestepEmbedder : Module
     /// <summary>Embeds a batch of timesteps.</summary>
     public Tensor Forward(Tensor t) => fc2.Forward(F.Silu(fc1.Forward(Frequencies(t))));
 
+    /// <summary>The reference's init: MLP weights N(0, 0.02), biases zero.</summary>
+    public void InitializeWeights(Rng rng)
+    {
+        using var _ = Autograd.NoGrad();
+        foreach (var (name, p) in NamedParameters())
+            if (name.EndsWith("weight")) Init.Normal(p, rng, 0f, 0.02f); else Init.Zeros(p);
+    }
+
     /// <summary>(B, 256): [cos(t w_k), sin(t w_k)] with w_k = 10000^(-k/128), as the reference's timestep_embedding.</summary>
     public static Tensor Frequencies(Tensor t, int dim = FrequencySize, double maxPeriod = 10000)
     {
@@ -104,6 +112,14 @@ public sealed class PatchEmbed : Module
     }
 
     // patches: (B, N, C·[pt·]p·p) -> (B, N, D)
+    /// <summary>The reference's init: the projection xavier-uniform as a (D, C·[pt·]p·p) matrix, the bias zero.</summary>
+    public void InitializeWeights(Rng rng)
+    {
+        using var _ = Autograd.NoGrad();
+        Init.XavierUniform(weight.Reshape(hidden, -1), rng);
+        Init.Zeros(bias);
+    }
+
     /// <summary>Projects already patchified tokens (used when several videos are packed into one sequence).</summary>
     public Tensor Project(Tensor patches) => F.Linear(patches, weight.Reshape(hidden, -1), bias);
 }

@@ -107,9 +107,8 @@ public sealed class VideoDit : Module
     void InitializeWeights(Rng rng)
     {
         using var _ = Autograd.NoGrad();
-        Init.XavierUniform(xEmbedder.Weight.Reshape(Config.Hidden, -1), rng);
-        foreach (var (name, p) in tEmbedder.NamedParameters())
-            if (name.EndsWith("weight")) Init.Normal(p, rng, 0f, 0.02f); else Init.Zeros(p);
+        xEmbedder.InitializeWeights(rng);
+        tEmbedder.InitializeWeights(rng);
         foreach (var block in blocks) block.InitializeWeights(rng);
         finalLayer.InitializeWeights();
     }
