@@ -29,7 +29,11 @@ public sealed class TextToVideo(TextVideoModel model, PathConfig? path = null, S
     readonly IPath path = (path ?? PathConfig.Presets["RF"]).Create();
 
     /// <summary>Pixels per latent token side: sizes must divide by it.</summary>
-    public int Stride => model.Config.Factor * model.Dit.Config.Patch;
+    public int Stride => model.Latents.SpatialFactor * model.Dit.Config.Patch;
+
+    /// <summary>The frame count nearest to <paramref name="frames"/> that the model's codec accepts (a 4x temporal
+    /// VAE takes 1 + 4k frames).</summary>
+    public int NearestFrames(int frames) => model.Latents.NearestFrames(frames);
 
     /// <summary>Generates a video for <paramref name="prompt"/>; <paramref name="onStep"/> sees each finished step.</summary>
     public Frames Generate(string prompt, GenerateSettings s, Action<int>? onStep = null)
@@ -38,6 +42,9 @@ public sealed class TextToVideo(TextVideoModel model, PathConfig? path = null, S
             throw new ArgumentException($"size {s.Width}x{s.Height}: width and height must divide by {Stride}.");
         if (s.Frames < 1 || s.Steps < 1)
             throw new ArgumentException($"frames {s.Frames} and steps {s.Steps} must be positive.");
+        if (NearestFrames(s.Frames) != s.Frames)
+            throw new ArgumentException($"frames {s.Frames}: this model makes 1 + {model.Latents.TemporalFactor}k " +
+                                        $"frames, e.g. {NearestFrames(s.Frames)}.");
         using var noGrad = Autograd.NoGrad();
         using var outer = TensorScope.Begin();
         var text = model.Text.Encode(prompt, s.Negative);                                  // (2, L, Dt): cond, uncond
@@ -46,8 +53,8 @@ public sealed class TextToVideo(TextVideoModel model, PathConfig? path = null, S
 
         var solver = new SamplerConfig(sampler, s.Steps).Create(path);
         var rng = new Rng(s.Seed);
-        int f = model.Config.Factor;
-        var x = rng.Normal(1, model.Latents.Channels, s.Frames, s.Height / f, s.Width / f);  // (1, C, T, H, W) noise
+        int f = model.Latents.SpatialFactor, latentFrames = model.Latents.LatentFrames(s.Frames);
+        var x = rng.Normal(1, model.Latents.Channels, latentFrames, s.Height / f, s.Width / f); // (1, C, T', h, w) noise
         Tensor? denoised = null;
         for (int i = 0; i < solver.Steps; i++)
         {

@@ -4,11 +4,15 @@
 //     DIR/spacetime.json   what the model is (latent space, sizes it was trained at)
 //     DIR/dit/             config.json + model.safetensors   (DitCheckpoint)
 //     DIR/text/            config.json + model.safetensors + tokenizer.json   (TextEncoder.Save)
+//     DIR/vae/             config.json + model.safetensors   (VaeCheckpoint; only for LatentSpace.Vae)
+// The VAE is frozen while the DiT trains: it is held beside the module tree, not in it, so the optimizer, the EMA and
+// the state dict cover exactly the DiT and the text encoder.
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Spacetime.Engine;
 using Spacetime.Models.Dit;
 using Spacetime.Models.Text;
+using Spacetime.Models.Vae;
 using Spacetime.Nn;
 
 namespace Spacetime.Pipelines;
@@ -18,11 +22,13 @@ public enum LatentSpace
 {
     /// <summary>Downsampled RGB frames (<see cref="PixelLatents"/>); no VAE.</summary>
     PixelSpace,
+    /// <summary>The latents of a trained causal video VAE (<see cref="VaeLatents"/>), stored in DIR/vae.</summary>
+    Vae,
 }
 
 /// <summary>The spacetime.json of a model folder.</summary>
 /// <param name="Latents">The latent space.</param>
-/// <param name="Factor">Pixels per latent cell in each spatial direction.</param>
+/// <param name="Factor">Pixels per latent cell in each spatial direction (PixelSpace; the VAE's own for Vae).</param>
 /// <param name="Width">Training width in pixels (the default of `generate`).</param>
 /// <param name="Height">Training height in pixels.</param>
 /// <param name="Frames">Training frames per clip.</param>
@@ -43,11 +49,21 @@ public sealed class TextVideoModel : Module
     /// <summary>What the model is.</summary>
     public TextVideoConfig Config { get; }
     /// <summary>The latent codec.</summary>
-    public PixelLatents Latents => new(Config.Factor);
+    public ILatentCodec Latents { get; }
 
-    /// <summary>Wraps the two networks.</summary>
-    public TextVideoModel(VideoDit dit, TextEncoder text, TextVideoConfig config)
+    /// <summary>Wraps the two networks; <paramref name="vae"/> is required for (and only for) LatentSpace.Vae.</summary>
+    public TextVideoModel(VideoDit dit, TextEncoder text, TextVideoConfig config, VideoVae? vae = null)
     {
+        if ((config.Latents == LatentSpace.Vae) != (vae is not null))
+            throw new ArgumentException($"TextVideoModel: latent space {config.Latents} " +
+                                        (vae is null ? "needs a VAE." : "takes no VAE."));
+        if (vae is not null && vae.Config.SpatialCompression != config.Factor)
+            throw new ArgumentException($"TextVideoModel: Factor {config.Factor} but the VAE compresses " +
+                                        $"{vae.Config.SpatialCompression}x.");
+        Latents = vae is null ? new PixelLatents(config.Factor) : new VaeLatents(vae);
+        if (dit.Config.InChannels != Latents.Channels)
+            throw new ArgumentException($"TextVideoModel: the DiT takes {dit.Config.InChannels} channels, the latents " +
+                                        $"have {Latents.Channels}.");
         if (dit.Config.TextHidden != text.Config.Width)
             throw new ArgumentException($"TextVideoModel: the DiT expects text width {dit.Config.TextHidden}, " +
                                         $"the encoder gives {text.Config.Width}.");
@@ -60,6 +76,11 @@ public sealed class TextVideoModel : Module
     /// <summary>The model output (velocity) for latents at times <paramref name="t"/> given encoded captions.</summary>
     public Tensor Predict(Tensor x, Tensor t, TextEmbedding text) =>
         Dit.Forward(x, t * TimeScale, text.Tokens, text.Valid);
+
+    /// <summary>The same model with a freshly initialised DiT (adaLN-Zero: it predicts exactly zero): the untrained
+    /// floor an evaluation compares with. Shares the text encoder and the codec.</summary>
+    public TextVideoModel Untrained(ulong seed = 0) =>
+        new(new VideoDit(Dit.Config, seed), Text, Config, (Latents as VaeLatents)?.Vae);
 
     static readonly JsonSerializerOptions Json = new()
     {
@@ -74,6 +95,7 @@ public sealed class TextVideoModel : Module
         Directory.CreateDirectory(dir);
         DitCheckpoint.Save(Dit, new DitFolderConfig(DitKind.Video, Dit.Config), Path.Combine(dir, "dit"));
         Text.Save(Path.Combine(dir, "text"));
+        if (Latents is VaeLatents v) VaeCheckpoint.Save(v.Vae, Path.Combine(dir, "vae"));
         File.WriteAllText(Path.Combine(dir, "spacetime.json"), JsonSerializer.Serialize(Config, Json));
     }
 
@@ -95,9 +117,11 @@ public sealed class TextVideoModel : Module
         {
             var (dit, _) = DitCheckpoint.Load(Path.Combine(dir, "dit"));
             if (dit is not VideoDit videoDit) throw new InvalidDataException($"{dir}/dit: not a video DiT.");
-            return new TextVideoModel(videoDit, TextEncoder.Load(Path.Combine(dir, "text")), config);
+            var vae = config.Latents == LatentSpace.Vae ? VaeCheckpoint.Load(Path.Combine(dir, "vae")) : null;
+            vae?.Eval();
+            return new TextVideoModel(videoDit, TextEncoder.Load(Path.Combine(dir, "text")), config, vae);
         }
-        catch (Exception e) when (e is FileNotFoundException or ArgumentException)
+        catch (Exception e) when (e is FileNotFoundException or ArgumentException or DirectoryNotFoundException)
         {
             throw new InvalidDataException($"{dir}: {e.Message}", e);
         }

@@ -142,7 +142,7 @@ public static class DitTrainer
     }
 
     // Step `step`'s batch: world clips rendered now, as latents (B, C, T, H, W), and their prompts (some dropped).
-    static (Tensor Latents, string[] Captions) Batch(DitRecipe recipe, PixelLatents codec, TrainConfig cfg, int step, Rng rng)
+    static (Tensor Latents, string[] Captions) Batch(DitRecipe recipe, ILatentCodec codec, TrainConfig cfg, int step, Rng rng)
     {
         var latents = new Tensor[cfg.Batch];
         var captions = new string[cfg.Batch];
