@@ -1,5 +1,7 @@
-// spacetime train ...: train a text-to-video DiT on world clips rendered on the fly, with a progress bar.
-//   spacetime train dit --recipe tiny --steps 200 --out runs/tiny [--max-minutes 5] [--batch 4] [--lr 1e-3] [--seed 0]
+// spacetime train ...: train the VAE and the text-to-video DiT on world clips, with a progress bar.
+//   spacetime train vae --recipe world --steps 2000 --out runs/vae [--max-minutes 30]
+//   spacetime train dit --recipe world-s --vae runs/vae --steps 4000 --out runs/dit [--max-minutes 60]
+//   spacetime train dit --recipe tiny --steps 200 --out runs/tiny       (pixel-space smoke recipe, no VAE)
 // Running again into the same --out resumes from its checkpoint (exactly: same weights as an uninterrupted run).
 using System.CommandLine;
 using Spacetime.Training;
@@ -12,58 +14,140 @@ internal static class TrainCommands
     public static Command Create(CliConsole io)
     {
         var train = new Command("train", "Train models on world-simulator clips.");
+        train.Subcommands.Add(Vae(io));
         train.Subcommands.Add(Dit(io));
         return train;
+    }
+
+    // the options every `train` command shares, and the TrainConfig they make
+    sealed class Knobs
+    {
+        readonly Option<int> steps, batch, accumulate, checkpointEvery;
+        readonly Option<string> output;
+        readonly Option<double> maxMinutes, lr;
+        readonly Option<long> seed;
+
+        public Knobs(Command command, TrainConfig defaults)
+        {
+            steps = CliArgs.Option("--steps", "Total optimizer steps (the cosine schedule's length).", defaults.Steps);
+            output = CliArgs.Required<string>("--out", "Run folder: the model, checkpoints, loss.csv and loss.png.", "-o");
+            maxMinutes = CliArgs.Option("--max-minutes", "Stop with a checkpoint after this many minutes (0: none).", 0.0);
+            batch = CliArgs.Option("--batch", "Clips per micro-batch.", defaults.Batch);
+            accumulate = CliArgs.Option("--accumulate", "Micro-batches per optimizer step (gradient accumulation).", 1);
+            lr = CliArgs.Option("--lr", "Peak learning rate.", (double)defaults.Lr);
+            seed = CliArgs.Option("--seed", "Seed of weights, data and noise.", 0L);
+            checkpointEvery = CliArgs.Option("--checkpoint-every", "Checkpoint every N steps.", defaults.CheckpointEvery);
+            foreach (var o in new Option[] { steps, output, maxMinutes, batch, accumulate, lr, seed, checkpointEvery })
+                command.Options.Add(o);
+        }
+
+        public string Dir(ParseResult p) => p.GetValue(output)!;
+
+        public TrainConfig Config(ParseResult p, TrainConfig defaults)
+        {
+            if (p.GetValue(seed) < 0) throw new UserError($"--seed {p.GetValue(seed)}: must be 0 or more");
+            if (p.GetValue(maxMinutes) < 0) throw new UserError($"--max-minutes {p.GetValue(maxMinutes)}: must be 0 or more");
+            return defaults with
+            {
+                Steps = CliArgs.Positive("--steps", p.GetValue(steps)),
+                Batch = CliArgs.Positive("--batch", p.GetValue(batch)),
+                Accumulate = CliArgs.Positive("--accumulate", p.GetValue(accumulate)),
+                Lr = (float)CliArgs.Positive("--lr", p.GetValue(lr)),
+                Seed = (ulong)p.GetValue(seed),
+                MaxMinutes = p.GetValue(maxMinutes),
+                CheckpointEvery = CliArgs.Positive("--checkpoint-every", p.GetValue(checkpointEvery)),
+            };
+        }
+    }
+
+    /// <summary>The VAE's knobs: no EMA (the exported model is the trained weights), lr 5e-4, 4 crops a step.</summary>
+    static readonly TrainConfig VaeDefaults = new() { Steps = 2000, Batch = 4, Lr = 5e-4f, EmaDecay = 0, WarmupSteps = 50,
+                                                      CheckpointEvery = 100 };
+    /// <summary>The DiT's knobs.</summary>
+    static readonly TrainConfig DitDefaults = new() { Steps = 200, Batch = 4, Lr = 1e-3f, CheckpointEvery = 50 };
+
+    static Command Vae(CliConsole io)
+    {
+        var recipe = CliArgs.Option("--recipe", $"Recipe: {string.Join(", ", VaeRecipe.Presets.Keys)}.", "world");
+        var command = new Command("vae", "Train the causal video VAE (the latent space the DiT works in).") { recipe };
+        var knobs = new Knobs(command, VaeDefaults);
+        command.SetAction(parsed =>
+        {
+            var r = Recipe(() => VaeRecipe.Preset(parsed.GetValue(recipe)!));
+            var cfg = knobs.Config(parsed, VaeDefaults);
+            string dir = knobs.Dir(parsed);
+            var result = WithProgress(io, cfg, (p, _) => VaeTrainer.Train(r, cfg, dir, p));
+            Report(io, cfg, dir, result);
+            return CliRunner.Ok;
+        });
+        return command;
     }
 
     static Command Dit(CliConsole io)
     {
         var recipe = CliArgs.Option("--recipe", $"Recipe: {string.Join(", ", DitRecipe.Presets.Keys)}.", "tiny");
-        var steps = CliArgs.Option("--steps", "Total optimizer steps.", 200);
-        var output = CliArgs.Required<string>("--out", "Run folder: the model, checkpoints and loss.csv.", "-o");
-        var maxMinutes = CliArgs.Option("--max-minutes", "Stop with a checkpoint after this many minutes (0: none).", 0.0);
-        var batch = CliArgs.Option("--batch", "Clips per step.", new TrainConfig().Batch);
-        var lr = CliArgs.Option("--lr", "Peak learning rate.", (double)new TrainConfig().Lr);
-        var seed = CliArgs.Option("--seed", "Seed of weights, data and noise.", 0L);
-        var checkpointEvery = CliArgs.Option("--checkpoint-every", "Checkpoint every N steps.", new TrainConfig().CheckpointEvery);
-        var command = new Command("dit", "Train the text-conditioned spacetime DiT (and its text encoder).")
-        {
-            recipe, steps, output, maxMinutes, batch, lr, seed, checkpointEvery,
-        };
+        var vae = new Option<string?>("--vae") { Description = "VAE folder (`spacetime train vae --out`) for recipes " +
+                                                               "in VAE latent space." };
+        var command = new Command("dit", "Train the text-conditioned spacetime DiT (and its text encoder).") { recipe, vae };
+        var knobs = new Knobs(command, DitDefaults);
         command.SetAction(parsed =>
         {
-            var r = DitRecipe.Preset(parsed.GetValue(recipe)!);
-            if (parsed.GetValue(seed) < 0) throw new UserError($"--seed {parsed.GetValue(seed)}: must be 0 or more");
-            if (parsed.GetValue(maxMinutes) < 0) throw new UserError($"--max-minutes {parsed.GetValue(maxMinutes)}: must be 0 or more");
-            var cfg = new TrainConfig
+            var r = Recipe(() => DitRecipe.Preset(parsed.GetValue(recipe)!));
+            var cfg = knobs.Config(parsed, DitDefaults);
+            string dir = knobs.Dir(parsed);
+            string? vaeDir = parsed.GetValue(vae);
+            if (vaeDir is not null && !File.Exists(Path.Combine(vaeDir, "config.json")))
+                throw new UserError($"--vae {vaeDir}: not a VAE folder (no config.json); train one with " +
+                                    "`spacetime train vae --recipe world --out runs/vae`");
+            var result = WithProgress(io, cfg, (p, status) => DitTrainer.Train(r, cfg, dir, p, vaeDir: vaeDir, status: status));
+            Report(io, cfg, dir, result);
+            return CliRunner.Ok;
+        });
+        return command;
+    }
+
+    static T Recipe<T>(Func<T> get)
+    {
+        try { return get(); }
+        catch (ArgumentException e) { throw new UserError($"--recipe: {e.Message}"); }
+    }
+
+    static TrainResult WithProgress(CliConsole io, TrainConfig cfg,
+                                    Func<Action<TrainProgress>, Action<string, int, int>, TrainResult> run)
+    {
+        TrainResult result = null!;
+        io.Out.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
             {
-                Steps = CliArgs.Positive("--steps", parsed.GetValue(steps)),
-                Batch = CliArgs.Positive("--batch", parsed.GetValue(batch)),
-                Lr = (float)CliArgs.Positive("--lr", parsed.GetValue(lr)),
-                Seed = (ulong)parsed.GetValue(seed),
-                MaxMinutes = parsed.GetValue(maxMinutes),
-                CheckpointEvery = CliArgs.Positive("--checkpoint-every", parsed.GetValue(checkpointEvery)),
-            };
-            string dir = parsed.GetValue(output)!;
-            TrainResult result = null!;
-            io.Out.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
-                         new RemainingTimeColumn())
-                .Start(ctx =>
+                ProgressTask? prep = null;
+                var task = ctx.AddTask("training", maxValue: cfg.Steps);
+                try
                 {
-                    var task = ctx.AddTask("training", maxValue: cfg.Steps);
-                    result = DitTrainer.Train(r, cfg, dir, p =>
+                    result = run(p =>
                     {
                         task.Value = p.Step;
                         task.Description = $"step {p.Step}/{p.Steps} loss {p.Loss:F4} {p.StepsPerSecond:F2} steps/s " +
                                            $"ETA {p.Eta:hh\\:mm\\:ss}";
+                    }, (what, done, total) =>
+                    {
+                        prep ??= ctx.AddTaskBefore(what, new ProgressTaskSettings { MaxValue = total }, task);
+                        prep.Value = done;
+                        prep.Description = $"{what} {done}/{total}";
                     });
-                });
-            string how = result.StoppedByTime ? " (stopped by --max-minutes)" : "";
-            io.OutWriter.WriteLine($"trained steps {result.FirstStep}..{result.Step} of {cfg.Steps} in " +
-                                   $"{result.Elapsed.TotalSeconds:F1} s{how}; last loss {result.LastLoss:F4}; model in {dir}");
-            return CliRunner.Ok;
-        });
-        return command;
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException)
+                {
+                    throw new UserError(e.Message);
+                }
+            });
+        return result;
+    }
+
+    static void Report(CliConsole io, TrainConfig cfg, string dir, TrainResult result)
+    {
+        string how = result.StoppedByTime ? " (stopped by --max-minutes)" : "";
+        io.OutWriter.WriteLine($"trained steps {result.FirstStep}..{result.Step} of {cfg.Steps} in " +
+                               $"{result.Elapsed.TotalSeconds:F1} s{how}; last loss {result.LastLoss:F4}; model in {dir}");
     }
 }

@@ -1,5 +1,6 @@
 // Training recipes (STYLE.md §8 example 2): what to build and what data to draw, by name. The trainer's knobs
 // (steps, lr, ...) are the separate TrainConfig, so that a recipe's model can be trained for longer or shorter.
+using Spacetime.Diffusion;
 using Spacetime.Models.Dit;
 using Spacetime.Models.Text;
 using Spacetime.Pipelines;
@@ -9,9 +10,14 @@ namespace Spacetime.Training;
 /// <summary>A text-to-video DiT recipe: networks, latent space and the world clips it trains on.</summary>
 /// <param name="Dit">The DiT (InChannels must equal the latent channels; TextHidden the text width).</param>
 /// <param name="Text">The text encoder, trained jointly.</param>
-/// <param name="Clip">Clip size and length: every clip is rendered at exactly this (no buckets yet).</param>
-/// <param name="TokenizerCaptions">How many world prompts the BPE tokenizer is learned from.</param>
-public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoConfig Clip, int TokenizerCaptions)
+/// <param name="Clip">Latent space, clip size and length (every clip is rendered at exactly this).</param>
+/// <param name="TokenizerCaptions">How many world scenes' captions the BPE tokenizer is learned from.</param>
+/// <param name="PromptShare">Of the captions not dropped, the share that are short prompts (the rest are dense
+/// captions); 1 trains on prompts only.</param>
+/// <param name="Masks">The masked-frame conditioning mix (image-to-video, extend, ...); null: text-to-video only.</param>
+/// <param name="CacheClips">Clips encoded once into the run's latent cache (0: render and encode every step).</param>
+public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoConfig Clip, int TokenizerCaptions,
+                               double PromptShare = 1, MaskSampler? Masks = null, int CacheClips = 0)
 {
     /// <summary>The recipes by name.</summary>
     public static IReadOnlyDictionary<string, DitRecipe> Presets { get; } =
@@ -24,6 +30,22 @@ public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoC
                 new TextEncoderConfig { Width = 32, Depth = 1, Heads = 2, MaxTokens = 32, VocabSize = 384 },
                 new TextVideoConfig(LatentSpace.PixelSpace, Factor: 4, Width: 32, Height: 32, Frames: 5, Fps: 8),
                 TokenizerCaptions: 200),
+            // the tiny VAE-latent recipe (tests): a `train vae --recipe tiny` VAE, dense captions, the mask mix
+            ["tiny-vae"] = new(
+                new DitConfig { Hidden = 32, Depth = 2, Heads = 4, InChannels = 4, Patch = 1, PatchT = 1,
+                                LearnSigma = false, TextHidden = 32 },
+                new TextEncoderConfig { Width = 32, Depth = 1, Heads = 2, MaxTokens = 48, VocabSize = 384 },
+                new TextVideoConfig(LatentSpace.Vae, Factor: 4, Width: 32, Height: 32, Frames: 5, Fps: 8),
+                TokenizerCaptions: 100, PromptShare: 0.25, Masks: MaskSampler.Presets["sora"], CacheClips: 16),
+            // the shipped model: 128x128, 17 frames (2.1 s at 8 fps) in the `world` VAE's latents (4, 5, 32, 32),
+            // patch 4 -> 320 tokens; dense captions with a quarter short prompts; 80% text-to-video, 20% masked frames
+            ["world-s"] = new(
+                new DitConfig { Hidden = 256, Depth = 6, Heads = 4, InChannels = 4, Patch = 4, PatchT = 1,
+                                LearnSigma = false, TextHidden = 128 },
+                new TextEncoderConfig { Width = 128, Depth = 2, Heads = 2, MaxTokens = 96, VocabSize = 1024 },
+                new TextVideoConfig(LatentSpace.Vae, Factor: 4, Width: 128, Height: 128, Frames: 17, Fps: 8),
+                TokenizerCaptions: 2000, PromptShare: 0.25, Masks: new MaskSampler(0.8, 0.1, 0.04, 0.02, 0.02, 0.02),
+                CacheClips: 3000),
         };
 
     /// <summary>The recipe called <paramref name="name"/>, or an error listing the valid names.</summary>

@@ -1,220 +1,168 @@
-// DitTrainer: the training loop of the text-conditioned spacetime DiT, one readable function (STYLE.md §8 example 9,
-// after DiT's train.py): draw world clips, encode them to latents, draw t (logit-normal) and noise, form x_t and the
-// rectified-flow velocity target, MSE, backward, clip, AdamW with warmup + cosine, EMA, log every k, checkpoint
-// every m. The text encoder trains jointly; captions are dropped to "" with probability CaptionDropout (for CFG).
-//
-// Exact resume: every random draw of step s comes from Rng(seed).Fork(s) and the clips of step s are the world
-// seeds DeriveSeed(seed, s·B + i), so a run's state is its weights, EMA, optimizer state and step; a resumed run
-// reproduces the uninterrupted one bit for bit (tested).
-//
-// Output folder DIR:
-//     DIR/spacetime.json, DIR/dit/, DIR/text/   the EMA model, ready for `generate --model DIR`
-//     DIR/train/                                state.json, model/ema/optimizer .safetensors (resume)
-//     DIR/loss.csv                              step,loss,lr,grad_norm,seconds
-using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
+// DitTrainer: the text-to-video DiT as a training task (the loop itself is Trainer.Run). One micro-batch:
+//     clips -> latents x0 (B, C, T', h, w)     (rendered now, or drawn from the run's latent cache)
+//     captions: dense caption, short prompt or "" (caption dropout, for classifier-free guidance)
+//     t ~ logit-normal, noise ~ N(0, I), known frames from the mask mix (image-to-video, extend, ...)
+//     x_t and the rectified-flow velocity target (known frames clean and out of the loss) -> MSE
+// The text encoder trains jointly. With a VAE recipe, the clips are encoded once into DIR/train/latents.safetensors
+// (the latent cache) and every step draws from it, so the frozen VAE costs nothing per step; the cache is part of
+// the run (a resumed run reads it back, bit-identical).
 using Spacetime.Diffusion;
 using Spacetime.Engine;
 using Spacetime.Engine.IO;
 using Spacetime.Models.Dit;
 using Spacetime.Models.Text;
-using Spacetime.Nn.Optim;
+using Spacetime.Models.Vae;
+using Spacetime.Nn;
 using Spacetime.Pipelines;
 using Spacetime.World;
 
 namespace Spacetime.Training;
 
-/// <summary>The trainer's knobs.</summary>
-public sealed record TrainConfig
-{
-    /// <summary>Total optimizer steps (also the length of the cosine schedule).</summary>
-    public int Steps { get; init; } = 200;
-    /// <summary>Clips per step.</summary>
-    public int Batch { get; init; } = 4;
-    /// <summary>Peak learning rate (small DiTs take 1e-3; DiT-XL uses 1e-4).</summary>
-    public float Lr { get; init; } = 1e-3f;
-    /// <summary>Final learning rate as a fraction of Lr (nanoGPT: 0.1).</summary>
-    public float MinLrRatio { get; init; } = 0.1f;
-    /// <summary>Linear warmup steps.</summary>
-    public int WarmupSteps { get; init; } = 10;
-    /// <summary>AdamW decoupled weight decay (DiT: 0).</summary>
-    public float WeightDecay { get; init; } = 0f;
-    /// <summary>Gradient clipping: max global L2 norm.</summary>
-    public float ClipNorm { get; init; } = 1f;
-    /// <summary>EMA decay (DiT: 0.9999 over 400k steps; short runs need a shorter memory).</summary>
-    public float EmaDecay { get; init; } = 0.99f;
-    /// <summary>Probability of training on the empty caption (PixArt/DiT: 0.1), for classifier-free guidance.</summary>
-    public float CaptionDropout { get; init; } = 0.1f;
-    /// <summary>Seed of weights, data and noise.</summary>
-    public ulong Seed { get; init; } = 0;
-    /// <summary>Write a checkpoint every this many steps (and always at the end or when stopped).</summary>
-    public int CheckpointEvery { get; init; } = 50;
-    /// <summary>Append a loss row every this many steps.</summary>
-    public int LogEvery { get; init; } = 1;
-    /// <summary>Stop (with a checkpoint) after this many minutes of wall time; 0: no limit.</summary>
-    public double MaxMinutes { get; init; } = 0;
-
-    /// <summary>Throws ArgumentException naming a bad value.</summary>
-    public void Validate()
-    {
-        if (Steps < 1 || Batch < 1 || CheckpointEvery < 1 || LogEvery < 1 || WarmupSteps < 0)
-            throw new ArgumentException("steps, batch, checkpoint-every and log-every must be positive");
-        if (!(Lr > 0) || !(ClipNorm > 0) || EmaDecay is < 0 or >= 1 || CaptionDropout is < 0 or > 1 || MaxMinutes < 0)
-            throw new ArgumentException($"lr {Lr}, clip {ClipNorm}, ema {EmaDecay}, caption dropout {CaptionDropout} " +
-                                        $"or max minutes {MaxMinutes} out of range");
-    }
-}
-
-/// <summary>One logged step, for progress bars.</summary>
-public readonly record struct TrainProgress(int Step, int Steps, float Loss, float Lr, double StepsPerSecond, TimeSpan Eta);
-
-/// <summary>How a run ended.</summary>
-public sealed record TrainResult(int FirstStep, int Step, float LastLoss, bool StoppedByTime, TimeSpan Elapsed);
-
-/// <summary>Trains a text-to-video DiT (and its text encoder) on world clips rendered on the fly.</summary>
+/// <summary>Trains a text-to-video DiT (and its text encoder) on world clips.</summary>
 public static class DitTrainer
 {
     /// <summary>
-    /// Trains into <paramref name="dir"/>, resuming from its checkpoint when there is one. <paramref name="stopAt"/>
-    /// ends the run early at that step (as a time budget would), with a checkpoint.
+    /// Trains into <paramref name="dir"/>, resuming from its checkpoint when there is one. A VAE recipe needs
+    /// <paramref name="vaeDir"/> (a `train vae` folder) for a new run; a resumed run uses its own copy in DIR/vae.
+    /// <paramref name="status"/> hears about slow preparation (the latent cache).
     /// </summary>
     public static TrainResult Train(DitRecipe recipe, TrainConfig cfg, string dir, Action<TrainProgress>? progress = null,
-                                    int? stopAt = null)
+                                    int? stopAt = null, string? vaeDir = null, Action<string, int, int>? status = null)
     {
         cfg.Validate();
-        var clock = Stopwatch.StartNew();
-        bool resume = File.Exists(StatePath(dir));
-        var (model, firstStep) = resume ? (TextVideoModel.Load(dir), ReadState(dir, cfg)) : (NewModel(recipe, cfg.Seed), 0);
-        model.Train();
-        var path = PathConfig.Presets["RF"].Create();                      // rectified flow, velocity target
-        var timesteps = TimestepSampler.Presets["logit-normal"];           // SD3's lognorm(0, 1)
-        var opt = new AdamW(model.NamedParameters(), cfg.Lr, weightDecay: cfg.WeightDecay, noDecay: AdamW.BiasesAndNorms);
-        var ema = new Ema(model, cfg.EmaDecay);
-        if (resume) LoadTrainingState(dir, model, ema, opt);
-        using var log = OpenLog(dir, firstStep);
-
-        int step = firstStep;
-        float loss = float.NaN;
-        bool byTime = false;
-        while (step < cfg.Steps && step < (stopAt ?? int.MaxValue))
-        {
-            if (cfg.MaxMinutes > 0 && clock.Elapsed.TotalMinutes >= cfg.MaxMinutes) { byTime = true; break; }
-            using (var scope = TensorScope.Begin())
-            {
-                var rng = new Rng(cfg.Seed).Fork((ulong)step);              // every draw of this step
-                var (x0, captions) = Batch(recipe, model.Latents, cfg, step, rng);   // (B, C, T, H, W), B captions
-                var t = timesteps.Sample(cfg.Batch, rng);                    // (B) in (0, 1]
-                var noise = rng.Normal(x0.Shape.ToArray());                  // (B, C, T, H, W)
-                var example = Objective.Prepare(path, x0, noise, t);         // x_t and the velocity target
-                var prediction = model.Predict(example.Input, t, model.Text.Encode(captions));
-                var lossT = Objective.Loss(prediction, example.Target);
-                opt.ZeroGrad();
-                lossT.Backward();
-                float gradNorm = Gradients.ClipGradNorm(model.Parameters(), cfg.ClipNorm);
-                opt.Lr = LrSchedule.WarmupCosine(step, cfg.Lr, cfg.WarmupSteps, cfg.Steps, cfg.Lr * cfg.MinLrRatio);
-                opt.Step();
-                ema.Update(model);
-                loss = lossT.Item();
-                step++;
-                if (step % cfg.LogEvery == 0)
-                    log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{step},{loss:G6},{opt.Lr:G6},{gradNorm:G6},{clock.Elapsed.TotalSeconds:F2}"));
-            }
-            double rate = (step - firstStep) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-            progress?.Invoke(new TrainProgress(step, cfg.Steps, loss, opt.Lr, rate,
-                                               TimeSpan.FromSeconds((cfg.Steps - step) / Math.Max(rate, 1e-9))));
-            if (step % cfg.CheckpointEvery == 0 && step < cfg.Steps) Checkpoint(dir, model, ema, opt, step, cfg, log);
-        }
-        Checkpoint(dir, model, ema, opt, step, cfg, log);
-        return new TrainResult(firstStep, step, loss, byTime, clock.Elapsed);
+        var vae = recipe.Clip.Latents != LatentSpace.Vae ? null
+                : Trainer.HasCheckpoint(dir) ? VaeCheckpoint.Load(Path.Combine(dir, "vae"))
+                : VaeCheckpoint.Load(vaeDir ?? throw new ArgumentException(
+                    "this recipe trains in a VAE's latent space: give the VAE folder (`spacetime train vae` output)"));
+        vae?.Eval();
+        var task = new DitTask(recipe, cfg, NewModel(recipe, cfg.Seed, vae), dir, status);
+        return Trainer.Run(task, cfg, dir, progress, stopAt);
     }
 
-    /// <summary>A fresh model: the tokenizer learned from world prompts, both networks initialised from the seed.</summary>
-    public static TextVideoModel NewModel(DitRecipe recipe, ulong seed)
+    /// <summary>A fresh model: the tokenizer learned from world captions, both networks initialised from the seed.
+    /// </summary>
+    public static TextVideoModel NewModel(DitRecipe recipe, ulong seed, VideoVae? vae = null)
     {
-        var prompts = Enumerable.Range(0, recipe.TokenizerCaptions)
-            .Select(i => WorldClip.Describe(ClipFor(recipe.Clip, WorldClip.DeriveSeed((long)seed ^ 0x70CE, i))).Prompt);
-        var tokenizer = BpeTokenizer.Train(prompts, recipe.Text.VocabSize);
+        var texts = Enumerable.Range(0, recipe.TokenizerCaptions)
+            .Select(i => WorldClip.Describe(ClipFor(recipe.Clip, WorldClip.DeriveSeed((long)seed ^ 0x70CE, i))))
+            .SelectMany(truth => recipe.PromptShare >= 1 ? [truth.Prompt] : new[] { truth.Caption, truth.Prompt });
+        var tokenizer = BpeTokenizer.Train(texts, recipe.Text.VocabSize);
         var text = new TextEncoder(recipe.Text, tokenizer, new Rng(seed).Fork(1));
         var dit = new VideoDit(recipe.Dit, seed);
-        return new TextVideoModel(dit, text, recipe.Clip);
+        var config = vae is null ? recipe.Clip : recipe.Clip with { Factor = vae.Config.SpatialCompression };
+        return new TextVideoModel(dit, text, config, vae);
     }
 
-    // Step `step`'s batch: world clips rendered now, as latents (B, C, T, H, W), and their prompts (some dropped).
-    static (Tensor Latents, string[] Captions) Batch(DitRecipe recipe, ILatentCodec codec, TrainConfig cfg, int step, Rng rng)
+    internal static ClipSettings ClipFor(TextVideoConfig c, long seed) => new(seed, c.Width, c.Height, c.Frames / c.Fps, c.Fps);
+
+    sealed class DitTask(DitRecipe recipe, TrainConfig cfg, TextVideoModel model, string dir,
+                         Action<string, int, int>? status) : ITrainTask
     {
-        var latents = new Tensor[cfg.Batch];
-        var captions = new string[cfg.Batch];
-        for (int i = 0; i < cfg.Batch; i++)
+        readonly IPath path = PathConfig.Presets["RF"].Create();                     // rectified flow, velocity
+        readonly TimestepSampler timesteps = TimestepSampler.Presets["logit-normal"]; // SD3's lognorm(0, 1)
+        readonly LatentCache? cache = recipe.CacheClips > 0
+            ? LatentCache.Open(recipe, cfg.Seed, model.Latents, Path.Combine(dir, "train"), status) : null;
+
+        public Module Model => model;
+        public IReadOnlyList<string> Metrics => [];
+
+        public (Tensor Loss, float[] Metrics) Loss(int step, int micro, Rng rng)
         {
-            var clip = WorldClip.Render(ClipFor(recipe.Clip, WorldClip.DeriveSeed((long)cfg.Seed, (long)step * cfg.Batch + i)));
-            latents[i] = codec.Encode(clip.Frames).Unsqueeze(0);                            // (1, C, T, H, W)
-            captions[i] = rng.NextFloat() < cfg.CaptionDropout ? "" : clip.Prompt;
+            var (x0, truths) = cache?.Draw(cfg.Batch, rng) ?? Render(step, micro);        // (B, C, T', h, w)
+            var captions = truths.Select(truth => Caption(truth, rng)).ToArray();
+            var t = timesteps.Sample(cfg.Batch, rng);                                        // (B) in (0, 1]
+            var noise = rng.Normal(x0.Shape.ToArray());                                      // (B, C, T', h, w)
+            var known = recipe.Masks?.Sample(cfg.Batch, x0.Size(2), rng);                     // (B, 1, T', 1, 1)
+            var example = Objective.Prepare(path, x0, noise, t, known);                      // x_t, velocity target
+            var prediction = model.Predict(example.Input, t, model.Text.Encode(captions));   // (B, C, T', h, w)
+            return (Objective.Loss(prediction, example.Target, example.Weight), []);
         }
-        return (F.Concat(latents, 0), captions);
-    }
 
-    static ClipSettings ClipFor(TextVideoConfig c, long seed) => new(seed, c.Width, c.Height, c.Frames / c.Fps, c.Fps);
+        public void Export(string dir) => model.Save(dir);
 
-    //////// checkpoints
-
-    // state.json: the step reached and the knobs that reached it (the model's own config is in the model folder)
-    sealed record TrainState(int Step, TrainConfig Config);
-
-    static readonly JsonSerializerOptions StateJson = new() { WriteIndented = true };
-
-    static string TrainDir(string dir) => Path.Combine(dir, "train");
-    static string StatePath(string dir) => Path.Combine(TrainDir(dir), "state.json");
-
-    // The step to resume from. Only the length of the run and its logging may change on resume (a new Steps also
-    // stretches the cosine schedule); anything else would not continue the same run, so it is refused.
-    static int ReadState(string dir, TrainConfig cfg)
-    {
-        var state = JsonSerializer.Deserialize<TrainState>(File.ReadAllText(StatePath(dir)), StateJson)
-                    ?? throw new InvalidDataException($"{StatePath(dir)}: empty training state.");
-        var comparable = state.Config with
+        // dropped ("") with probability CaptionDropout, else the short prompt with probability PromptShare, else
+        // the dense caption
+        string Caption(ClipTruth truth, Rng rng)
         {
-            Steps = cfg.Steps, MaxMinutes = cfg.MaxMinutes, CheckpointEvery = cfg.CheckpointEvery, LogEvery = cfg.LogEvery,
-        };
-        if (comparable != cfg)
-            throw new ArgumentException($"{dir} holds a run trained with {state.Config}; resume it with the same " +
-                                        "settings (only steps, max minutes and checkpoint/log intervals may change)");
-        return state.Step;
+            float u = rng.NextFloat();
+            return u < cfg.CaptionDropout ? ""
+                 : u < cfg.CaptionDropout + recipe.PromptShare * (1 - cfg.CaptionDropout) ? truth.Prompt
+                 : truth.Caption;
+        }
+
+        // clips of this micro-batch rendered now: the world seeds DeriveSeed(seed, (step·A + micro)·B + i)
+        (Tensor, ClipTruth[]) Render(int step, int micro)
+        {
+            var latents = new Tensor[cfg.Batch];
+            var truths = new ClipTruth[cfg.Batch];
+            long first = ((long)step * cfg.Accumulate + micro) * cfg.Batch;
+            for (int i = 0; i < cfg.Batch; i++)
+            {
+                var clip = WorldClip.Render(ClipFor(recipe.Clip, WorldClip.DeriveSeed((long)cfg.Seed, first + i)));
+                latents[i] = model.Latents.Encode(clip.Frames).Unsqueeze(0);                 // (1, C, T', h, w)
+                truths[i] = clip.Truth;
+            }
+            return (F.Concat(latents, 0), truths);
+        }
+    }
+}
+
+/// <summary>
+/// The latents of a fixed set of world clips, encoded once: clip i is world seed DeriveSeed(seed ^ 0xCAC4E, i), so the
+/// captions are recomputed from the seeds (physics only) and only the latents are stored.
+/// </summary>
+internal sealed class LatentCache
+{
+    readonly Tensor latents;          // (N, C, T', h, w), unscoped
+    readonly ClipTruth[] truths;
+
+    LatentCache(Tensor latents, ClipTruth[] truths) => (this.latents, this.truths) = (latents, truths);
+
+    internal static long Seed(ulong runSeed, int index) => WorldClip.DeriveSeed((long)runSeed ^ 0xCAC4E, index);
+
+    public static LatentCache Open(DitRecipe recipe, ulong seed, ILatentCodec codec, string trainDir,
+                                   Action<string, int, int>? status)
+    {
+        int n = recipe.CacheClips;
+        var truths = new ClipTruth[n];
+        for (int i = 0; i < n; i++) truths[i] = WorldClip.Describe(DitTrainer.ClipFor(recipe.Clip, Seed(seed, i)));
+        string file = Path.Combine(trainDir, "latents.safetensors");
+        if (File.Exists(file))
+        {
+            var stored = Safetensors.Read(file).Tensors["latents"];
+            if (stored.Size(0) == n) return new LatentCache(stored, truths);
+        }
+        using var noGrad = Autograd.NoGrad();
+        var parts = new Tensor[n];
+        for (int i = 0; i < n; i++)
+        {
+            using var scope = TensorScope.Begin();
+            var clip = WorldClip.Render(DitTrainer.ClipFor(recipe.Clip, Seed(seed, i)));
+            parts[i] = codec.Encode(clip.Frames).CopyUnscoped();                             // (C, T', h, w)
+            status?.Invoke("encoding clips", i + 1, n);
+        }
+        var all = Stack(parts);                                                              // (N, C, T', h, w)
+        Directory.CreateDirectory(trainDir);
+        Safetensors.Write(file, new Dictionary<string, Tensor> { ["latents"] = all });
+        return new LatentCache(all, truths);
     }
 
-    // The EMA weights as the model folder; the raw weights, EMA and optimizer state under train/; state.json last.
-    // (Not yet atomic as a whole: a run killed mid-checkpoint can leave train/ files newer than state.json.)
-    static void Checkpoint(string dir, TextVideoModel model, Ema ema, AdamW opt, int step, TrainConfig cfg,
-                           StreamWriter log)
+    static Tensor Stack(Tensor[] parts)
     {
-        log.Flush();
-        Directory.CreateDirectory(TrainDir(dir));
-        Safetensors.Write(Path.Combine(TrainDir(dir), "model.safetensors"), model.StateDict());
-        Safetensors.Write(Path.Combine(TrainDir(dir), "ema.safetensors"), ema.StateDict());
-        Safetensors.Write(Path.Combine(TrainDir(dir), "optimizer.safetensors"), opt.StateDict());
-        using (ema.SwapInto(model)) model.Save(dir);
-        File.WriteAllText(StatePath(dir), JsonSerializer.Serialize(new TrainState(step, cfg), StateJson));
+        int per = parts[0].Count;
+        var data = new float[parts.Length * per];
+        for (int i = 0; i < parts.Length; i++) parts[i].AsSpan().CopyTo(data.AsSpan(i * per));
+        return Tensor.From(data, [parts.Length, .. parts[0].Shape.ToArray()]);   // outside any scope: unpooled
     }
 
-    static void LoadTrainingState(string dir, TextVideoModel model, Ema ema, AdamW opt)
+    /// <summary>B clips drawn uniformly (with replacement) by <paramref name="rng"/>.</summary>
+    public (Tensor Latents, ClipTruth[] Truths) Draw(int batch, Rng rng)
     {
-        model.LoadStateDict(Safetensors.Read(Path.Combine(TrainDir(dir), "model.safetensors")).Tensors);
-        ema.LoadStateDict(Safetensors.Read(Path.Combine(TrainDir(dir), "ema.safetensors")).Tensors);
-        opt.LoadStateDict(Safetensors.Read(Path.Combine(TrainDir(dir), "optimizer.safetensors")).Tensors);
-    }
-
-    // loss.csv, keeping only the rows up to the step we resume from
-    static StreamWriter OpenLog(string dir, int firstStep)
-    {
-        Directory.CreateDirectory(dir);
-        var file = Path.Combine(dir, "loss.csv");
-        var kept = File.Exists(file) && firstStep > 0
-            ? File.ReadLines(file).Skip(1).Where(l => int.Parse(l.Split(',')[0], CultureInfo.InvariantCulture) <= firstStep).ToList()
-            : [];
-        var writer = new StreamWriter(file, append: false);
-        writer.WriteLine("step,loss,lr,grad_norm,seconds");
-        foreach (var line in kept) writer.WriteLine(line);
-        return writer;
+        var picks = Enumerable.Range(0, batch).Select(_ => rng.NextInt(truths.Length)).ToArray();
+        int per = latents.Count / latents.Size(0);
+        var x = Tensor.Zeros([batch, .. latents.Shape.ToArray()[1..]]);                      // (B, C, T', h, w)
+        var src = latents.AsSpan();
+        for (int i = 0; i < batch; i++) src.Slice(picks[i] * per, per).CopyTo(x.AsSpan().Slice(i * per, per));
+        return (x, picks.Select(p => truths[p]).ToArray());
     }
 }

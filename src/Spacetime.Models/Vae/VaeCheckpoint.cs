@@ -14,13 +14,17 @@ public static class VaeCheckpoint
     /// <summary>The weights file inside a checkpoint folder.</summary>
     public const string WeightsFile = "model.safetensors";
 
-    /// <summary>Writes <paramref name="vae"/> to <paramref name="dir"/> (created if needed; files replaced).</summary>
-    public static void Save(VideoVae vae, string dir)
+    /// <summary>Writes <paramref name="vae"/> to <paramref name="dir"/> (created if needed; files replaced), with
+    /// <paramref name="latentScale"/> in its config when given (measured after training).</summary>
+    public static void Save(VideoVae vae, string dir, float? latentScale = null)
     {
         Directory.CreateDirectory(dir);
         Safetensors.Write(Path.Combine(dir, WeightsFile), vae.StateDict(),
                           new Dictionary<string, string> { ["format"] = "spacetime-video-vae" });
-        File.WriteAllText(Path.Combine(dir, ConfigFile), vae.Config.ToJson());
+        var config = latentScale is { } s ? vae.Config with { LatentScale = s } : vae.Config;
+        string tmp = Path.Combine(dir, ConfigFile + ".tmp");
+        File.WriteAllText(tmp, config.ToJson());
+        File.Move(tmp, Path.Combine(dir, ConfigFile), overwrite: true);
     }
 
     /// <summary>Reads a VAE written by <see cref="Save"/>.</summary>

@@ -1,0 +1,54 @@
+// TrainConfig: the trainer's knobs, shared by every task (VAE and DiT). A recipe says WHAT is trained; this says for
+// how long and how. Stored in DIR/train/state.json so that a resumed run can refuse settings that would make it a
+// different run.
+namespace Spacetime.Training;
+
+/// <summary>The trainer's knobs.</summary>
+public sealed record TrainConfig
+{
+    /// <summary>Total optimizer steps (also the length of the cosine schedule).</summary>
+    public int Steps { get; init; } = 200;
+    /// <summary>Clips per micro-batch.</summary>
+    public int Batch { get; init; } = 4;
+    /// <summary>Micro-batches whose gradients are summed (averaged) into one optimizer step.</summary>
+    public int Accumulate { get; init; } = 1;
+    /// <summary>Peak learning rate (small DiTs take 1e-3; DiT-XL uses 1e-4).</summary>
+    public float Lr { get; init; } = 1e-3f;
+    /// <summary>Final learning rate as a fraction of Lr (nanoGPT: 0.1).</summary>
+    public float MinLrRatio { get; init; } = 0.1f;
+    /// <summary>Linear warmup steps.</summary>
+    public int WarmupSteps { get; init; } = 10;
+    /// <summary>AdamW decoupled weight decay (DiT: 0).</summary>
+    public float WeightDecay { get; init; } = 0f;
+    /// <summary>Gradient clipping: max global L2 norm.</summary>
+    public float ClipNorm { get; init; } = 1f;
+    /// <summary>EMA decay (DiT: 0.9999 over 400k steps; short runs need a shorter memory); 0 turns the EMA off and
+    /// the exported model is the trained weights.</summary>
+    public float EmaDecay { get; init; } = 0.99f;
+    /// <summary>Probability of training on the empty caption (PixArt/DiT: 0.1), for classifier-free guidance.</summary>
+    public float CaptionDropout { get; init; } = 0.1f;
+    /// <summary>Seed of weights, data and noise.</summary>
+    public ulong Seed { get; init; } = 0;
+    /// <summary>Write a checkpoint every this many steps (and always at the end or when stopped).</summary>
+    public int CheckpointEvery { get; init; } = 50;
+    /// <summary>Append a loss row every this many steps.</summary>
+    public int LogEvery { get; init; } = 1;
+    /// <summary>Stop (with a checkpoint) after this many minutes of wall time; 0: no limit.</summary>
+    public double MaxMinutes { get; init; } = 0;
+
+    /// <summary>Throws ArgumentException naming a bad value.</summary>
+    public void Validate()
+    {
+        if (Steps < 1 || Batch < 1 || Accumulate < 1 || CheckpointEvery < 1 || LogEvery < 1 || WarmupSteps < 0)
+            throw new ArgumentException("steps, batch, accumulate, checkpoint-every and log-every must be positive");
+        if (!(Lr > 0) || !(ClipNorm > 0) || EmaDecay is < 0 or >= 1 || CaptionDropout is < 0 or > 1 || MaxMinutes < 0)
+            throw new ArgumentException($"lr {Lr}, clip {ClipNorm}, ema {EmaDecay}, caption dropout {CaptionDropout} " +
+                                        $"or max minutes {MaxMinutes} out of range");
+    }
+}
+
+/// <summary>One logged step, for progress bars.</summary>
+public readonly record struct TrainProgress(int Step, int Steps, float Loss, float Lr, double StepsPerSecond, TimeSpan Eta);
+
+/// <summary>How a run ended.</summary>
+public sealed record TrainResult(int FirstStep, int Step, float LastLoss, bool StoppedByTime, TimeSpan Elapsed);
