@@ -1,9 +1,11 @@
 // spacetime train ...: train the VAE and the text-to-video DiT on world clips, with a progress bar.
 //   spacetime train vae --recipe world --steps 2000 --out runs/vae [--max-minutes 30]
 //   spacetime train dit --recipe world-s --vae runs/vae --steps 4000 --out runs/dit [--max-minutes 60]
+//   spacetime train dit --recipe world-s --vae runs/vae --data my-clips --out runs/mine   (a dataset folder)
 //   spacetime train dit --recipe tiny --steps 200 --out runs/tiny       (pixel-space smoke recipe, no VAE)
 // Running again into the same --out resumes from its checkpoint (exactly: same weights as an uninterrupted run).
 using System.CommandLine;
+using Spacetime.Data;
 using Spacetime.Training;
 using Spectre.Console;
 
@@ -88,7 +90,13 @@ internal static class TrainCommands
         var recipe = CliArgs.Option("--recipe", $"Recipe: {string.Join(", ", DitRecipe.Presets.Keys)}.", "tiny");
         var vae = new Option<string?>("--vae") { Description = "VAE folder (`spacetime train vae --out`) for recipes " +
                                                                "in VAE latent space." };
-        var command = new Command("dit", "Train the text-conditioned spacetime DiT (and its text encoder).") { recipe, vae };
+        var data = new Option<string?>("--data") { Description = "Train on a dataset folder (captions.jsonl from `data " +
+                                                                 "synth`, or videos with captions) instead of world " +
+                                                                 "clips rendered by the recipe." };
+        var command = new Command("dit", "Train the text-conditioned spacetime DiT (and its text encoder).")
+        {
+            recipe, vae, data,
+        };
         var knobs = new Knobs(command, DitDefaults);
         command.SetAction(parsed =>
         {
@@ -99,7 +107,16 @@ internal static class TrainCommands
             if (vaeDir is not null && !File.Exists(Path.Combine(vaeDir, "config.json")))
                 throw new UserError($"--vae {vaeDir}: not a VAE folder (no config.json); train one with " +
                                     "`spacetime train vae --recipe world --out runs/vae`");
-            var result = WithProgress(io, cfg, (p, status) => DitTrainer.Train(r, cfg, dir, p, vaeDir: vaeDir, status: status));
+            Dataset? dataset = null;
+            if (parsed.GetValue(data) is { } dataDir)
+            {
+                if (!Directory.Exists(dataDir)) throw new UserError($"--data {dataDir}: no such folder");
+                dataset = Dataset.Load(dataDir);
+                io.OutWriter.WriteLine($"{dataDir}: {dataset.Clips.Count} clips" +
+                                       (dataset.Problems.Count > 0 ? $", {dataset.Problems.Count} skipped (see `spacetime data inspect`)" : ""));
+            }
+            var result = WithProgress(io, cfg, (p, status) =>
+                DitTrainer.Train(r, cfg, dir, p, vaeDir: vaeDir, status: status, data: dataset));
             Report(io, cfg, dir, result);
             return CliRunner.Ok;
         });

@@ -7,6 +7,9 @@ using Spacetime.Pipelines;
 
 namespace Spacetime.Training;
 
+/// <summary>A clip size trained on: width and height in pixels, frames.</summary>
+public readonly record struct ClipBucket(int Width, int Height, int Frames);
+
 /// <summary>A text-to-video DiT recipe: networks, latent space and the world clips it trains on.</summary>
 /// <param name="Dit">The DiT (InChannels must equal the latent channels; TextHidden the text width).</param>
 /// <param name="Text">The text encoder, trained jointly.</param>
@@ -16,9 +19,14 @@ namespace Spacetime.Training;
 /// captions); 1 trains on prompts only.</param>
 /// <param name="Masks">The masked-frame conditioning mix (image-to-video, extend, ...); null: text-to-video only.</param>
 /// <param name="CacheClips">Clips encoded once into the run's latent cache (0: render and encode every step).</param>
+/// <param name="Buckets">More clip sizes trained on besides Clip's (the cache spreads its clips evenly over all).</param>
 public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoConfig Clip, int TokenizerCaptions,
-                               double PromptShare = 1, MaskSampler? Masks = null, int CacheClips = 0)
+                               double PromptShare = 1, MaskSampler? Masks = null, int CacheClips = 0,
+                               IReadOnlyList<ClipBucket>? Buckets = null)
 {
+    /// <summary>Every size trained on: Clip's first, then Buckets.</summary>
+    public IReadOnlyList<ClipBucket> AllBuckets => [new(Clip.Width, Clip.Height, Clip.Frames), .. Buckets ?? []];
+
     /// <summary>The recipes by name.</summary>
     public static IReadOnlyDictionary<string, DitRecipe> Presets { get; } =
         new Dictionary<string, DitRecipe>(StringComparer.OrdinalIgnoreCase)
@@ -36,16 +44,17 @@ public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoC
                                 LearnSigma = false, TextHidden = 32 },
                 new TextEncoderConfig { Width = 32, Depth = 1, Heads = 2, MaxTokens = 48, VocabSize = 384 },
                 new TextVideoConfig(LatentSpace.Vae, Factor: 4, Width: 32, Height: 32, Frames: 5, Fps: 8),
-                TokenizerCaptions: 100, PromptShare: 0.25, Masks: MaskSampler.Presets["sora"], CacheClips: 16),
+                TokenizerCaptions: 100, PromptShare: 0.25, Masks: MaskSampler.Presets["sora"], CacheClips: 16,
+                Buckets: [new(48, 32, 5)]),
             // the shipped model: 128x128, 17 frames (2.1 s at 8 fps) in the `world` VAE's latents (4, 5, 32, 32),
-            // patch 4 -> 320 tokens; dense captions with a quarter short prompts; 80% text-to-video, 20% masked frames
+            // patch 4 -> 320 tokens, and half the clips 160x96 (300 tokens); dense captions with a quarter short prompts; 80% text-to-video, 20% masked frames
             ["world-s"] = new(
                 new DitConfig { Hidden = 256, Depth = 6, Heads = 4, InChannels = 4, Patch = 4, PatchT = 1,
                                 LearnSigma = false, TextHidden = 128 },
                 new TextEncoderConfig { Width = 128, Depth = 2, Heads = 2, MaxTokens = 96, VocabSize = 1024 },
                 new TextVideoConfig(LatentSpace.Vae, Factor: 4, Width: 128, Height: 128, Frames: 17, Fps: 8),
                 TokenizerCaptions: 2000, PromptShare: 0.25, Masks: new MaskSampler(0.8, 0.1, 0.04, 0.02, 0.02, 0.02),
-                CacheClips: 3000),
+                CacheClips: 2000, Buckets: [new(160, 96, 17)]),
         };
 
     /// <summary>The recipe called <paramref name="name"/>, or an error listing the valid names.</summary>

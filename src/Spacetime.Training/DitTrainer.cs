@@ -6,9 +6,11 @@
 // The text encoder trains jointly. With a VAE recipe, the clips are encoded once into DIR/train/latents.safetensors
 // (the latent cache) and every step draws from it, so the frozen VAE costs nothing per step; the cache is part of
 // the run (a resumed run reads it back, bit-identical).
+using Spacetime.Data;
 using Spacetime.Diffusion;
 using Spacetime.Engine;
 using Spacetime.Engine.IO;
+using Spacetime.Media;
 using Spacetime.Models.Dit;
 using Spacetime.Models.Text;
 using Spacetime.Models.Vae;
@@ -27,15 +29,20 @@ public static class DitTrainer
     /// <paramref name="status"/> hears about slow preparation (the latent cache).
     /// </summary>
     public static TrainResult Train(DitRecipe recipe, TrainConfig cfg, string dir, Action<TrainProgress>? progress = null,
-                                    int? stopAt = null, string? vaeDir = null, Action<string, int, int>? status = null)
+                                    int? stopAt = null, string? vaeDir = null, Action<string, int, int>? status = null,
+                                    Dataset? data = null)
     {
+        if (data is not null && recipe.CacheClips == 0)
+            throw new ArgumentException("this recipe renders world clips every step; training on a folder needs a " +
+                                        "recipe with a latent cache (e.g. world-s)");
+        if (data is { Clips.Count: 0 }) throw new ArgumentException($"{data.Root}: the dataset has no usable clips");
         cfg.Validate();
         var vae = recipe.Clip.Latents != LatentSpace.Vae ? null
                 : Trainer.HasCheckpoint(dir) ? VaeCheckpoint.Load(Path.Combine(dir, "vae"))
                 : VaeCheckpoint.Load(vaeDir ?? throw new ArgumentException(
                     "this recipe trains in a VAE's latent space: give the VAE folder (`spacetime train vae` output)"));
         vae?.Eval();
-        var task = new DitTask(recipe, cfg, NewModel(recipe, cfg.Seed, vae), dir, status);
+        var task = new DitTask(recipe, cfg, NewModel(recipe, cfg.Seed, vae), dir, data, status);
         return Trainer.Run(task, cfg, dir, progress, stopAt);
     }
 
@@ -53,23 +60,27 @@ public static class DitTrainer
         return new TextVideoModel(dit, text, config, vae);
     }
 
-    internal static ClipSettings ClipFor(TextVideoConfig c, long seed) => new(seed, c.Width, c.Height, c.Frames / c.Fps, c.Fps);
+    internal static ClipSettings ClipFor(TextVideoConfig c, long seed, ClipBucket? bucket = null)
+    {
+        var (w, h, frames) = bucket is { } b ? (b.Width, b.Height, b.Frames) : (c.Width, c.Height, c.Frames);
+        return new(seed, w, h, frames / c.Fps, c.Fps);
+    }
 
-    sealed class DitTask(DitRecipe recipe, TrainConfig cfg, TextVideoModel model, string dir,
+    sealed class DitTask(DitRecipe recipe, TrainConfig cfg, TextVideoModel model, string dir, Dataset? data,
                          Action<string, int, int>? status) : ITrainTask
     {
         readonly IPath path = PathConfig.Presets["RF"].Create();                     // rectified flow, velocity
         readonly TimestepSampler timesteps = TimestepSampler.Presets["logit-normal"]; // SD3's lognorm(0, 1)
         readonly LatentCache? cache = recipe.CacheClips > 0
-            ? LatentCache.Open(recipe, cfg.Seed, model.Latents, Path.Combine(dir, "train"), status) : null;
+            ? LatentCache.Open(recipe, cfg.Seed, model.Latents, Path.Combine(dir, "train"), data, status) : null;
 
         public Module Model => model;
         public IReadOnlyList<string> Metrics => [];
 
         public (Tensor Loss, float[] Metrics) Loss(int step, int micro, Rng rng)
         {
-            var (x0, truths) = cache?.Draw(cfg.Batch, rng) ?? Render(step, micro);        // (B, C, T', h, w)
-            var captions = truths.Select(truth => Caption(truth, rng)).ToArray();
+            var (x0, texts) = cache?.Draw(cfg.Batch, rng) ?? Render(step, micro);         // (B, C, T', h, w)
+            var captions = texts.Select(text => Caption(text, rng)).ToArray();
             var t = timesteps.Sample(cfg.Batch, rng);                                        // (B) in (0, 1]
             var noise = rng.Normal(x0.Shape.ToArray());                                      // (B, C, T', h, w)
             var known = recipe.Masks?.Sample(cfg.Batch, x0.Size(2), rng);                     // (B, 1, T', 1, 1)
@@ -82,87 +93,128 @@ public static class DitTrainer
 
         // dropped ("") with probability CaptionDropout, else the short prompt with probability PromptShare, else
         // the dense caption
-        string Caption(ClipTruth truth, Rng rng)
+        // (a clip without one of the two uses the other)
+        string Caption(CachedText text, Rng rng)
         {
             float u = rng.NextFloat();
+            bool prompt = u < cfg.CaptionDropout + recipe.PromptShare * (1 - cfg.CaptionDropout);
             return u < cfg.CaptionDropout ? ""
-                 : u < cfg.CaptionDropout + recipe.PromptShare * (1 - cfg.CaptionDropout) ? truth.Prompt
-                 : truth.Caption;
+                 : prompt && text.Prompt.Length > 0 || text.Caption.Length == 0 ? text.Prompt : text.Caption;
         }
 
         // clips of this micro-batch rendered now: the world seeds DeriveSeed(seed, (step·A + micro)·B + i)
-        (Tensor, ClipTruth[]) Render(int step, int micro)
+        (Tensor, CachedText[]) Render(int step, int micro)
         {
             var latents = new Tensor[cfg.Batch];
-            var truths = new ClipTruth[cfg.Batch];
+            var truths = new CachedText[cfg.Batch];
             long first = ((long)step * cfg.Accumulate + micro) * cfg.Batch;
             for (int i = 0; i < cfg.Batch; i++)
             {
                 var clip = WorldClip.Render(ClipFor(recipe.Clip, WorldClip.DeriveSeed((long)cfg.Seed, first + i)));
                 latents[i] = model.Latents.Encode(clip.Frames).Unsqueeze(0);                 // (1, C, T', h, w)
-                truths[i] = clip.Truth;
+                truths[i] = new CachedText(clip.Caption, clip.Prompt);
             }
             return (F.Concat(latents, 0), truths);
         }
     }
 }
 
+/// <summary>One caption-able training clip of the cache: its captions (what the world or the dataset says).</summary>
+internal readonly record struct CachedText(string Caption, string Prompt);
+
 /// <summary>
-/// The latents of a fixed set of world clips, encoded once: clip i is world seed DeriveSeed(seed ^ 0xCAC4E, i), so the
-/// captions are recomputed from the seeds (physics only) and only the latents are stored.
+/// The latents of a fixed set of clips, encoded once, grouped by bucket (one latent shape per bucket). World clips:
+/// clip i is world seed DeriveSeed(seed ^ 0xCAC4E, i) rendered at bucket i mod (number of buckets), so its captions are
+/// recomputed from the seed (physics only) and only the latents are stored. Folder clips (a `data synth` or user
+/// dataset): each goes to the bucket nearest its aspect ratio, resampled to the bucket's frames, fps and size.
 /// </summary>
 internal sealed class LatentCache
 {
-    readonly Tensor latents;          // (N, C, T', h, w), unscoped
-    readonly ClipTruth[] truths;
+    readonly Tensor[] latents;        // per bucket (N_b, C, T', h, w), unscoped
+    readonly CachedText[][] texts;    // per bucket
 
-    LatentCache(Tensor latents, ClipTruth[] truths) => (this.latents, this.truths) = (latents, truths);
+    LatentCache(Tensor[] latents, CachedText[][] texts) => (this.latents, this.texts) = (latents, texts);
 
     internal static long Seed(ulong runSeed, int index) => WorldClip.DeriveSeed((long)runSeed ^ 0xCAC4E, index);
 
-    public static LatentCache Open(DitRecipe recipe, ulong seed, ILatentCodec codec, string trainDir,
+    /// <summary>Clips in the cache.</summary>
+    public int Count => texts.Sum(t => t.Length);
+
+    public static LatentCache Open(DitRecipe recipe, ulong seed, ILatentCodec codec, string trainDir, Dataset? data,
                                    Action<string, int, int>? status)
     {
-        int n = recipe.CacheClips;
-        var truths = new ClipTruth[n];
-        for (int i = 0; i < n; i++) truths[i] = WorldClip.Describe(DitTrainer.ClipFor(recipe.Clip, Seed(seed, i)));
+        var buckets = recipe.AllBuckets;
+        var sources = data is null ? WorldSources(recipe, seed) : FolderSources(recipe, data);
+        var texts = buckets.Select((_, b) => sources.Where(x => x.Bucket == b).Select(x => x.Text).ToArray()).ToArray();
         string file = Path.Combine(trainDir, "latents.safetensors");
         if (File.Exists(file))
         {
-            var stored = Safetensors.Read(file).Tensors["latents"];
-            if (stored.Size(0) == n) return new LatentCache(stored, truths);
+            var stored = Safetensors.Read(file).Tensors;
+            var tensors = buckets.Select((_, b) => stored.GetValueOrDefault($"bucket{b}")).ToArray();
+            if (tensors.Select((t, b) => t?.Size(0) == texts[b].Length).All(ok => ok))
+                return new LatentCache(tensors!, texts);
         }
         using var noGrad = Autograd.NoGrad();
-        var parts = new Tensor[n];
-        for (int i = 0; i < n; i++)
+        var parts = buckets.Select(_ => new List<Tensor>()).ToArray();
+        for (int i = 0; i < sources.Count; i++)
         {
             using var scope = TensorScope.Begin();
-            var clip = WorldClip.Render(DitTrainer.ClipFor(recipe.Clip, Seed(seed, i)));
-            parts[i] = codec.Encode(clip.Frames).CopyUnscoped();                             // (C, T', h, w)
-            status?.Invoke("encoding clips", i + 1, n);
+            parts[sources[i].Bucket].Add(codec.Encode(sources[i].Frames()).CopyUnscoped());  // (C, T', h, w)
+            status?.Invoke("encoding clips", i + 1, sources.Count);
         }
-        var all = Stack(parts);                                                              // (N, C, T', h, w)
+        var all = parts.Select(Stack).ToArray();                                             // (N_b, C, T', h, w)
         Directory.CreateDirectory(trainDir);
-        Safetensors.Write(file, new Dictionary<string, Tensor> { ["latents"] = all });
-        return new LatentCache(all, truths);
+        Safetensors.Write(file, all.Select((t, b) => ($"bucket{b}", t)).ToDictionary(x => x.Item1, x => x.t));
+        return new LatentCache(all, texts);
     }
 
-    static Tensor Stack(Tensor[] parts)
+    sealed record Source(int Bucket, CachedText Text, Func<Frames> Frames);
+
+    static List<Source> WorldSources(DitRecipe recipe, ulong seed)
     {
+        var buckets = recipe.AllBuckets;
+        return Enumerable.Range(0, recipe.CacheClips).Select(i =>
+        {
+            int b = i % buckets.Count;
+            var settings = DitTrainer.ClipFor(recipe.Clip, Seed(seed, i), buckets[b]);
+            var truth = WorldClip.Describe(settings);
+            return new Source(b, new CachedText(truth.Caption, truth.Prompt), () => WorldClip.Render(settings).Frames);
+        }).ToList();
+    }
+
+    static List<Source> FolderSources(DitRecipe recipe, Dataset data)
+    {
+        var buckets = recipe.AllBuckets;
+        return data.Clips.Select(clip =>
+        {
+            double aspect = clip.Width / (double)clip.Height;
+            int b = Enumerable.Range(0, buckets.Count)
+                .MinBy(k => Math.Abs(Math.Log(buckets[k].Width / (double)buckets[k].Height / aspect)));
+            var spec = new SampleSpec(buckets[b].Frames, recipe.Clip.Fps, buckets[b].Height, buckets[b].Width);
+            return new Source(b, new CachedText(clip.Caption, clip.Prompt), () => ClipSampler.Sample(clip.Load(), spec));
+        }).ToList();
+    }
+
+    static Tensor Stack(List<Tensor> parts)
+    {
+        if (parts.Count == 0) return Tensor.Zeros(0);
         int per = parts[0].Count;
-        var data = new float[parts.Length * per];
-        for (int i = 0; i < parts.Length; i++) parts[i].AsSpan().CopyTo(data.AsSpan(i * per));
-        return Tensor.From(data, [parts.Length, .. parts[0].Shape.ToArray()]);   // outside any scope: unpooled
+        var data = new float[parts.Count * per];
+        for (int i = 0; i < parts.Count; i++) parts[i].AsSpan().CopyTo(data.AsSpan(i * per));
+        return Tensor.From(data, [parts.Count, .. parts[0].Shape.ToArray()]);   // outside any scope: unpooled
     }
 
-    /// <summary>B clips drawn uniformly (with replacement) by <paramref name="rng"/>.</summary>
-    public (Tensor Latents, ClipTruth[] Truths) Draw(int batch, Rng rng)
+    /// <summary>A bucket drawn in proportion to its clips, then B of its clips (with replacement), by
+    /// <paramref name="rng"/>.</summary>
+    public (Tensor Latents, CachedText[] Texts) Draw(int batch, Rng rng)
     {
-        var picks = Enumerable.Range(0, batch).Select(_ => rng.NextInt(truths.Length)).ToArray();
-        int per = latents.Count / latents.Size(0);
-        var x = Tensor.Zeros([batch, .. latents.Shape.ToArray()[1..]]);                      // (B, C, T', h, w)
-        var src = latents.AsSpan();
-        for (int i = 0; i < batch; i++) src.Slice(picks[i] * per, per).CopyTo(x.AsSpan().Slice(i * per, per));
-        return (x, picks.Select(p => truths[p]).ToArray());
+        int pick = rng.NextInt(Count), b = 0;
+        while (pick >= texts[b].Length) pick -= texts[b++].Length;
+        var src = latents[b];
+        var picks = Enumerable.Range(0, batch).Select(_ => rng.NextInt(texts[b].Length)).ToArray();
+        int per = src.Count / src.Size(0);
+        var x = Tensor.Zeros([batch, .. src.Shape.ToArray()[1..]]);                          // (B, C, T', h, w)
+        for (int i = 0; i < batch; i++) src.AsSpan().Slice(picks[i] * per, per).CopyTo(x.AsSpan().Slice(i * per, per));
+        return (x, picks.Select(p => texts[b][p]).ToArray());
     }
 }

@@ -1,10 +1,12 @@
 // The whole path on tiny models: a VAE trains on world clips, a DiT trains in its latent space (latent cache, dense
 // captions, the masked-frame mix), a stopped-and-resumed run equals the straight one, and the model folder generates
 // a video of the requested size and length.
+using Spacetime.Data;
 using Spacetime.Engine.IO;
 using Spacetime.Models.Vae;
 using Spacetime.Pipelines;
 using Spacetime.Training;
+using Spacetime.World;
 
 namespace Spacetime.Tests.Training;
 
@@ -57,6 +59,25 @@ public sealed class EndToEndTests : IDisposable
         Assert.Equal((9, 32, 48), (video.Count, video.Height, video.Width));
         var e = Assert.Throws<ArgumentException>(() => pipeline.Generate("x", new GenerateSettings(32, 32, 8, 8, Steps: 2)));
         Assert.Contains("1 + 4k", e.Message);
+    }
+
+    [Fact]
+    public void DitOnFolder_ClipsGoToTheNearestAspectBucket()
+    {
+        string vaeDir = Path.Combine(root, "vae"), data = Path.Combine(root, "data"), run = Path.Combine(root, "folder");
+        VaeTrainer.Train(VaeRecipe.Preset("tiny"), VaeSteps with { Steps = 1 }, vaeDir);
+        using (var writer = new DatasetWriter(data))
+            foreach (var (seed, w, h) in new[] { (1L, 64, 64), (2L, 96, 64), (3L, 40, 40) })
+            {
+                var clip = WorldClip.Render(new ClipSettings(seed, w, h, 1, 8));
+                writer.Add(clip.Frames, clip.Caption, clip.Prompt);
+            }
+        DitTrainer.Train(DitRecipe.Preset("tiny-vae"), DitSteps with { Steps = 2 }, run, vaeDir: vaeDir,
+                         data: Dataset.Load(data));
+        var cache = Safetensors.Read(Path.Combine(run, "train", "latents.safetensors")).Tensors;
+        Assert.Equal(2, cache["bucket0"].Size(0));          // the two square clips, at 32x32 -> (4, 2, 8, 8) each
+        Assert.Equal(1, cache["bucket1"].Size(0));          // the 96x64 clip, at 48x32
+        Assert.Equal([1, 4, 2, 8, 12], cache["bucket1"].Shape.ToArray());
     }
 
     [Fact]
