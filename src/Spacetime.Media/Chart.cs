@@ -208,8 +208,8 @@ public static class Chart
     {
         var canvas = image.Canvas;
         int swatch = 16 * scale, pad = 6 * scale, rowH = (BitmapFont.CapHeight + 5) * scale;
-        var labels = lines.Select(l => l.Name + "  " + ChartAxis.FormatValue(Unplot(image.YAxis!, (l.Smooth ?? l.Y)[^1])))
-                          .ToList();
+        string Last(Line l) => ChartAxis.FormatValue(Unplot(image.YAxis!, (l.Smooth ?? l.Y)[^1]));
+        var labels = lines.Select(l => l.Name + "  " + Last(l)).ToList();
         var windows = lines.Where(l => l.Smooth != null).Select(l => (int)Math.Round(l.Y.Length / SmoothWindow))
                            .Distinct().ToList();
         string? note = windows.Count switch
