@@ -209,7 +209,8 @@ public static class Chart
         var canvas = image.Canvas;
         int swatch = 16 * scale, pad = 6 * scale, rowH = (BitmapFont.CapHeight + 5) * scale;
         string Last(Line l) => ChartAxis.FormatValue(Unplot(image.YAxis!, (l.Smooth ?? l.Y)[^1]));
-        var labels = lines.Select(l => l.Name + "  " + Last(l)).ToList();
+        int nameLength = lines.Max(l => l.Name.Length);                        // monospace: values line up
+        var labels = lines.Select(l => l.Name.PadRight(nameLength) + "  " + Last(l)).ToList();
         var windows = lines.Where(l => l.Smooth != null).Select(l => (int)Math.Round(l.Y.Length / SmoothWindow))
                            .Distinct().ToList();
         string? note = windows.Count switch
