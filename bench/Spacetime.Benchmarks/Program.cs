@@ -10,6 +10,7 @@ var quickModes = new Dictionary<string, Action<string[]>>
     ["matmul"] = MatMulQuick.Run,         // GEMM GFLOP/s and MFU on the shared/PERF.md shapes
     ["attention"] = AttentionQuick.Run,   // fused attention forward/backward GFLOP/s and MFU, 512-4096 tokens
     ["dit-step"] = DitStepQuick.Run,      // DiT forward and training step, the model of shared/perf/py/dit_bench.py
+    ["vae"] = VaeQuick.Run,               // video VAE encode/decode of one clip and a training step
 };
 
 if (args.Length > 0 && quickModes.TryGetValue(args[0], out var quick))
