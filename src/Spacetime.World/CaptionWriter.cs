@@ -200,7 +200,8 @@ internal static class CaptionWriter
     {
         var scene = traj.Scene;
         string other = e.Kind == EventKind.Collision ? scene.Bodies[e.Other].Name : "";
-        int side = e.Kind == EventKind.Reappears && traj.Position(e.Step, e.Body).X > Centre(scene.Occluder!.Value) ? 1 : -1;
+        bool right = e.Kind == EventKind.Reappears && traj.Position(e.Step, e.Body).X > Centre(scene.Occluder!.Value);
+        int side = right ? 1 : -1;
         return new Clause(ClauseKind.Event, e.Time, e.Time, 0, 0, EventText(e.Kind, other, side));
     }
 
