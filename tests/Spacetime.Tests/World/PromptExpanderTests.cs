@@ -15,7 +15,10 @@ public class PromptExpanderTests
 
     static readonly Regex CountSentence = new(@"^A video of (\w+) objects? on ");
 
-    static ClipTruth World(int seed) => WorldClip.Describe(new ClipSettings(seed, 64, 64, 2, 8));
+    static readonly Lazy<ClipTruth[]> Truths =
+        new(() => Enumerable.Range(0, Seeds).Select(s => WorldClip.Describe(new ClipSettings(s, 64, 64, 2, 8))).ToArray());
+
+    static ClipTruth World(int seed) => Truths.Value[seed];
 
     /// <summary>(colour, shape) of every object a caption names, as "red circle".</summary>
     static SortedSet<string> Named(string caption) =>
