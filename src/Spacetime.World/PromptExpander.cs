@@ -15,8 +15,9 @@
 //   background  plain (2 in 5 clips) dark grey (the 4 background colours are equally common)
 //   camera      still (half of all clips)
 //   gravity     on (9.5 of the 14 scenario weights), off when objects only drift or float, or the prompt says so
-//   size        medium; shape: circle for "object", "thing", "one"; colour: the first grammar colour no other
-//               object has (a world scene never repeats a colour)
+//   size        medium (then large, then small for objects that would otherwise share a name); shape: circle for
+//               "object", "thing", "one"; colour: the first grammar colour no other object has (a world scene never
+//               repeats a colour)
 //   motion      an object given no verb stays still; a throw, slide or move with no direction goes away from the
 //               side the object starts on, else to the right; objects that collide head for each other and rebound
 //   block       in the middle
@@ -81,6 +82,7 @@ public static class PromptExpander
         bool gravity = r.Gravity ?? !(r.Acts.Contains(Act.Drifts)
                                       && !r.Acts.Any(a => a is Act.Falls or Act.Bounces or Act.Thrown or Act.Slides));
         AssignColours(things);
+        AssignSizes(things);
         foreach (var t in things)                                   // 1) who starts where across
         {
             t.Heading = t.Actions.FirstOrDefault(a => a.H != 0 && a.Kind != Act.Collides)?.H ?? 0;
@@ -118,6 +120,19 @@ public static class PromptExpander
             var c = colours.FirstOrDefault(c => !taken.Contains(c), colours[k++ % colours.Length]);
             taken.Add(c);
             t.Colour = c;
+        }
+    }
+
+    /// <summary>Objects with no size are medium, unless an object of the same colour and shape already is: then
+    /// large, then small, so that "two red balls" are told apart in the caption as the world's objects are.</summary>
+    static void AssignSizes(List<Thing> things)
+    {
+        SizeClass[] order = [SizeClass.Medium, SizeClass.Large, SizeClass.Small];
+        foreach (var t in things.Where(t => t.Size is null).ToList())
+        {
+            var taken = things.Where(o => o != t && o.Size is not null && o.Colour == t.Colour && o.Shape == t.Shape)
+                              .Select(o => o.Size!.Value).ToHashSet();
+            t.Size = order.FirstOrDefault(s => !taken.Contains(s), SizeClass.Medium);
         }
     }
 

@@ -15,8 +15,8 @@ public class PromptExpanderTests
 
     static readonly Regex CountSentence = new(@"^A video of (\w+) objects? on ");
 
-    static readonly Lazy<ClipTruth[]> Truths =
-        new(() => Enumerable.Range(0, Seeds).Select(s => WorldClip.Describe(new ClipSettings(s, 64, 64, 2, 8))).ToArray());
+    static readonly Lazy<ClipTruth[]> Truths = new(() =>
+        Enumerable.Range(0, Seeds).Select(s => WorldClip.Describe(new ClipSettings(s, 64, 64, 2, 8))).ToArray());
 
     static ClipTruth World(int seed) => Truths.Value[seed];
 
@@ -52,8 +52,9 @@ public class PromptExpanderTests
         {
             string prompt = World(seed).Prompt;
             var m = Regex.Match(prompt, @"^an? (\w+) (\w+) ([^,]*)");               // the protagonist and its verbs
-            int h = m.Groups[3].Value.Contains("to the right") ? 1 : m.Groups[3].Value.Contains("to the left") ? -1 : 0;
-            int v = Regex.IsMatch(m.Groups[3].Value, @"\bup\b") ? 1 : Regex.IsMatch(m.Groups[3].Value, @"\bdown\b") ? -1 : 0;
+            string verbs = m.Groups[3].Value;
+            int h = verbs.Contains("to the right") ? 1 : verbs.Contains("to the left") ? -1 : 0;
+            int v = Regex.IsMatch(verbs, @"\bup\b") ? 1 : Regex.IsMatch(verbs, @"\bdown\b") ? -1 : 0;
             if (h == 0 && v == 0) continue;
             string colour = m.Groups[1].Value;
             string shape = CaptionGrammar.Name(CaptionGrammar.ShapeSynonyms[m.Groups[2].Value]);
@@ -80,7 +81,8 @@ public class PromptExpanderTests
         foreach (var e in expansions)
             Assert.All(Words(e), word => Assert.Contains(word, vocabulary));
 
-        static IEnumerable<string> Words(string text) => Regex.Matches(text.ToLowerInvariant(), "[a-z]+").Select(m => m.Value);
+        static IEnumerable<string> Words(string text) =>
+            Regex.Matches(text.ToLowerInvariant(), "[a-z]+").Select(m => m.Value);
     }
 
     [Fact]
@@ -107,23 +109,38 @@ public class PromptExpanderTests
                      PromptExpander.Expand("two circles collide"));
 
     [Theory]
-    [InlineData("a red ball falls and bounces", "The medium red circle starts at the top. It falls and then bounces on the floor.")]
-    [InlineData("a big green cube is thrown to the left", "The large green square starts at the top right. It falls to the left and then bounces on the floor while moving to the left.")]
+    [InlineData("a red ball falls and bounces",
+                "The medium red circle starts at the top. It falls and then bounces on the floor.")]
+    [InlineData("a big green cube is thrown to the left",
+                "The large green square starts at the top right. It falls to the left and then bounces on" +
+                " the floor while moving to the left.")]
     [InlineData("a tiny pink ball floats up", "There is no gravity, so objects float freely.")]
     [InlineData("a tiny pink ball floats up", "The small pink circle starts at the bottom. It drifts up.")]
     [InlineData("a yellow box passes behind a block", "A grey block stands in the foreground in the middle.")]
-    [InlineData("a yellow box passes behind a block", "It slides to the right, goes behind the grey block and then reappears on its right side.")]
-    [InlineData("a red ball rolls into a blue box", "It slides to the right and then collides with the medium blue square.")]
-    [InlineData("a red ball rolls into a blue box", "The medium blue square starts on the floor on the right. It collides with the medium red circle.")]
+    [InlineData("a yellow box passes behind a block",
+                "It slides to the right, goes behind the grey block and then reappears on its right side.")]
+    [InlineData("a red ball rolls into a blue box",
+                "It slides to the right and then collides with the medium blue square.")]
+    [InlineData("a red ball rolls into a blue box",
+                "The medium blue square starts on the floor on the right. It collides with the medium red" +
+                " circle.")]
     [InlineData("a white triangle bounces twice, with a cyan ball", "It falls and then bounces on the floor twice.")]
     [InlineData("a red ball hits the left wall", "It slides to the left and then hits the left wall.")]
     [InlineData("a red and a blue ball fall", "From left to right: a medium red circle and a medium blue circle.")]
-    [InlineData("red and blue boxes slide to the right", "From left to right: a medium red square and a medium blue square.")]
-    [InlineData("a ball sits on the left. the ball comes to rest", "The medium red circle starts on the floor on the left. It stays still.")]
-    [InlineData("an orange sphere falls. it bounces to the right", "It falls and then bounces on the floor while moving to the right.")]
-    [InlineData("a purple triangle on a black and navy checkerboard background", "on a black and navy checkerboard background.")]
-    [InlineData("a ball falls while the camera pans to the left", "The camera pans to the left. The medium red circle starts at the top. It falls.")]
-    [InlineData("the camera zooms in on a cyan ball drifting down and to the right in space", "The camera zooms in. The medium cyan circle starts at the top left. It drifts down and to the right.")]
+    [InlineData("red and blue boxes slide to the right",
+                "From left to right: a medium red square and a medium blue square.")]
+    [InlineData("two red balls collide", "From left to right: a medium red circle and a large red circle.")]
+    [InlineData("a ball sits on the left. the ball comes to rest",
+                "The medium red circle starts on the floor on the left. It stays still.")]
+    [InlineData("an orange sphere falls. it bounces to the right",
+                "It falls and then bounces on the floor while moving to the right.")]
+    [InlineData("a purple triangle on a black and navy checkerboard background",
+                "on a black and navy checkerboard background.")]
+    [InlineData("a ball falls while the camera pans to the left",
+                "The camera pans to the left. The medium red circle starts at the top. It falls.")]
+    [InlineData("the camera zooms in on a cyan ball drifting down and to the right in space",
+                "The camera zooms in. The medium cyan circle starts at the top left. It drifts down and " +
+                "to the right.")]
     [InlineData("a red triangle collides with the small cyan square, with a cyan square", "A video of two objects")]
     public void Expand_HandWrittenPrompt_SaysThis(string prompt, string expected) =>
         Assert.Contains(expected, PromptExpander.Expand(prompt));
@@ -147,8 +164,10 @@ public class PromptExpanderTests
                            "into", "left", "right", "up", "on", "the", "top", "behind", "block", "wall", "twice", "3",
                            "times", "camera", "pans", "zooms", "in", "space", "gravity", "background", "black", "and",
                            ",", ".", "🙂", "ß", "\u0000", "😀😀", "-", "'", "99999999999", "0", "stops", "rest", "to"];
-        var prompts = new List<string> { "🙂🙂🙂", "!!!", ".,.,", "\u0000\u0001", "ÄÖÜ ñ 漢字", "the the the", "a a a",
-                                         "it bounces", "with with", "collide", "behind behind the", "0 balls",
+        var prompts = new List<string>
+        {
+            "🙂🙂🙂", "!!!", ".,.,", "\u0000\u0001", "ÄÖÜ ñ 漢字", "the the the", "a a a", "it bounces", "with with",
+            "collide", "behind behind the", "0 balls",
                                          string.Concat(Enumerable.Repeat("a red ball falls and bounces, ", 5000)),
                                          new string('x', 100_000) };
         for (int k = 0; k < 500; k++)
