@@ -83,7 +83,7 @@ public static class PromptExpander
                                       && !r.Acts.Any(a => a is Act.Falls or Act.Bounces or Act.Thrown or Act.Slides));
         AssignColours(things);
         AssignSizes(things);
-        foreach (var t in things)                                   // 1) who starts where across
+        foreach (var t in things)                                   // where each starts across, from how it moves
         {
             t.Heading = t.Actions.FirstOrDefault(a => a.H != 0 && a.Kind != Act.Collides)?.H ?? 0;
             t.StartX = t.X ?? (t.Heading > 0 ? Left : t.Heading < 0 ? Right : t.SideHint)
