@@ -23,10 +23,17 @@ namespace Spacetime.Pipelines;
 public sealed record GenerateSettings(int Width, int Height, int Frames, double Fps, ulong Seed = 0, int Steps = 25,
                                      double Guidance = 4.0, string Negative = "");
 
-/// <summary>Text-to-video sampling with a trained <see cref="TextVideoModel"/>.</summary>
-public sealed class TextToVideo(TextVideoModel model, PathConfig? path = null, SamplerKind sampler = SamplerKind.DpmSolverPlusPlus2M)
+/// <summary>Text-to-video sampling with a trained <see cref="TextVideoModel"/>. <paramref name="sampler"/> is a
+/// sampler configuration (kind, grid shift, eta; e.g. <c>SamplerConfig.Presets["ddpm"]</c>) whose Steps are replaced
+/// by <see cref="GenerateSettings.Steps"/>; <paramref name="path"/> defaults to rectified flow.</summary>
+public sealed class TextToVideo(TextVideoModel model, SamplerConfig sampler, PathConfig? path = null)
 {
     readonly IPath path = (path ?? PathConfig.Presets["RF"]).Create();
+
+    /// <summary>Sampling with a sampler kind at its defaults (no shift, eta 0).</summary>
+    public TextToVideo(TextVideoModel model, PathConfig? path = null,
+                       SamplerKind sampler = SamplerKind.DpmSolverPlusPlus2M)
+        : this(model, new SamplerConfig(sampler), path) { }
 
     /// <summary>Pixels per latent token side: sizes must divide by it.</summary>
     public int Stride => model.Latents.SpatialFactor * model.Dit.Config.Patch;
@@ -51,7 +58,7 @@ public sealed class TextToVideo(TextVideoModel model, PathConfig? path = null, S
         Func<Tensor, Tensor, Tensor> paired = (x, t) => model.Predict(x, t, text);        // (2, C, T, H, W)
         var guided = Guidance.ClassifierFree(paired, s.Guidance);                           // (1, ...) -> (1, ...)
 
-        var solver = new SamplerConfig(sampler, s.Steps).Create(path);
+        var solver = (sampler with { Steps = s.Steps }).Create(path);
         var rng = new Rng(s.Seed);
         int f = model.Latents.SpatialFactor, latentFrames = model.Latents.LatentFrames(s.Frames);
         var x = rng.Normal(1, model.Latents.Channels, latentFrames, s.Height / f, s.Width / f); // (1, C, T', h, w) noise

@@ -113,6 +113,10 @@ public sealed class TextVideoModel : Module
                      ?? throw new JsonException("the file holds null");
         }
         catch (JsonException e) { throw new InvalidDataException($"{configPath}: {e.Message}", e); }
+        if (config.Factor < 1 || config.Width < 1 || config.Height < 1 || config.Frames < 1
+            || !(config.Fps > 0) || double.IsInfinity(config.Fps))
+            throw new InvalidDataException($"{configPath}: factor, width, height, frames and fps must be positive " +
+                                           $"(read {config}).");
         try
         {
             var (dit, _) = DitCheckpoint.Load(Path.Combine(dir, "dit"));

@@ -17,6 +17,17 @@ internal sealed record Clause(ClauseKind Kind, double T0, double T1, int H, int 
 /// <summary>What a caption says about one object.</summary>
 internal sealed record ObjectStory(int Body, string Start, IReadOnlyList<Clause> Clauses);
 
+/// <summary>One object's sentence: its name ("large red circle"), where it starts, and its clauses in order.</summary>
+internal sealed record StoryText(string Name, string Start, IReadOnlyList<string> Clauses);
+
+/// <summary>Everything a dense caption states. Objects are listed from left to right. OccluderAt: "in the middle",
+/// "on the left", ... or null when there is no block.</summary>
+internal sealed record CaptionPlan(Background Background, bool Gravity, CameraMotion Camera, string? OccluderAt,
+                                   IReadOnlyList<StoryText> Objects);
+
+/// <summary>The verbs of movement clauses.</summary>
+internal enum MoveVerb { Falls, Slides, Moves, Drifts }
+
 internal static class CaptionWriter
 {
     /// <summary>Least displacement (world units, ~3 px at 64 px) that a stated direction needs.</summary>
@@ -28,23 +39,33 @@ internal static class CaptionWriter
     public static string Caption(Trajectory traj, IReadOnlyList<ObjectStory> stories)
     {
         var scene = traj.Scene;
-        var bodies = scene.Bodies;
+        string? occluderAt = scene.Occluder is { } o ? Third(Centre(o), scene.WorldWidth) : null;
+        var objects = stories.Select(s => new StoryText(scene.Bodies[s.Body].Name, s.Start,
+                                                        s.Clauses.Select(c => c.Text).ToList())).ToList();
+        return Write(new CaptionPlan(scene.Background, scene.Gravity, scene.Camera, occluderAt, objects));
+    }
+
+    /// <summary>
+    /// The caption's sentences, in order: count and background, gravity, camera, the block, the objects from left to
+    /// right, then one sentence per object. The one place caption sentences are written (the prompt expander too).
+    /// </summary>
+    internal static string Write(CaptionPlan plan)
+    {
+        var objects = plan.Objects;
         var sb = new StringBuilder();
-        string count = CaptionGrammar.CountWord(bodies.Count);
-        string objects = bodies.Count == 1 ? "object" : "objects";
-        sb.Append($"A video of {count} {objects} on {BackgroundPhrase(scene.Background)}. ");
-        sb.Append(scene.Gravity ? "Gravity pulls everything down. " : "There is no gravity, so objects float freely. ");
-        sb.Append($"The camera {CaptionGrammar.Cameras[(int)scene.Camera]}. ");
-        if (scene.Occluder is { } o)
-            sb.Append($"A {CaptionGrammar.OccluderName} stands in the foreground {Third(Centre(o), scene.WorldWidth)}. ");
-        if (bodies.Count > 1)
-            sb.Append($"From left to right: {JoinAnd(bodies.Select(b => WithArticle(b.Name)).ToList())}. ");
-        foreach (var story in stories)
+        string count = CaptionGrammar.CountWord(objects.Count);
+        string noun = objects.Count == 1 ? "object" : "objects";
+        sb.Append($"A video of {count} {noun} on {BackgroundPhrase(plan.Background)}. ");
+        sb.Append(plan.Gravity ? "Gravity pulls everything down. " : "There is no gravity, so objects float freely. ");
+        sb.Append($"The camera {CaptionGrammar.Cameras[(int)plan.Camera]}. ");
+        if (plan.OccluderAt is { } at)
+            sb.Append($"A {CaptionGrammar.OccluderName} stands in the foreground {at}. ");
+        if (objects.Count > 1)
+            sb.Append($"From left to right: {JoinAnd(objects.Select(o => WithArticle(o.Name)).ToList())}. ");
+        foreach (var story in objects)
         {
-            string name = bodies[story.Body].Name;
-            sb.Append($"The {name} starts {story.Start}.");
-            if (story.Clauses.Count > 0)
-                sb.Append(" It ").Append(JoinThen(story.Clauses.Select(c => c.Text).ToList())).Append('.');
+            sb.Append($"The {story.Name} starts {story.Start}.");
+            if (story.Clauses.Count > 0) sb.Append(" It ").Append(JoinThen(story.Clauses)).Append('.');
             sb.Append(' ');
         }
         return sb.ToString().TrimEnd();
@@ -123,21 +144,17 @@ internal static class CaptionWriter
                 double t0 = piece.S0 * Trajectory.Dt, t1 = pieces[end].S1 * Trajectory.Dt;
                 double dx = traj.Position(pieces[end].S1, i).X - traj.Position(piece.S0, i).X;   // over the whole run
                 int h = Math.Abs(dx) >= MinMove && Math.Sign(dx) == piece.H ? piece.H : 0;
-                string text = "bounces on the floor" + (bounces > 1 ? " " + CaptionGrammar.Times(bounces) : "")
-                              + (h != 0 ? " while moving " + CaptionGrammar.DirectionPhrase(h, 0) : "");
-                clauses.Add(new Clause(ClauseKind.Bounces, t0, t1, h, 0, text));
+                clauses.Add(new Clause(ClauseKind.Bounces, t0, t1, h, 0, BouncesText(bounces, h)));
                 k = end;
                 continue;
             }
             foreach (var e in atStart) clauses.Add(EventClause(traj, e));
             if (piece.H == 0 && piece.V == 0) continue;                          // no clear direction: say nothing
-            string verb = piece.Sliding ? "slides"
-                        : scene.Gravity && piece.V < 0 && clauses.Count == 0 ? "falls"
-                        : scene.Gravity ? "moves" : "drifts";
-            string dir = verb == "falls" ? CaptionGrammar.DirectionPhrase(piece.H, 0)
-                       : CaptionGrammar.DirectionPhrase(piece.H, piece.V);
+            var verb = piece.Sliding ? MoveVerb.Slides
+                     : scene.Gravity && piece.V < 0 && clauses.Count == 0 ? MoveVerb.Falls
+                     : scene.Gravity ? MoveVerb.Moves : MoveVerb.Drifts;
             clauses.Add(new Clause(ClauseKind.Move, piece.S0 * Trajectory.Dt, piece.S1 * Trajectory.Dt, piece.H, piece.V,
-                                   dir.Length > 0 ? verb + " " + dir : verb));
+                                   MoveText(verb, piece.H, piece.V)));
         }
         foreach (var e in splitting.Where(e => e.Step == last)) clauses.Add(EventClause(traj, e));
 
@@ -150,7 +167,7 @@ internal static class CaptionWriter
         for (int k = clauses.Count - 1; k > 0; k--)       // an impact repeated with no stated motion between is said once
             if (clauses[k].Kind == ClauseKind.Event && clauses[k].Text == clauses[k - 1].Text) clauses.RemoveAt(k);
         if (clauses.Count == 0 && MaxDisplacement(traj, i) < MinMove)
-            clauses.Add(new Clause(ClauseKind.Event, 0, last * Trajectory.Dt, 0, 0, "stays still"));
+            clauses.Add(new Clause(ClauseKind.Event, 0, last * Trajectory.Dt, 0, 0, StaysStill));
         return new ObjectStory(i, StartPhrase(scene, body), clauses);
     }
 
@@ -182,31 +199,57 @@ internal static class CaptionWriter
     static Clause EventClause(Trajectory traj, WorldEvent e)
     {
         var scene = traj.Scene;
-        string text = e.Kind switch
-        {
-            EventKind.FloorBounce => "bounces off the floor",
-            EventKind.LeftWall => "hits the left wall",
-            EventKind.RightWall => "hits the right wall",
-            EventKind.Ceiling => "hits the ceiling",
-            EventKind.Collision => "collides with the " + scene.Bodies[e.Other].Name,
-            EventKind.Stop => "comes to rest",
-            EventKind.GoesBehind => "goes behind the " + CaptionGrammar.OccluderName,
-            _ => traj.Position(e.Step, e.Body).X > Centre(scene.Occluder!.Value) ? "reappears on its right side"
-                                                                                  : "reappears on its left side",
-        };
-        return new Clause(ClauseKind.Event, e.Time, e.Time, 0, 0, text);
+        string other = e.Kind == EventKind.Collision ? scene.Bodies[e.Other].Name : "";
+        bool right = e.Kind == EventKind.Reappears && traj.Position(e.Step, e.Body).X > Centre(scene.Occluder!.Value);
+        int side = right ? 1 : -1;
+        return new Clause(ClauseKind.Event, e.Time, e.Time, 0, 0, EventText(e.Kind, other, side));
     }
+
+    /// <summary>"falls to the left" (a fall states no vertical direction), "drifts up and to the right".</summary>
+    internal static string MoveText(MoveVerb verb, int h, int v)
+    {
+        string dir = CaptionGrammar.DirectionPhrase(h, verb == MoveVerb.Falls ? 0 : v);
+        string word = verb.ToString().ToLowerInvariant();
+        return dir.Length > 0 ? word + " " + dir : word;
+    }
+
+    /// <summary>"bounces on the floor", "bounces on the floor twice while moving to the right".</summary>
+    internal static string BouncesText(int bounces, int h) =>
+        "bounces on the floor" + (bounces > 1 ? " " + CaptionGrammar.Times(bounces) : "")
+        + (h != 0 ? " while moving " + CaptionGrammar.DirectionPhrase(h, 0) : "");
+
+    /// <summary>What an object that never moves does.</summary>
+    internal const string StaysStill = "stays still";
+
+    /// <summary>An event's clause. <paramref name="other"/>: the other object's name (collisions);
+    /// <paramref name="side"/>: the block's side an object reappears on (-1 left, +1 right).</summary>
+    internal static string EventText(EventKind kind, string other = "", int side = 0) => kind switch
+    {
+        EventKind.FloorBounce => "bounces off the floor",
+        EventKind.LeftWall => "hits the left wall",
+        EventKind.RightWall => "hits the right wall",
+        EventKind.Ceiling => "hits the ceiling",
+        EventKind.Collision => "collides with the " + other,
+        EventKind.Stop => "comes to rest",
+        EventKind.GoesBehind => "goes behind the " + CaptionGrammar.OccluderName,
+        _ => side > 0 ? "reappears on its right side" : "reappears on its left side",
+    };
 
     static double Centre(Box b) => (b.X0 + b.X1) / 2;
 
-    /// <summary>"at the top left", "on the floor in the middle", "in the middle".</summary>
-    static string StartPhrase(Scene scene, BodySpec body)
+    static string StartPhrase(Scene scene, BodySpec body) =>
+        StartPhrase(body.Position.X, body.Position.Y, scene.WorldWidth, scene.WorldHeight,
+                    onFloor: body.Position.Y - body.Half.Y <= 1e-6);
+
+    /// <summary>"at the top left", "on the floor in the middle", "in the middle": where a centre (x, y) lies in a
+    /// width x height arena, by thirds.</summary>
+    internal static string StartPhrase(double x, double y, double width, double height, bool onFloor)
     {
-        string across = Third(body.Position.X, scene.WorldWidth);
-        if (body.Position.Y - body.Half.Y <= 1e-6) return "on the floor " + across;
-        double v = body.Position.Y / scene.WorldHeight;
+        string across = Third(x, width);
+        if (onFloor) return "on the floor " + across;
+        double v = y / height;
         string up = v >= 2.0 / 3 ? "top" : v < 1.0 / 3 ? "bottom" : "";
-        double u = body.Position.X / scene.WorldWidth;
+        double u = x / width;
         string side = u < 1.0 / 3 ? "left" : u >= 2.0 / 3 ? "right" : "";
         return (up, side) switch
         {
@@ -217,10 +260,11 @@ internal static class CaptionWriter
         };
     }
 
-    static string Third(double x, double width) =>
+    /// <summary>"on the left", "in the middle" or "on the right": the third of the width that x lies in.</summary>
+    internal static string Third(double x, double width) =>
         x < width / 3 ? "on the left" : x >= 2 * width / 3 ? "on the right" : "in the middle";
 
-    static string BackgroundPhrase(Background bg)
+    internal static string BackgroundPhrase(Background bg)
     {
         string a = CaptionGrammar.Name(bg.A), b = CaptionGrammar.Name(bg.B);
         return bg.Pattern switch
@@ -232,12 +276,12 @@ internal static class CaptionWriter
         };
     }
 
-    static string WithArticle(string phrase) => CaptionGrammar.Article(phrase) + " " + phrase;
+    internal static string WithArticle(string phrase) => CaptionGrammar.Article(phrase) + " " + phrase;
 
-    static string JoinAnd(IReadOnlyList<string> items) =>
+    internal static string JoinAnd(IReadOnlyList<string> items) =>
         items.Count <= 1 ? string.Concat(items) : string.Join(", ", items.Take(items.Count - 1)) + " and " + items[^1];
 
-    static string JoinThen(IReadOnlyList<string> items) =>
+    internal static string JoinThen(IReadOnlyList<string> items) =>
         items.Count <= 1 ? string.Concat(items)
         : items.Count == 2 ? items[0] + " and then " + items[1]
         : string.Join(", ", items.Take(items.Count - 1)) + " and then " + items[^1];

@@ -45,7 +45,7 @@ public sealed record BodySpec(int Id, Shape Shape, Colour Colour, SizeClass Size
     /// <summary>Half width and half height of the drawn shape; walls and floor use these, not the radius.</summary>
     public Vec2 Half => Geometry.HalfExtents(Shape, Radius);
     /// <summary>"large red circle".</summary>
-    public string Name => $"{CaptionGrammar.Name(Size)} {CaptionGrammar.Name(Colour)} {CaptionGrammar.Name(Shape)}";
+    public string Name => CaptionGrammar.Name(Size, Colour, Shape);
 }
 
 /// <summary>

@@ -26,8 +26,9 @@ public static class CaptionGrammar
     public static IReadOnlyDictionary<string, Shape> ShapeSynonyms { get; } = new SortedDictionary<string, Shape>
     {
         ["circle"] = Shape.Circle, ["ball"] = Shape.Circle, ["disc"] = Shape.Circle,
-        ["square"] = Shape.Square, ["box"] = Shape.Square,
-        ["triangle"] = Shape.Triangle,
+        ["sphere"] = Shape.Circle,
+        ["square"] = Shape.Square, ["box"] = Shape.Square, ["cube"] = Shape.Square,
+        ["triangle"] = Shape.Triangle, ["pyramid"] = Shape.Triangle,
     };
 
     /// <summary>Size words, indexed by <see cref="SizeClass"/>.</summary>
@@ -59,6 +60,9 @@ public static class CaptionGrammar
     public static string Name(Shape s) => Shapes[(int)s];
     public static string Name(SizeClass s) => Sizes[(int)s];
     public static string Name(BackgroundColour c) => BackgroundColours[(int)c];
+
+    /// <summary>An object's caption name: "large red circle".</summary>
+    public static string Name(SizeClass size, Colour colour, Shape shape) => $"{Name(size)} {Name(colour)} {Name(shape)}";
 
     /// <summary>"one".."ten", digits above.</summary>
     public static string CountWord(int n) => n >= 1 && n <= Counts.Count ? Counts[n - 1] : n.ToString();
