@@ -20,8 +20,11 @@ namespace Spacetime.Training;
 /// <param name="Frames">Frames per training window (1 + 4k for a 4x temporal VAE).</param>
 /// <param name="Crop">Side of the square crop trained on.</param>
 /// <param name="Loss">The objective's weights.</param>
+/// <param name="SampleLatent">Decode a posterior sample (SD) rather than its mode. With SD's KL weight the sample's
+/// unit noise at initialisation swamps the latent for hundreds of steps before the encoder learns to shrink its
+/// variance; a short CPU run decodes the mode (a deterministic autoencoder, the KL term a light pull on the means).</param>
 public sealed record VaeRecipe(VideoVaeConfig Vae, int Width, int Height, double Seconds, double Fps, int Frames, int Crop,
-                               VaeLoss Loss)
+                               VaeLoss Loss, bool SampleLatent = false)
 {
     /// <summary>The recipes by name.</summary>
     public static IReadOnlyDictionary<string, VaeRecipe> Presets { get; } =
@@ -81,7 +84,7 @@ public static class VaeTrainer
         public (Tensor Loss, float[] Metrics) Loss(int step, int micro, Rng rng)
         {
             var video = Batch(step, micro, rng);                                             // (B, 3, T, c, c)
-            var (reconstruction, posterior) = vae.Forward(video, rng);                       // sampled latent
+            var (reconstruction, posterior) = vae.Forward(video, recipe.SampleLatent ? rng : null);
             var parts = recipe.Loss.Compute(video, reconstruction, posterior);
             float psnr;
             using (Autograd.NoGrad()) psnr = Psnr(video, reconstruction);
