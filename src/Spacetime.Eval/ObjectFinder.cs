@@ -83,12 +83,20 @@ public static class ObjectFinder
 
     static readonly Colour[] ObjectColours = Enum.GetValues<Colour>();
 
-    static readonly (double R, double G, double B)[] ObjectRgb =
-        ObjectColours.Select(c => Rgb(CaptionGrammar.Rgb(c))).ToArray();
-
     /// <summary>What may lie behind an object: the four background colours and the block.</summary>
     static readonly (double R, double G, double B)[] Backdrops =
         [.. Enum.GetValues<BackgroundColour>().Select(c => Rgb(CaptionGrammar.Rgb(c))), Rgb(CaptionGrammar.OccluderRgb)];
+
+    /// <summary>The mixing lines, backdrop-major: Lines[k * 9 + c] runs from backdrop k to object colour c.</summary>
+    static readonly Line[] Lines =
+        [.. from k in Backdrops from c in ObjectColours select new Line(k, Rgb(CaptionGrammar.Rgb(c)))];
+
+    readonly record struct Line(double VR, double VG, double VB, double InvLength2)
+    {
+        public Line((double R, double G, double B) from, (double R, double G, double B) to)
+            : this(to.R - from.R, to.G - from.G, to.B - from.B,
+                   1 / (Sq(to.R - from.R) + Sq(to.G - from.G) + Sq(to.B - from.B))) { }
+    }
 
     static (double, double, double) Rgb((byte R, byte G, byte B) c) => (c.R, c.G, c.B);
 
@@ -96,19 +104,19 @@ public static class ObjectFinder
     internal static int ClassifyPixel(byte r, byte g, byte b)
     {
         double background = double.MaxValue;                             // squared distance to the nearest backdrop
-        foreach (var k in Backdrops)
-            background = Math.Min(background, Sq(r - k.R) + Sq(g - k.G) + Sq(b - k.B));
         int best = -1;
         double bestResidual = double.MaxValue, bestAlpha = 0;
-        for (int c = 0; c < ObjectRgb.Length; c++)
+        for (int k = 0; k < Backdrops.Length; k++)
         {
-            var o = ObjectRgb[c];
-            foreach (var k in Backdrops)
+            double pr = r - Backdrops[k].R, pg = g - Backdrops[k].G, pb = b - Backdrops[k].B;   // p - backdrop
+            double d2 = pr * pr + pg * pg + pb * pb;
+            background = Math.Min(background, d2);
+            for (int c = 0; c < ObjectColours.Length; c++)
             {
-                double vr = o.R - k.R, vg = o.G - k.G, vb = o.B - k.B;  // the line k -> o
-                double pr = r - k.R, pg = g - k.G, pb = b - k.B;
-                double alpha = Math.Clamp((pr * vr + pg * vg + pb * vb) / (vr * vr + vg * vg + vb * vb), 0, 1);
-                double residual = Sq(pr - alpha * vr) + Sq(pg - alpha * vg) + Sq(pb - alpha * vb);
+                var v = Lines[k * ObjectColours.Length + c];
+                double dot = pr * v.VR + pg * v.VG + pb * v.VB;
+                double alpha = Math.Clamp(dot * v.InvLength2, 0, 1);
+                double residual = d2 - 2 * alpha * dot + alpha * alpha / v.InvLength2;   // |p - k - alpha v|²
                 if (residual < bestResidual) (best, bestResidual, bestAlpha) = (c, residual, alpha);
             }
         }
@@ -121,8 +129,14 @@ public static class ObjectFinder
     /// <summary>Labels every pixel of one frame (H x W x 3 bytes) with its colour index, or -1.</summary>
     internal static void Label(ReadOnlySpan<byte> rgb, sbyte[] labels)
     {
+        int last = -1;                                                   // the previous pixel as 0xRRGGBB
+        sbyte label = -1;
         for (int i = 0; i < labels.Length; i++)
-            labels[i] = (sbyte)ClassifyPixel(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]);
+        {
+            int colour = rgb[3 * i] << 16 | rgb[3 * i + 1] << 8 | rgb[3 * i + 2];
+            if (colour != last) (last, label) = (colour, (sbyte)ClassifyPixel(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]));
+            labels[i] = label;                                           // runs of one colour are read once
+        }
     }
 
     ////////////////////////////////////////////////////////////////////////////////////////////////////////////////
