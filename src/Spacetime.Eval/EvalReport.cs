@@ -87,9 +87,9 @@ public sealed class EvalReport
                   + "Every system got each scene's short prompt. A cell is the value and, in brackets, the number of "
                   + "videos it applies to; pass rates are fractions of those videos.\n\n");
         sb.Append(ToMarkdownTable()).Append('\n');
-        sb.Append("## Definitions\n\n");
+        sb.Append("## Definitions\n\n").Append(Metrics.Terms).Append("\n\n");
         foreach (var m in Metrics.All) sb.Append($"- **{m.Title}** ({(m.PassRate ? "pass rate" : "mean")}): {m.Definition}\n");
-        sb.Append("\nSeen / Unsure / Gone, sure frames and \"found\": see src/Spacetime.Eval/Metrics.cs.\n\n");
+        sb.Append('\n');
         sb.Append("## Scenes\n\n");
         foreach (var scene in Scenes) sb.Append(Invariant($"{scene.Index}. seed {scene.Seed}: {scene.Prompt}\n"));
         return sb.ToString();

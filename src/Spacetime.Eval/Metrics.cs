@@ -3,11 +3,8 @@
 // ceiling), a model's sample and the untrained floor are measured the same way. The definitions are in Metrics.All,
 // the one list that the report's legend also prints.
 //
-// What the truth says about an object in a frame (Sight): Seen when at least half of it is visible and that part
-// covers at least 2 x ObjectFinder.MinArea pixels; Gone when its visible part covers under MinArea / 2 pixels; Unsure
-// in between (half behind the block, leaving the view), where the finder may rightly go either way. A frame is sure
-// when no object in it is Unsure. "Found" means ObjectFinder reports a blob of the object's colour (each scene's
-// objects have distinct colours, so a colour names an object).
+// What the truth says about an object in a frame (Sight: Seen, Unsure, Gone; Metrics.Terms) lets a metric skip the
+// frames where the finder may rightly go either way: an object half behind the block or half out of view.
 using Spacetime.Media;
 using Spacetime.World;
 
@@ -33,6 +30,14 @@ public static class Metrics
     public const double ClearMove = 1.0;
     /// <summary>PSNR of identical videos (+infinity) is counted as this many dB in means.</summary>
     public const double PsnrCap = 100;
+
+    /// <summary>The words the definitions use, as the report prints them.</summary>
+    public const string Terms =
+        "The protagonist is the object the short prompt is about. The truth has an object Seen in a frame when at " +
+        "least half of it is visible and that part covers at least 2 x MinArea pixels (MinArea: 0.2% of the frame, " +
+        "at least 5), Gone when its visible part covers under MinArea / 2, and Unsure in between; a frame is sure " +
+        "when no object in it is Unsure. An object is found when the object finder reports a blob of its colour " +
+        "(a scene's objects have distinct colours).";
 
     /// <summary>Every metric, in report order.</summary>
     public static IReadOnlyList<MetricInfo> All { get; } =
@@ -65,7 +70,7 @@ public static class Metrics
             "For the protagonist's longest free flight (frames between its bounces, collisions and stops where " +
             "the truth has it Seen, at least 5, whose true screen height fits a downward-accelerating parabola): " +
             "a least-squares parabola through the found centroid heights (at least 4) accelerates downward at " +
-            "least a quarter as much as the truth's, with an RMS residual of at most max(1 px, 3% of the frame " +
+            "least a quarter as much as the truth's parabola, with an RMS residual of at most max(1 px, 3% of the frame " +
             "height). Videos: scenes with gravity and such a flight."),
         new(Metric.Flicker, "flicker", "flicker (levels, lower is better)", false, false,
             "Mean absolute change between consecutive frames (RGB levels 0..255, averaged over channels) over the " +
