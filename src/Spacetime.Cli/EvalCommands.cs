@@ -73,7 +73,7 @@ internal static class EvalCommands
                 });
             report.Write(dir);
             io.OutWriter.Write(report.ToMarkdownTable());
-            io.OutWriter.WriteLine($"{count} scenes at {settings.Width}x{settings.Height}, {frames} frames, " +
+            io.OutWriter.WriteLine($"{count} scene{(count == 1 ? "" : "s")} at {settings.Width}x{settings.Height}, {frames} frames, " +
                                    $"{stepCount} steps, guidance {scale:0.##}, {clock.Elapsed.TotalSeconds:F1} s; " +
                                    $"wrote report.json, report.md and contact.png in {dir}");
             return CliRunner.Ok;

@@ -1,5 +1,9 @@
 // `spacetime eval` through the command layer: a model folder in, the report files and the table out; bad arguments
 // as one line and exit code 2.
+using Spacetime.Engine;
+using Spacetime.Models.Dit;
+using Spacetime.Models.Vae;
+using Spacetime.Pipelines;
 using Spacetime.Training;
 
 namespace Spacetime.Tests.Cli;
@@ -25,6 +29,23 @@ public sealed class EvalCommandsTests : IDisposable
         Assert.Contains("2 scenes at 32x32, 5 frames", stdout);
         foreach (var f in new[] { "report.json", "report.md", "contact.png" })
             Assert.True(File.Exists(Path.Combine(output, f)), f);
+    }
+
+    [Fact]
+    public void Eval_ModelWithVae_AddsTheRoundTripColumn()
+    {
+        // an untrained model in the latents of a small random VAE (2x space, 2x time): the plumbing, not the numbers
+        string model = Path.Combine(dir, "vae-model"), output = Path.Combine(dir, "report");
+        var vae = new VideoVae(new VideoVaeConfig { LatentChannels = 4, BaseChannels = 8, ChannelMultipliers = [1, 2],
+                                                    TemporalCompression = 2, NormGroups = 4 }, new Rng(2));
+        var dit = new VideoDit(new DitConfig { Hidden = 32, Depth = 1, Heads = 4, InChannels = 4, Patch = 2, PatchT = 1,
+                                               LearnSigma = false, TextHidden = 32 }, 2);
+        var text = DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 2).Text;
+        new TextVideoModel(dit, text, new TextVideoConfig(LatentSpace.Vae, 2, 32, 32, Frames: 5, Fps: 8), vae).Save(model);
+        var (code, stdout, err) = CliTests.Run("eval", "--model", model, "--prompts", "1", "--steps", "1", "--out", output);
+        Assert.True(code == 0, err);
+        Assert.Contains("| metric | simulator | model | untrained | vae round trip |", stdout);
+        Assert.Contains("1 scene at 32x32, 5 frames", stdout);
     }
 
     [Theory]
