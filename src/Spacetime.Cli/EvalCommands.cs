@@ -64,7 +64,8 @@ internal static class EvalCommands
                                       new RemainingTimeColumn())
                 .Start(ctx =>
                 {
-                    var task = ctx.AddTask("evaluating", maxValue: count * (systems.Length + 1 + (roundTrip is null ? 0 : 1)));
+                    int videos = count * (systems.Length + 1 + (roundTrip is null ? 0 : 1));
+                    var task = ctx.AddTask("evaluating", maxValue: videos);
                     report = Evaluator.Run(settings, systems, roundTrip, p =>
                     {
                         task.Value = p.Done;
@@ -73,8 +74,9 @@ internal static class EvalCommands
                 });
             report.Write(dir);
             io.OutWriter.Write(report.ToMarkdownTable());
-            io.OutWriter.WriteLine($"{count} scene{(count == 1 ? "" : "s")} at {settings.Width}x{settings.Height}, {frames} frames, " +
-                                   $"{stepCount} steps, guidance {scale:0.##}, {clock.Elapsed.TotalSeconds:F1} s; " +
+            io.OutWriter.WriteLine($"{count} scene{(count == 1 ? "" : "s")} at {settings.Width}x{settings.Height}, " +
+                                   $"{frames} frames, {stepCount} steps, guidance {scale:0.##}, " +
+                                   $"{clock.Elapsed.TotalSeconds:F1} s; " +
                                    $"wrote report.json, report.md and contact.png in {dir}");
             return CliRunner.Ok;
         });

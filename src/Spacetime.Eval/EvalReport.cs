@@ -88,7 +88,8 @@ public sealed class EvalReport
                   + "videos it applies to; pass rates are fractions of those videos.\n\n");
         sb.Append(ToMarkdownTable()).Append('\n');
         sb.Append("## Definitions\n\n").Append(Metrics.Terms).Append("\n\n");
-        foreach (var m in Metrics.All) sb.Append($"- **{m.Title}** ({(m.PassRate ? "pass rate" : "mean")}): {m.Definition}\n");
+        foreach (var m in Metrics.All)
+            sb.Append($"- **{m.Title}** ({(m.PassRate ? "pass rate" : "mean")}): {m.Definition}\n");
         sb.Append('\n');
         sb.Append("## Scenes\n\n");
         foreach (var scene in Scenes) sb.Append(Invariant($"{scene.Index}. seed {scene.Seed}: {scene.Prompt}\n"));

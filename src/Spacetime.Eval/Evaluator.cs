@@ -109,7 +109,7 @@ public static class Evaluator
     static void CheckSize(string system, Frames video, Frames expected)
     {
         if (video.Count != expected.Count || video.Width != expected.Width || video.Height != expected.Height)
-            throw new ArgumentException($"system '{system}' made {video.Count} frames of {video.Width}x{video.Height}; " +
-                                        $"the scene asked for {expected.Count} frames of {expected.Width}x{expected.Height}");
+            throw new ArgumentException($"system '{system}' made {video.Count} frames of {video.Width}x{video.Height}; the " +
+                                        $"scene asked for {expected.Count} frames of {expected.Width}x{expected.Height}");
     }
 }

@@ -9,7 +9,7 @@ namespace Spacetime.Eval;
 /// <summary>Full-reference image quality of one video against another of the same size.</summary>
 public static class Fidelity
 {
-    /// <summary>Window side and Gaussian sigma of SSIM (frames smaller than the window use their largest odd side).</summary>
+    /// <summary>Window side of SSIM (frames smaller than the window use their largest odd side).</summary>
     public const int SsimWindow = 11;
     const double SsimSigma = 1.5;
     const double C1 = 0.01 * 255 * 0.01 * 255, C2 = 0.03 * 255 * 0.03 * 255;

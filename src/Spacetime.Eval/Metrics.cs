@@ -70,8 +70,8 @@ public static class Metrics
             "For the protagonist's longest free flight (frames between its bounces, collisions and stops where " +
             "the truth has it Seen, at least 5, whose true screen height fits a downward-accelerating parabola): " +
             "a least-squares parabola through the found centroid heights (at least 4) accelerates downward at " +
-            "least a quarter as much as the truth's parabola, with an RMS residual of at most max(1 px, 3% of the frame " +
-            "height). Videos: scenes with gravity and such a flight."),
+            "least a quarter as much as the truth's parabola, with an RMS residual of at most max(1 px, 3% of the " +
+            "frame height). Videos: scenes with gravity and such a flight."),
         new(Metric.Flicker, "flicker", "flicker (levels, lower is better)", false, false,
             "Mean absolute change between consecutive frames (RGB levels 0..255, averaged over channels) over the " +
             "pixels that are static in the simulator's video and outside the boxes (grown by 1 px) of the objects " +
@@ -149,12 +149,12 @@ internal sealed class SceneTruth
     }
 }
 
-/// <summary>Scores one video against its scene: one value per <see cref="Metric"/>, null where it does not apply.</summary>
+/// <summary>Scores one video against its scene: a value per <see cref="Metric"/>, null where it does not apply.</summary>
 internal static class VideoScorer
 {
     public static double?[] Score(SceneTruth scene, Frames video, Frames simulator)
     {
-        var found = ObjectFinder.FindAll(video).Select(f => f.ToDictionary(b => b.Colour)).ToArray();  // (T): colour -> object
+        var found = ObjectFinder.FindAll(video).Select(f => f.ToDictionary(b => b.Colour)).ToArray(); // (T) colour->object
         var scores = new double?[Metrics.All.Count];
         scores[(int)Metric.Colour] = ColourAdherence(scene, found);
         scores[(int)Metric.Shape] = ShapeAdherence(scene, found);
@@ -252,7 +252,8 @@ internal static class VideoScorer
             var back = events.FirstOrDefault(e => e.Kind == "reappears"
                                                   && events.Any(g => g.Kind == "goesBehind" && g.Time < e.Time));
             if (back is null) continue;
-            var after = Enumerable.Range(back.Frame, s.Frames - back.Frame).Where(k => s.SightOf(k, o) == Sight.Seen).ToList();
+            var after = Enumerable.Range(back.Frame, s.Frames - back.Frame)
+                                  .Where(k => s.SightOf(k, o) == Sight.Seen).ToList();
             if (after.Count == 0) continue;
             checks.Add(2 * after.Count(k => found[k].ContainsKey(s.Colours[o])) > after.Count);
         }
@@ -268,7 +269,8 @@ internal static class VideoScorer
         int p = s.Protagonist;
         double tolerance = Math.Max(1, 0.03 * s.Height);                       // RMS residual, pixels
         double least = 0.5 * (0.5 * Scene.G * s.PixelsPerUnit);          // half of g/2 in px/s², whole view
-        var cuts = s.Truth.Events.Where(e => e.Object == p && e.Kind is "floorBounce" or "collision" or "ceiling" or "stop")
+        var cuts = s.Truth.Events
+                              .Where(e => e.Object == p && e.Kind is "floorBounce" or "collision" or "ceiling" or "stop")
                                  .Select(e => e.Frame).Append(0).Append(s.Frames).Distinct().Order().ToList();
         List<int>? flight = null;
         double trueA = 0;

@@ -66,7 +66,8 @@ public static class ObjectFinder
     public static int MinArea(int width, int height) =>
         Math.Max(MinAreaPixels, (int)Math.Ceiling(MinAreaFraction * width * height));
 
-    /// <summary>The objects in frame <paramref name="t"/>: at most one blob per colour (its largest), largest first.</summary>
+    /// <summary>The objects in frame <paramref name="t"/>: at most one blob per colour (its largest), largest first;
+    /// none in a cluttered frame.</summary>
     public static IReadOnlyList<Blob> Find(Frames video, int t)
     {
         var labels = new sbyte[video.Width * video.Height];              // (H, W) colour index or -1
@@ -134,7 +135,8 @@ public static class ObjectFinder
         for (int i = 0; i < labels.Length; i++)
         {
             int colour = rgb[3 * i] << 16 | rgb[3 * i + 1] << 8 | rgb[3 * i + 2];
-            if (colour != last) (last, label) = (colour, (sbyte)ClassifyPixel(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]));
+            if (colour != last)
+                (last, label) = (colour, (sbyte)ClassifyPixel(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]));
             labels[i] = label;                                           // runs of one colour are read once
         }
     }
@@ -142,7 +144,7 @@ public static class ObjectFinder
     ////////////////////////////////////////////////////////////////////////////////////////////////////////////////
     // 2) Blobs and 3) objects
 
-    /// <summary>The objects in one labelled frame: per colour its largest blob, when it is one; none in clutter.</summary>
+    /// <summary>The objects in one labelled frame: per colour its largest blob when it is one; none in clutter.</summary>
     internal static IReadOnlyList<Blob> Objects(sbyte[] labels, int width, int height)
     {
         int minArea = MinArea(width, height);
@@ -154,8 +156,8 @@ public static class ObjectFinder
         foreach (var blob in Blobs(labels, width, height))
             if (largest[(int)blob.Colour] is not { } other || blob.Area > other.Area) largest[(int)blob.Colour] = blob;
         var objects = largest
-            .Where(b => b is not null && b.Area >= minArea && b.Area <= maxArea && b.Area >= MinShare * pixelsOf[(int)b.Colour])
-            .Select(b => b!)
+            .OfType<Blob>()
+            .Where(b => b.Area >= minArea && b.Area <= maxArea && b.Area >= MinShare * pixelsOf[(int)b.Colour])
             .OrderByDescending(b => b.Area).ThenBy(b => b.Colour)
             .ToArray();
         int stray = pixelsOf.Sum() - objects.Sum(b => b.Area);
