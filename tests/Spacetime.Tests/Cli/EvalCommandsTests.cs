@@ -1,0 +1,76 @@
+// `spacetime eval` through the command layer: a model folder in, the report files and the table out; bad arguments
+// as one line and exit code 2.
+using Spacetime.Engine;
+using Spacetime.Models.Dit;
+using Spacetime.Models.Vae;
+using Spacetime.Pipelines;
+using Spacetime.Training;
+
+namespace Spacetime.Tests.Cli;
+
+public sealed class EvalCommandsTests : IDisposable
+{
+    readonly string dir = Path.Combine(Path.GetTempPath(), "spacetime-evalcli-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public void Dispose()
+    {
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public void Eval_TinyModel_WritesReportAndPrintsTable()
+    {
+        string model = Path.Combine(dir, "model"), output = Path.Combine(dir, "report");
+        DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 1).Save(model);
+        var (code, stdout, err) = CliTests.Run("eval", "--model", model, "--prompts", "2", "--steps", "2", "--out", output);
+        Assert.True(code == 0, err);
+        Assert.Contains("| metric | simulator | model | untrained |", stdout);
+        Assert.Contains("| colour adherence | 1.00 (2) |", stdout);
+        Assert.Contains("2 scenes at 32x32, 5 frames", stdout);
+        foreach (var f in new[] { "report.json", "report.md", "contact.png" })
+            Assert.True(File.Exists(Path.Combine(output, f)), f);
+    }
+
+    [Fact]
+    public void Eval_ModelWithVae_AddsTheRoundTripColumn()
+    {
+        // an untrained model in the latents of a small random VAE (2x space, 2x time): the plumbing, not the numbers
+        string model = Path.Combine(dir, "vae-model"), output = Path.Combine(dir, "report");
+        var vae = new VideoVae(new VideoVaeConfig { LatentChannels = 4, BaseChannels = 8, ChannelMultipliers = [1, 2],
+                                                    TemporalCompression = 2, NormGroups = 4 }, new Rng(2));
+        var dit = new VideoDit(new DitConfig { Hidden = 32, Depth = 1, Heads = 4, InChannels = 4, Patch = 2, PatchT = 1,
+                                               LearnSigma = false, TextHidden = 32 }, 2);
+        var text = DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 2).Text;
+        new TextVideoModel(dit, text, new TextVideoConfig(LatentSpace.Vae, 2, 32, 32, Frames: 5, Fps: 8), vae).Save(model);
+        var (code, stdout, err) = CliTests.Run("eval", "--model", model, "--prompts", "1", "--steps", "1", "--out", output);
+        Assert.True(code == 0, err);
+        Assert.Contains("| metric | simulator | model | untrained | vae round trip |", stdout);
+        Assert.Contains("1 scene at 32x32, 5 frames", stdout);
+    }
+
+    [Theory]
+    [InlineData("--prompts", "0", "--prompts", "positive")]
+    [InlineData("--steps", "0", "--steps", "positive")]
+    [InlineData("--seed", "-1", "--seed", "0 or more")]
+    [InlineData("--guidance", "-2", "--guidance", "0 or more")]
+    [InlineData("--prompts", "many", "--prompts", "many")]
+    public void Eval_BadValue_OneLineAndExit2(string option, string value, string mention1, string mention2) =>
+        AssertOneLineError(["eval", "--model", Path.Combine(dir, "nope"), option, value], mention1, mention2);
+
+    [Fact]
+    public void Eval_MissingModelFolder_OneLineAndExit2()
+    {
+        AssertOneLineError(["eval", "--model", Path.Combine(dir, "nope"), "--out", Path.Combine(dir, "out")], "--model", "nope");
+        Assert.False(Directory.Exists(Path.Combine(dir, "out")));
+    }
+
+    static void AssertOneLineError(string[] args, params string[] mentions)
+    {
+        var (code, _, err) = CliTests.Run(args);
+        Assert.Equal(2, code);
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("error: ", lines[0]);
+        foreach (var m in mentions) Assert.Contains(m, lines[0]);
+    }
+}
