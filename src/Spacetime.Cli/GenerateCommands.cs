@@ -83,8 +83,7 @@ internal static class GenerateCommands
             // 3) sample and write
             string caption = parsed.GetValue(noExpand) ? text : PromptExpander.Expand(text);
             if (frames != asked)
-                io.OutWriter.WriteLine($"{asked} frames rounded to {frames} (this model makes 1 + " +
-                                       $"{m.Latents.TemporalFactor}k frames)");
+                io.OutWriter.WriteLine($"{asked} frames rounded to {frames} (this model makes {pipeline.FrameRule})");
             var settings = new GenerateSettings(w, h, frames, f, (ulong)seedValue, stepCount, scale, negativeText);
             var clock = Stopwatch.StartNew();
             Frames video = null!;

@@ -40,7 +40,28 @@ public sealed class TextToVideo(TextVideoModel model, SamplerConfig sampler, Pat
 
     /// <summary>The frame count nearest to <paramref name="frames"/> that the model's codec accepts (a 4x temporal
     /// VAE takes 1 + 4k frames).</summary>
-    public int NearestFrames(int frames) => model.Latents.NearestFrames(frames);
+    public int NearestFrames(int frames)
+    {
+        // the codec's accepted counts (1 + 4k for a 4x VAE) whose latent frame count divides by the time patch
+        int pt = model.Dit.Config.PatchT, best = -1;
+        for (int f = 1; f <= Math.Max(frames, 1) + 8 * pt * model.Latents.TemporalFactor; f++)
+            if (model.Latents.NearestFrames(f) == f && model.Latents.LatentFrames(f) % pt == 0 &&
+                (best < 0 || Math.Abs(f - frames) < Math.Abs(best - frames) ||
+                 Math.Abs(f - frames) == Math.Abs(best - frames) && f > best))
+                best = f;
+        return best;
+    }
+
+    /// <summary>Which frame counts the model makes, in words ("1 + 4k frames", "multiples of 4 frames").</summary>
+    public string FrameRule
+    {
+        get
+        {
+            int r = model.Latents.TemporalFactor, pt = model.Dit.Config.PatchT;
+            return r > 1 ? (pt == 1 ? $"1 + {r}k frames" : $"1 + {r}k frames with k + 1 a multiple of {pt}")
+                 : pt > 1 ? $"multiples of {pt} frames" : "any number of frames";
+        }
+    }
 
     /// <summary>Generates a video for <paramref name="prompt"/>; <paramref name="onStep"/> sees each finished step.</summary>
     public Frames Generate(string prompt, GenerateSettings s, Action<int>? onStep = null)
@@ -50,8 +71,7 @@ public sealed class TextToVideo(TextVideoModel model, SamplerConfig sampler, Pat
         if (s.Frames < 1 || s.Steps < 1)
             throw new ArgumentException($"frames {s.Frames} and steps {s.Steps} must be positive.");
         if (NearestFrames(s.Frames) != s.Frames)
-            throw new ArgumentException($"frames {s.Frames}: this model makes 1 + {model.Latents.TemporalFactor}k " +
-                                        $"frames, e.g. {NearestFrames(s.Frames)}.");
+            throw new ArgumentException($"frames {s.Frames}: this model makes {FrameRule}, e.g. {NearestFrames(s.Frames)}.");
         using var noGrad = Autograd.NoGrad();
         using var outer = TensorScope.Begin();
         var text = model.Text.Encode(prompt, s.Negative);                                  // (2, L, Dt): cond, uncond

@@ -227,6 +227,32 @@ public class ConvTests
     static double[] Dbl(float[] a) => a.Select(v => (double)v).ToArray();
 
     [Fact]
+    public void ConvKernels_VaeSizedProblem_Im2ColMatchesReference()
+    {
+        // the VAE's shapes (16 channels, 3x3x3, 32x32 frames after causal padding; 432-long im2col columns and
+        // thousands of pixels, so the GEMM's blocking and any column chunking are exercised), stride 1 and 2
+        foreach (int stride in new[] { 1, 2 })
+        {
+            var s = new ConvShape(B: 2, C: 16, T: 7, H: 32, W: 32, O: 16, Kt: 3, Kh: 3, Kw: 3, St: stride, Sh: stride,
+                                  Sw: stride, Pt: 0, Ph: 1, Pw: 1);
+            float[] x = Rand(40, -1f, 1f, 2, 16, 7, 32, 32).ToArray(), w = Rand(41, -0.2f, 0.2f, 16, 16, 3, 3, 3).ToArray();
+            float[] bias = Rand(42, -1f, 1f, 16).ToArray(), dy = Rand(43, -1f, 1f, 2, 16, s.To, s.Ho, s.Wo).ToArray();
+            float[] y1 = new float[dy.Length], y2 = new float[dy.Length], col = new float[s.CK * s.L];
+            ConvKernels.ConvReferenceForward(y1, x, 0, w, 0, bias, 0, s);
+            ConvKernels.ConvForward(y2, x, 0, w, 0, bias, 0, col, s);
+            TensorAssert.Close(Dbl(y1), Dbl(y2), 1e-4, 1e-4, $"forward, stride {stride}");
+            float[] dx1 = new float[x.Length], dw1 = new float[w.Length], db1 = new float[16];
+            float[] dx2 = new float[x.Length], dw2 = new float[w.Length], db2 = new float[16];
+            ConvKernels.ConvReferenceBackward(dx1, dw1, db1, dy, 0, x, 0, w, 0, s);
+            ConvKernels.ConvBackward(dx2, dw2, db2, dy, 0, x, 0, w, 0, col, s);
+            // dW sums B·L = 2·5·32·32 (stride 1) products: float32 error grows with the count
+            TensorAssert.Close(Dbl(dx1), Dbl(dx2), 1e-4, 1e-4, $"dx, stride {stride}");
+            TensorAssert.Close(Dbl(dw1), Dbl(dw2), 1e-3, 1e-2, $"dW, stride {stride}");
+            TensorAssert.Close(Dbl(db1), Dbl(db2), 1e-3, 1e-2, $"db, stride {stride}");
+        }
+    }
+
+    [Fact]
     [OpCheck(OpKind.Conv2d, Check.Backward)]
     public void Conv2d_Backward_MatchesFiniteDifferences()
     {
