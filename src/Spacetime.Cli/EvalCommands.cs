@@ -25,9 +25,14 @@ internal static class EvalCommands
         var output = CliArgs.Option("--out", "Report folder: report.json, report.md, contact.png.", "eval", "-o");
         var steps = CliArgs.Option("--steps", "Sampler steps (DPM-Solver++(2M)).", 25);
         var guidance = CliArgs.Option("--guidance", "Classifier-free guidance scale (1: none).", 4.0);
+        var noExpand = new Option<bool>("--no-expand")
+        {
+            Description = "Give the model the scenes' short prompts as they are (default: expanded into dense captions, " +
+                          "as `generate` does).",
+        };
         var command = new Command("eval", "Score a model's videos against world scenes with known truth.")
         {
-            model, prompts, seed, output, steps, guidance,
+            model, prompts, seed, output, steps, guidance, noExpand,
         };
         command.SetAction(parsed =>
         {
@@ -49,14 +54,17 @@ internal static class EvalCommands
             int frames = trained.NearestFrames(m.Config.Frames);
             var settings = new EvalSettings(count, seedValue, m.Config.Width, m.Config.Height, frames / m.Config.Fps,
                                             m.Config.Fps);
-            Frames Sample(TextToVideo pipeline, string prompt, ClipSettings c) => pipeline.Generate(prompt,
-                new GenerateSettings(c.Width, c.Height, c.FrameCount, c.Fps, (ulong)c.Seed, stepCount, scale));
+            bool expand = !parsed.GetValue(noExpand);
+            Frames Sample(TextToVideo pipeline, string prompt, ClipSettings c) =>
+                pipeline.Generate(expand ? PromptExpander.Expand(prompt) : prompt,
+                    new GenerateSettings(c.Width, c.Height, c.FrameCount, c.Fps, (ulong)c.Seed, stepCount, scale));
             EvalSystem[] systems =
             [
                 new("model", (prompt, c) => Sample(trained, prompt, c)),
                 new("untrained", (prompt, c) => Sample(floor, prompt, c)),
             ];
-            Func<Frames, Frames>? roundTrip = m.Latents is VaeLatents v ? f => v.Decode(v.Encode(f), f.Fps) : null;
+            // the latent codec's own loss: VAE (or pixel-space downsampling) encode + decode of the real clips
+            Func<Frames, Frames> roundTrip = f => m.Latents.Decode(m.Latents.Encode(f), f.Fps);
 
             var clock = Stopwatch.StartNew();
             EvalReport report = null!;
@@ -64,7 +72,7 @@ internal static class EvalCommands
                                       new RemainingTimeColumn())
                 .Start(ctx =>
                 {
-                    int videos = count * (systems.Length + 1 + (roundTrip is null ? 0 : 1));
+                    int videos = count * (systems.Length + 1 + 1);
                     var task = ctx.AddTask("evaluating", maxValue: videos);
                     report = Evaluator.Run(settings, systems, roundTrip, p =>
                     {

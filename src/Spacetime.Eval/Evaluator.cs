@@ -60,7 +60,7 @@ public static class Evaluator
     /// <summary>The built-in ceiling: the simulator's own video of each scene.</summary>
     public const string Simulator = "simulator";
     /// <summary>The column of the round trip's reconstructions of the simulator's videos.</summary>
-    public const string RoundTrip = "vae round trip";
+    public const string RoundTrip = "codec round trip";
 
     /// <summary>Scores the simulator, every system and the optional round trip on the same scenes.</summary>
     public static EvalReport Run(EvalSettings settings, IReadOnlyList<EvalSystem> systems,

@@ -24,7 +24,7 @@ public sealed class EvalCommandsTests : IDisposable
         DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 1).Save(model);
         var (code, stdout, err) = CliTests.Run("eval", "--model", model, "--prompts", "2", "--steps", "2", "--out", output);
         Assert.True(code == 0, err);
-        Assert.Contains("| metric | simulator | model | untrained |", stdout);
+        Assert.Contains("| metric | simulator | model | untrained | codec round trip |", stdout);
         Assert.Contains("| colour adherence | 1.00 (2) |", stdout);
         Assert.Contains("2 scenes at 32x32, 5 frames", stdout);
         foreach (var f in new[] { "report.json", "report.md", "contact.png" })
@@ -32,7 +32,7 @@ public sealed class EvalCommandsTests : IDisposable
     }
 
     [Fact]
-    public void Eval_ModelWithVae_AddsTheRoundTripColumn()
+    public void Eval_ModelWithVae_RoundTripColumnIsTheVae()
     {
         // an untrained model in the latents of a small random VAE (2x space, 2x time): the plumbing, not the numbers
         string model = Path.Combine(dir, "vae-model"), output = Path.Combine(dir, "report");
@@ -44,7 +44,7 @@ public sealed class EvalCommandsTests : IDisposable
         new TextVideoModel(dit, text, new TextVideoConfig(LatentSpace.Vae, 2, 32, 32, Frames: 5, Fps: 8), vae).Save(model);
         var (code, stdout, err) = CliTests.Run("eval", "--model", model, "--prompts", "1", "--steps", "1", "--out", output);
         Assert.True(code == 0, err);
-        Assert.Contains("| metric | simulator | model | untrained | vae round trip |", stdout);
+        Assert.Contains("| metric | simulator | model | untrained | codec round trip |", stdout);
         Assert.Contains("1 scene at 32x32, 5 frames", stdout);
     }
 
