@@ -20,7 +20,8 @@ public sealed class CliTests : IDisposable
         return (code, o.ToString(), e.ToString());
     }
 
-    static void AssertOneLineError(string[] args, params string[] mentions)
+    /// <summary>The command fails with exit code 2 and one line "error: ..." naming every mention, and no stack trace.</summary>
+    internal static void AssertOneLineError(string[] args, params string[] mentions)
     {
         var (code, _, err) = Run(args);
         Assert.Equal(2, code);

@@ -55,22 +55,12 @@ public sealed class EvalCommandsTests : IDisposable
     [InlineData("--guidance", "-2", "--guidance", "0 or more")]
     [InlineData("--prompts", "many", "--prompts", "many")]
     public void Eval_BadValue_OneLineAndExit2(string option, string value, string mention1, string mention2) =>
-        AssertOneLineError(["eval", "--model", Path.Combine(dir, "nope"), option, value], mention1, mention2);
+        CliTests.AssertOneLineError(["eval", "--model", Path.Combine(dir, "nope"), option, value], mention1, mention2);
 
     [Fact]
     public void Eval_MissingModelFolder_OneLineAndExit2()
     {
-        AssertOneLineError(["eval", "--model", Path.Combine(dir, "nope"), "--out", Path.Combine(dir, "out")], "--model", "nope");
+        CliTests.AssertOneLineError(["eval", "--model", Path.Combine(dir, "nope"), "--out", Path.Combine(dir, "out")], "--model", "nope");
         Assert.False(Directory.Exists(Path.Combine(dir, "out")));
-    }
-
-    static void AssertOneLineError(string[] args, params string[] mentions)
-    {
-        var (code, _, err) = CliTests.Run(args);
-        Assert.Equal(2, code);
-        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Single(lines);
-        Assert.StartsWith("error: ", lines[0]);
-        foreach (var m in mentions) Assert.Contains(m, lines[0]);
     }
 }

@@ -63,34 +63,24 @@ public sealed class GenerateCommandsTests(TinyRunFixture run) : IClassFixture<Ti
     [InlineData("--seed", "-3", "--seed", "0 or more")]
     [InlineData("--bogus", "1", "--bogus", "Unrecognized")]
     public void Generate_BadValue_OneLineAndExit2(string option, string value, string mention1, string mention2) =>
-        AssertOneLineError(["generate", "a red circle", "--model", Model, option, value,
+        CliTests.AssertOneLineError(["generate", "a red circle", "--model", Model, option, value,
                             "--out", Path.Combine(run.Dir, "bad.gif")], mention1, mention2);
 
     [Fact]
     public void Generate_BadPromptModelOrOutput_OneLineAndExit2()
     {
         string gif = Path.Combine(run.Dir, "bad.gif");
-        AssertOneLineError(["generate", "   ", "--model", Model, "--out", gif], "prompt is empty");
-        AssertOneLineError(["generate", new string('a', 1001), "--model", Model, "--out", gif], "at most 1000");
-        AssertOneLineError(["generate", "a cube", "--model", Path.Combine(run.Dir, "nope"), "--out", gif], "--model", "nope");
-        AssertOneLineError(["generate", "a cube", "--model", Path.Combine(Model, "dit"), "--out", gif], "spacetime.json");
-        AssertOneLineError(["generate", "a cube", "--model", Model, "--out", Path.Combine(run.Dir, "x.xyz")], "x.xyz");
+        CliTests.AssertOneLineError(["generate", "   ", "--model", Model, "--out", gif], "prompt is empty");
+        CliTests.AssertOneLineError(["generate", new string('a', 1001), "--model", Model, "--out", gif], "at most 1000");
+        CliTests.AssertOneLineError(["generate", "a cube", "--model", Path.Combine(run.Dir, "nope"), "--out", gif], "--model", "nope");
+        CliTests.AssertOneLineError(["generate", "a cube", "--model", Path.Combine(Model, "dit"), "--out", gif], "spacetime.json");
+        CliTests.AssertOneLineError(["generate", "a cube", "--model", Model, "--out", Path.Combine(run.Dir, "x.xyz")], "x.xyz");
         Assert.False(File.Exists(gif));
     }
 
     [Fact]
     public void TrainDit_UnknownRecipe_OneLineAndExit2() =>
-        AssertOneLineError(["train", "dit", "--recipe", "huge", "--out", Path.Combine(run.Dir, "x")], "huge", "tiny");
-
-    static void AssertOneLineError(string[] args, params string[] mentions)
-    {
-        var (code, _, err) = CliTests.Run(args);
-        Assert.Equal(2, code);
-        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Single(lines);
-        Assert.StartsWith("error: ", lines[0]);
-        foreach (var m in mentions) Assert.Contains(m, lines[0]);
-    }
+        CliTests.AssertOneLineError(["train", "dit", "--recipe", "huge", "--out", Path.Combine(run.Dir, "x")], "huge", "tiny");
 }
 
 /// <summary>
@@ -220,7 +210,7 @@ public sealed class GenerateCommandsFlagsTests(GenerateModelsFixture models) : I
     public void Generate_ShippedModelMissing_SaysHowToTrainIt()
     {
         Assert.False(Directory.Exists("models/spacetime"));
-        AssertOneLineError(["generate", "a red ball", "--out", Out("none.gif")],
+        CliTests.AssertOneLineError(["generate", "a red ball", "--out", Out("none.gif")],
                            "shipped model", "./spacetime train dit --recipe world-s --out models/spacetime");
     }
 
@@ -229,28 +219,28 @@ public sealed class GenerateCommandsFlagsTests(GenerateModelsFixture models) : I
     {
         string gif = Out("bad.gif");
         string[] Args(params string[] more) => ["generate", "a red ball", "--model", models.Pixel, "--out", gif, .. more];
-        AssertOneLineError(Args("--colour", "red"), "--colour");
-        AssertOneLineError(Args("--sampler", "fast"), "--sampler 'fast'", string.Join(", ", SamplerConfig.Presets.Keys));
-        AssertOneLineError(Args("--steps", "-3"), "--steps -3", "positive");
-        AssertOneLineError(Args("--negative", new string('x', 1001)), "--negative", "at most 1000");
-        AssertOneLineError(["generate", "", "--model", models.Pixel, "--out", gif], "prompt is empty");
-        AssertOneLineError(["generate", "a red ball", "--model", Path.Combine(models.Dir, "nope"), "--out", gif], "nope");
+        CliTests.AssertOneLineError(Args("--colour", "red"), "--colour");
+        CliTests.AssertOneLineError(Args("--sampler", "fast"), "--sampler 'fast'", string.Join(", ", SamplerConfig.Presets.Keys));
+        CliTests.AssertOneLineError(Args("--steps", "-3"), "--steps -3", "positive");
+        CliTests.AssertOneLineError(Args("--negative", new string('x', 1001)), "--negative", "at most 1000");
+        CliTests.AssertOneLineError(["generate", "", "--model", models.Pixel, "--out", gif], "prompt is empty");
+        CliTests.AssertOneLineError(["generate", "a red ball", "--model", Path.Combine(models.Dir, "nope"), "--out", gif], "nope");
 
         string broken = Path.Combine(models.Dir, "broken");
         CopyFolder(models.Pixel, broken);
         File.WriteAllText(Path.Combine(broken, "dit", "model.safetensors"), "not a checkpoint");
-        AssertOneLineError(["generate", "a red ball", "--model", broken, "--out", gif], broken, "cannot load");
+        CliTests.AssertOneLineError(["generate", "a red ball", "--model", broken, "--out", gif], broken, "cannot load");
         File.WriteAllText(Path.Combine(broken, "spacetime.json"), "{ \"factor\": 0 }");
-        AssertOneLineError(["generate", "a red ball", "--model", broken, "--out", gif], "spacetime.json", "positive");
+        CliTests.AssertOneLineError(["generate", "a red ball", "--model", broken, "--out", gif], "spacetime.json", "positive");
         Assert.False(File.Exists(gif));
 
         string folder = Out("folder.gif");
         Directory.CreateDirectory(folder);
-        AssertOneLineError(["generate", "a red ball", "--model", models.Pixel, "--out", folder], "is a folder");
+        CliTests.AssertOneLineError(["generate", "a red ball", "--model", models.Pixel, "--out", folder], "is a folder");
         string file = Out("file.txt");
         File.WriteAllText(file, "");
         string underFile = Path.Combine(file, "x.gif");
-        AssertOneLineError(["generate", "a red ball", "--model", models.Pixel, "--out", underFile],
+        CliTests.AssertOneLineError(["generate", "a red ball", "--model", models.Pixel, "--out", underFile],
                            "cannot create the folder");
         Assert.False(File.Exists(underFile));
         Assert.Empty(Directory.GetFiles(Out(""), ".*"));                                 // no temporary files left
@@ -264,15 +254,5 @@ public sealed class GenerateCommandsFlagsTests(GenerateModelsFixture models) : I
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(f, target, overwrite: true);
         }
-    }
-
-    static void AssertOneLineError(string[] args, params string[] mentions)
-    {
-        var (code, _, err) = CliTests.Run(args);
-        Assert.Equal(2, code);
-        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Single(lines);
-        Assert.StartsWith("error: ", lines[0]);
-        foreach (var m in mentions) Assert.Contains(m, lines[0]);
     }
 }
