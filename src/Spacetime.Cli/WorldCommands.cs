@@ -47,9 +47,7 @@ internal static class WorldCommands
             if (truthPath != null)
             {
                 CreateParent(truthPath);
-                string temp = truthPath + ".tmp";
-                File.WriteAllText(temp, clip.Truth.ToJson());
-                File.Move(temp, truthPath, overwrite: true);
+                AtomicFile.WriteAllText(truthPath, clip.Truth.ToJson());
             }
             string truthNote = truthPath != null ? $", truth in {Markup.Escape(truthPath)}" : "";
             io.Out.MarkupLine($"[green]wrote[/] {Markup.Escape(outPath)}: {clip.Frames.Count} frames of {w}x{h} " +

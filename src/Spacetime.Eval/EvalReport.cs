@@ -173,21 +173,7 @@ public sealed class EvalReport
                + string.Join(" ", scenes.Select(i => $"{i}: {Scenes[i].Prompt}."));
     }
 
-    static void WriteText(string path, string text)
-    {
-        string temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!,
-                                   $".{Path.GetFileName(path)}.{Guid.NewGuid().ToString("N")[..8]}.tmp");
-        try
-        {
-            File.WriteAllText(temp, text);
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
-    }
+    static void WriteText(string path, string text) => AtomicFile.WriteAllText(path, text);
 
     static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

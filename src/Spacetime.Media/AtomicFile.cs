@@ -2,7 +2,8 @@
 // exception never leaves half a file under the real name (rename within one folder is atomic on POSIX and NTFS).
 namespace Spacetime.Media;
 
-internal static class AtomicFile
+/// <summary>Writes files through a temporary file and a rename: never half a file under the real name.</summary>
+public static class AtomicFile
 {
     /// <summary>A fresh temporary path beside <paramref name="path"/> that keeps its extension (ffmpeg picks the
     /// container from it): "dir/.name.1a2b3c4d.tmp.mp4".</summary>
@@ -31,6 +32,9 @@ internal static class AtomicFile
             throw;
         }
     }
+
+    /// <summary>Writes <paramref name="text"/> (UTF-8) through a temporary file.</summary>
+    public static void WriteAllText(string path, string text) => Write(path, temp => File.WriteAllText(temp, text));
 
     /// <summary>Writes all bytes through a temporary file.</summary>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)

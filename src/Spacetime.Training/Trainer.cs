@@ -19,6 +19,7 @@ using System.Globalization;
 using System.Text.Json;
 using Spacetime.Engine;
 using Spacetime.Engine.IO;
+using Spacetime.Media;
 using Spacetime.Nn;
 using Spacetime.Nn.Optim;
 
@@ -147,14 +148,7 @@ public static class Trainer
         else using (ema.SwapInto(model)) task.Export(dir);
         model.Train();
         LossPlot.TryWrite(dir);
-        AtomicWrite(StatePath(dir), JsonSerializer.Serialize(new TrainState(step, cfg), StateJson));
-    }
-
-    static void AtomicWrite(string path, string text)
-    {
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.WriteAllText(StatePath(dir), JsonSerializer.Serialize(new TrainState(step, cfg), StateJson));
     }
 
     static void LoadTrainingState(string dir, Module model, Ema? ema, AdamW opt)
