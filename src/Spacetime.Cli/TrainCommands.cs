@@ -6,6 +6,7 @@
 // Running again into the same --out resumes from its checkpoint (exactly: same weights as an uninterrupted run).
 using System.CommandLine;
 using Spacetime.Data;
+using Spacetime.Pipelines;
 using Spacetime.Training;
 using Spectre.Console;
 
@@ -93,9 +94,12 @@ internal static class TrainCommands
         var data = new Option<string?>("--data") { Description = "Train on a dataset folder (captions.jsonl from `data " +
                                                                  "synth`, or videos with captions) instead of world " +
                                                                  "clips rendered by the recipe." };
+        var init = new Option<string?>("--init") { Description = "Start a new run from this trained model folder's " +
+                                                                 "weights (a recipe's second stage, or fine-tuning); " +
+                                                                 "ignored when OUT already holds a run to resume." };
         var command = new Command("dit", "Train the text-conditioned spacetime DiT (and its text encoder).")
         {
-            recipe, vae, data,
+            recipe, vae, data, init,
         };
         var knobs = new Knobs(command, DitDefaults);
         command.SetAction(parsed =>
@@ -115,8 +119,21 @@ internal static class TrainCommands
                 io.OutWriter.WriteLine($"{dataDir}: {dataset.Clips.Count} clips" +
                                        (dataset.Problems.Count > 0 ? $", {dataset.Problems.Count} skipped (see `spacetime data inspect`)" : ""));
             }
+            TextVideoModel? start = null;
+            if (parsed.GetValue(init) is { } initDir && !Trainer.HasCheckpoint(dir))
+            {
+                try { start = TextVideoModel.Load(initDir); }
+                catch (InvalidDataException e) { throw new UserError($"--init: {e.Message}"); }
+                try
+                {
+                    var fresh = DitTrainer.StartFrom(r, cfg.Seed, start).Fresh;
+                    io.OutWriter.WriteLine($"starting from {initDir}" + (fresh.Count == 0 ? "" :
+                        $"; new in this recipe (initialised): {string.Join(", ", fresh)}"));
+                }
+                catch (ArgumentException e) { throw new UserError(e.Message); }
+            }
             var result = WithProgress(io, cfg, (p, status) =>
-                DitTrainer.Train(r, cfg, dir, p, vaeDir: vaeDir, status: status, data: dataset));
+                DitTrainer.Train(r, cfg, dir, p, vaeDir: vaeDir, status: status, data: dataset, init: start));
             Report(io, cfg, dir, result);
             return CliRunner.Ok;
         });

@@ -20,12 +20,24 @@ public readonly record struct ClipBucket(int Width, int Height, int Frames);
 /// <param name="Masks">The masked-frame conditioning mix (image-to-video, extend, ...); null: text-to-video only.</param>
 /// <param name="CacheClips">Clips encoded once into the run's latent cache (0: render and encode every step).</param>
 /// <param name="Buckets">More clip sizes trained on besides Clip's (the cache spreads its clips evenly over all).</param>
+/// <param name="ObjectWeight">Extra loss weight on the latent pixels that the world's objects cover (their boxes, from
+/// the simulator's truth): a pixel inside weighs 1 + ObjectWeight. Objects cover 1-5% of a frame, so with 0 the
+/// loss is nearly all background. Clips from a folder have no truth and weigh 1 everywhere.</param>
 public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoConfig Clip, int TokenizerCaptions,
                                double PromptShare = 1, MaskSampler? Masks = null, int CacheClips = 0,
-                               IReadOnlyList<ClipBucket>? Buckets = null)
+                               IReadOnlyList<ClipBucket>? Buckets = null, float ObjectWeight = 0)
 {
     /// <summary>Every size trained on: Clip's first, then Buckets.</summary>
     public IReadOnlyList<ClipBucket> AllBuckets => [new(Clip.Width, Clip.Height, Clip.Frames), .. Buckets ?? []];
+
+    // declared before Presets, which uses it (static initialisers run in text order)
+    static readonly DitRecipe WorldS = new(
+        new DitConfig { Hidden = 256, Depth = 6, Heads = 4, InChannels = 3, Patch = 4, PatchT = 4,
+                        LearnSigma = false, TextHidden = 128 },
+        new TextEncoderConfig { Width = 128, Depth = 2, Heads = 2, MaxTokens = 128, VocabSize = 1024 },
+        new TextVideoConfig(LatentSpace.PixelSpace, Factor: 4, Width: 128, Height: 128, Frames: 16, Fps: 8),
+        TokenizerCaptions: 2000, PromptShare: 0.25, Masks: new MaskSampler(0.8, 0.1, 0.04, 0.02, 0.02, 0.02),
+        CacheClips: 4000);
 
     /// <summary>The recipes by name.</summary>
     public static IReadOnlyDictionary<string, DitRecipe> Presets { get; } =
@@ -46,17 +58,17 @@ public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoC
                 new TextVideoConfig(LatentSpace.Vae, Factor: 4, Width: 32, Height: 32, Frames: 5, Fps: 8),
                 TokenizerCaptions: 100, PromptShare: 0.25, Masks: MaskSampler.Presets["sora"], CacheClips: 16,
                 Buckets: [new(48, 32, 5)]),
-            // the shipped model: 128x128, 16 frames (2 s at 8 fps) in pixel-space latents 4x down (3, 16, 32, 32), cut
-            // into 4x4x4 spacetime patches -> 256 tokens; dense captions with a quarter short prompts; 80% text-to-video,
-            // 20% masked frames. Pixel space, not the VAE: on this 2-core machine the `world` VAE did not get past
-            // ~17 dB PSNR in the minutes a session can give it (see models/spacetime/README.md).
-            ["world-s"] = new(
-                new DitConfig { Hidden = 256, Depth = 6, Heads = 4, InChannels = 3, Patch = 4, PatchT = 4,
-                                LearnSigma = false, TextHidden = 128 },
-                new TextEncoderConfig { Width = 128, Depth = 2, Heads = 2, MaxTokens = 128, VocabSize = 1024 },
-                new TextVideoConfig(LatentSpace.PixelSpace, Factor: 4, Width: 128, Height: 128, Frames: 16, Fps: 8),
-                TokenizerCaptions: 2000, PromptShare: 0.25, Masks: new MaskSampler(0.8, 0.1, 0.04, 0.02, 0.02, 0.02),
-                CacheClips: 4000),
+            // stage 1 of the shipped model: 128x128, 16 frames (2 s at 8 fps) in pixel-space latents 4x down
+            // (3, 16, 32, 32), cut into 4x4x4 spacetime patches -> 256 tokens; dense captions with a quarter short
+            // prompts; 80% text-to-video, 20% masked frames. Pixel space, not the VAE: on this 2-core machine the
+            // `world` VAE did not get past ~17 dB PSNR in the minutes a session can give it (models/spacetime/README.md).
+            ["world-s-base"] = WorldS,
+            // stage 2, the shipped model: world-s-base's networks plus the pooled caption in adaLN, and a loss that
+            // weighs the objects' pixels 5x; started from a trained world-s-base (`train dit --init DIR`).
+            ["world-s"] = WorldS with
+            {
+                Dit = WorldS.Dit with { PooledText = true }, ObjectWeight = 4,
+            },
         };
 
     /// <summary>The recipe called <paramref name="name"/>, or an error listing the valid names.</summary>

@@ -24,26 +24,68 @@ namespace Spacetime.Training;
 public static class DitTrainer
 {
     /// <summary>
-    /// Trains into <paramref name="dir"/>, resuming from its checkpoint when there is one. A VAE recipe needs
-    /// <paramref name="vaeDir"/> (a `train vae` folder) for a new run; a resumed run uses its own copy in DIR/vae.
+    /// Trains into <paramref name="dir"/>, resuming from its checkpoint when there is one (the model is then rebuilt
+    /// from the run's own folder, tokenizer included). A new run starts from <paramref name="init"/>'s weights when
+    /// given (see <see cref="StartFrom"/>), else from a fresh model. A VAE recipe needs <paramref name="vaeDir"/> (a
+    /// `train vae` folder) for a new run from scratch; a resumed run uses its own copy in DIR/vae.
     /// <paramref name="status"/> hears about slow preparation (the latent cache).
     /// </summary>
     public static TrainResult Train(DitRecipe recipe, TrainConfig cfg, string dir, Action<TrainProgress>? progress = null,
                                     int? stopAt = null, string? vaeDir = null, Action<string, int, int>? status = null,
-                                    Dataset? data = null)
+                                    Dataset? data = null, TextVideoModel? init = null)
     {
         if (data is not null && recipe.CacheClips == 0)
             throw new ArgumentException("this recipe renders world clips every step; training on a folder needs a " +
                                         "recipe with a latent cache (e.g. world-s)");
         if (data is { Clips.Count: 0 }) throw new ArgumentException($"{data.Root}: the dataset has no usable clips");
         cfg.Validate();
-        var vae = recipe.Clip.Latents != LatentSpace.Vae ? null
-                : Trainer.HasCheckpoint(dir) ? VaeCheckpoint.Load(Path.Combine(dir, "vae"))
-                : VaeCheckpoint.Load(vaeDir ?? throw new ArgumentException(
-                    "this recipe trains in a VAE's latent space: give the VAE folder (`spacetime train vae` output)"));
-        vae?.Eval();
-        var task = new DitTask(recipe, cfg, NewModel(recipe, cfg.Seed, vae), dir, data, status);
+        TextVideoModel model;
+        if (Trainer.HasCheckpoint(dir)) model = Resumed(recipe, dir);
+        else if (init is not null) model = StartFrom(recipe, cfg.Seed, init).Model;
+        else
+        {
+            var vae = recipe.Clip.Latents != LatentSpace.Vae ? null : VaeCheckpoint.Load(vaeDir ?? throw new ArgumentException(
+                "this recipe trains in a VAE's latent space: give the VAE folder (`spacetime train vae` output)"));
+            model = NewModel(recipe, cfg.Seed, vae);
+        }
+        (model.Latents as VaeLatents)?.Vae.Eval();
+        var task = new DitTask(recipe, cfg, model, dir, data, status);
         return Trainer.Run(task, cfg, dir, progress, stopAt);
+    }
+
+    // the run's exported folder (written at every checkpoint) rebuilt; the trainer then loads the raw weights
+    static TextVideoModel Resumed(DitRecipe recipe, string dir)
+    {
+        var model = TextVideoModel.Load(dir);
+        if (model.Dit.Config != recipe.Dit || model.Text.Config != recipe.Text)
+            throw new ArgumentException($"{dir} holds a run of another recipe (its networks differ); resume it with " +
+                                        "the recipe it was started with, or train into a new folder");
+        return model;
+    }
+
+    /// <summary>
+    /// A new run's model started from a trained one (fine-tuning, or a recipe's second stage): the text encoder and
+    /// tokenizer as they are, the DiT built from the recipe with every weight the trained DiT has. Tensors the recipe
+    /// adds keep their initialisation (returned by name); the trained model must not have weights the recipe lacks,
+    /// nor another text encoder or latent space.
+    /// </summary>
+    public static (TextVideoModel Model, IReadOnlyList<string> Fresh) StartFrom(DitRecipe recipe, ulong seed,
+                                                                              TextVideoModel init)
+    {
+        if (init.Text.Config != recipe.Text)
+            throw new ArgumentException("--init: its text encoder differs from the recipe's");
+        if (init.Config.Latents != recipe.Clip.Latents || init.Config.Latents == LatentSpace.PixelSpace
+            && init.Config.Factor != recipe.Clip.Factor)
+            throw new ArgumentException($"--init: its latent space ({init.Config.Latents}, {init.Config.Factor}x) " +
+                                        $"differs from the recipe's ({recipe.Clip.Latents}, {recipe.Clip.Factor}x)");
+        var dit = new VideoDit(recipe.Dit, seed);
+        LoadResult loaded;
+        try { loaded = dit.LoadStateDict(init.Dit.StateDict(), strict: false); }
+        catch (InvalidDataException e) { throw new ArgumentException($"--init: {e.Message}"); }
+        if (loaded.Unexpected.Count > 0)
+            throw new ArgumentException($"--init: its DiT has weights the recipe's lacks ({loaded.Unexpected[0]}, ...)");
+        var config = recipe.Clip with { Factor = init.Config.Factor };
+        return (new TextVideoModel(dit, init.Text, config, (init.Latents as VaeLatents)?.Vae), loaded.Missing);
     }
 
     /// <summary>A fresh model: the tokenizer learned from world captions, both networks initialised from the seed.
@@ -58,6 +100,30 @@ public static class DitTrainer
         var dit = new VideoDit(recipe.Dit, seed);
         var config = vae is null ? recipe.Clip : recipe.Clip with { Factor = vae.Config.SpatialCompression };
         return new TextVideoModel(dit, text, config, vae);
+    }
+
+    // (B, 1, T', h, w): 1 + extra on the latent pixels under an object's box (any part of it visible) in a frame that
+    // the latent frame covers, 1 elsewhere and for clips without truth
+    internal static Tensor ObjectWeights(IReadOnlyList<ClipTruth?> truths, ILatentCodec codec, float extra, int frames,
+                                         int h, int w)
+    {
+        var map = new float[truths.Count * frames * h * w];
+        Array.Fill(map, 1f);
+        int f = codec.SpatialFactor, k = codec.TemporalFactor;
+        for (int i = 0; i < truths.Count; i++)
+        {
+            if (truths[i] is not { } truth) continue;
+            for (int j = 0; j < frames; j++)
+                for (int v = j == 0 ? 0 : (j - 1) * k + 1; v <= j * k && v < truth.Frames.Count; v++)   // j's frames
+                    foreach (var o in truth.Frames[v].Objects.Where(o => o.Visible > 0))
+                    {
+                        int x0 = Math.Max(0, (int)Math.Floor(o.Box[0] / f)), x1 = Math.Min(w, (int)Math.Ceiling(o.Box[2] / f));
+                        int y0 = Math.Max(0, (int)Math.Floor(o.Box[1] / f)), y1 = Math.Min(h, (int)Math.Ceiling(o.Box[3] / f));
+                        for (int y = y0; y < y1 && x1 > x0; y++)
+                            map.AsSpan(((i * frames + j) * h + y) * w + x0, x1 - x0).Fill(1 + extra);
+                    }
+        }
+        return Tensor.From(map, truths.Count, 1, frames, h, w);
     }
 
     internal static ClipSettings ClipFor(TextVideoConfig c, long seed, ClipBucket? bucket = null)
@@ -85,8 +151,15 @@ public static class DitTrainer
             var noise = rng.Normal(x0.Shape.ToArray());                                      // (B, C, T', h, w)
             var known = recipe.Masks?.Sample(cfg.Batch, x0.Size(2), rng);                     // (B, 1, T', 1, 1)
             var example = Objective.Prepare(path, x0, noise, t, known);                      // x_t, velocity target
+            var weight = example.Weight;                                                    // (B, 1, T', 1, 1) or null
+            if (recipe.ObjectWeight > 0)
+            {
+                var objects = ObjectWeights(texts.Select(x => x.Truth).ToArray(), model.Latents, recipe.ObjectWeight,
+                                            x0.Size(2), x0.Size(3), x0.Size(4));             // (B, 1, T', h, w)
+                weight = weight is null ? objects : weight * objects;
+            }
             var prediction = model.Predict(example.Input, t, model.Text.Encode(captions));   // (B, C, T', h, w)
-            return (Objective.Loss(prediction, example.Target, example.Weight), []);
+            return (Objective.Loss(prediction, example.Target, weight), []);
         }
 
         public void Export(string dir) => model.Save(dir);
@@ -112,15 +185,16 @@ public static class DitTrainer
             {
                 var clip = WorldClip.Render(ClipFor(recipe.Clip, WorldClip.DeriveSeed((long)cfg.Seed, first + i)));
                 latents[i] = model.Latents.Encode(clip.Frames).Unsqueeze(0);                 // (1, C, T', h, w)
-                truths[i] = new CachedText(clip.Caption, clip.Prompt);
+                truths[i] = new CachedText(clip.Caption, clip.Prompt, clip.Truth);
             }
             return (F.Concat(latents, 0), truths);
         }
     }
 }
 
-/// <summary>One caption-able training clip of the cache: its captions (what the world or the dataset says).</summary>
-internal readonly record struct CachedText(string Caption, string Prompt);
+/// <summary>One caption-able training clip of the cache: its captions (what the world or the dataset says) and, for
+/// world clips, the simulator's truth (where the objects are).</summary>
+internal readonly record struct CachedText(string Caption, string Prompt, ClipTruth? Truth = null);
 
 /// <summary>
 /// The latents of a fixed set of clips, encoded once, grouped by bucket (one latent shape per bucket). World clips:
@@ -178,7 +252,7 @@ internal sealed class LatentCache
             int b = i % buckets.Count;
             var settings = DitTrainer.ClipFor(recipe.Clip, Seed(seed, i), buckets[b]);
             var truth = WorldClip.Describe(settings);
-            return new Source(b, new CachedText(truth.Caption, truth.Prompt), () => WorldClip.Render(settings).Frames);
+            return new Source(b, new CachedText(truth.Caption, truth.Prompt, truth), () => WorldClip.Render(settings).Frames);
         }).ToList();
     }
 

@@ -42,6 +42,10 @@ public sealed record DitConfig
     public int TextHidden { get; init; } = 256;
     /// <summary>Full or factorized (spatial, then temporal) self-attention (video DiT).</summary>
     public AttentionLayout Attention { get; init; } = AttentionLayout.Full;
+    /// <summary>Also condition adaLN on the caption: the mean of its valid tokens, through a two-layer MLP, is added to
+    /// the timestep embedding (SD3's pooled text vector), so the whole caption steers every block from the first
+    /// steps, before cross-attention has learned where to look (video DiT).</summary>
+    public bool PooledText { get; init; }
 
     /// <summary>Channels the model outputs.</summary>
     public int OutChannels => LearnSigma ? 2 * InChannels : InChannels;

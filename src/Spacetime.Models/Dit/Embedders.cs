@@ -1,6 +1,7 @@
 // The DiT's input embedders, with the reference's state-dict keys (facebookresearch/DiT models.py):
 //   TimestepEmbedder  t_embedder.mlp.{0,2}     sinusoidal frequencies of t (256 wide) -> Linear -> SiLU -> Linear
 //   LabelEmbedder     y_embedder.embedding_table   num_classes + 1 rows; the last row is the null label of CFG
+//   PooledTextEmbedder y_embedder.mlp.{0,2}  mean of the caption's valid tokens -> Linear -> SiLU -> Linear (zeroed)
 //   PatchEmbed        x_embedder.proj          a conv with kernel = stride = patch, done as patchify + one GEMM
 using Spacetime.Engine;
 using Spacetime.Nn;
@@ -49,6 +50,46 @@ public sealed class TimestepEmbedder : Module
                 o[b * dim + half + k] = MathF.Sin(arg);
             }
         return Tensor.From(o, ts.Length, dim);
+    }
+}
+
+/// <summary>
+/// Embeds a whole caption for adaLN: the mean of its valid tokens through a two-layer MLP whose last layer starts at
+/// zero, so a model gains this path without changing its output (SD3 adds a pooled text vector the same way).
+/// </summary>
+public sealed class PooledTextEmbedder : Module
+{
+    readonly Linear fc1, fc2;
+
+    /// <summary>Creates the embedder from text width <paramref name="textHidden"/> to <paramref name="hidden"/>.</summary>
+    public PooledTextEmbedder(int textHidden, int hidden, Rng rng)
+    {
+        fc1 = Add("mlp.0", new Linear(textHidden, hidden, rng));
+        fc2 = Add("mlp.2", new Linear(hidden, hidden, rng));
+    }
+
+    // text: (B, L, Dt)   valid: (B·L) or null (all valid) -> (B, D)
+    /// <summary>Embeds a batch of encoded captions; padding tokens are left out of the mean.</summary>
+    public Tensor Forward(Tensor text, bool[]? valid)
+    {
+        int B = text.Size(0), L = text.Size(1);
+        var w = new float[B * L];
+        for (int b = 0; b < B; b++)
+        {
+            int n = 0;
+            for (int l = 0; l < L; l++) n += valid is null || valid[b * L + l] ? 1 : 0;
+            for (int l = 0; l < L; l++) w[b * L + l] = (valid is null || valid[b * L + l]) && n > 0 ? 1f / n : 0f;
+        }
+        var pooled = F.Sum(text * Tensor.From(w, B, L, 1), [1]);                     // (B, Dt)
+        return fc2.Forward(F.Silu(fc1.Forward(pooled)));                              // (B, D)
+    }
+
+    /// <summary>The first layer N(0, 0.02) like the timestep MLP; the last layer zero.</summary>
+    public void InitializeWeights(Rng rng)
+    {
+        using var _ = Autograd.NoGrad();
+        foreach (var (name, p) in NamedParameters())
+            if (name == "mlp.0.weight") Init.Normal(p, rng, 0f, 0.02f); else Init.Zeros(p);
     }
 }
 

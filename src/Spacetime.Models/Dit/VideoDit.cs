@@ -20,6 +20,7 @@ public sealed class VideoDit : Module
 
     readonly PatchEmbed xEmbedder;
     readonly TimestepEmbedder tEmbedder;
+    readonly PooledTextEmbedder? yEmbedder;   // cfg.PooledText only
     readonly ModuleList<VideoDitBlock> blocks;
     readonly FinalLayer finalLayer;
 
@@ -31,6 +32,7 @@ public sealed class VideoDit : Module
         var rng = new Rng(seed);
         xEmbedder = Add("x_embedder", new PatchEmbed(cfg.InChannels, cfg.Hidden, cfg.Patch, cfg.PatchT, video: true));
         tEmbedder = Add("t_embedder", new TimestepEmbedder(cfg.Hidden, rng));
+        if (cfg.PooledText) yEmbedder = Add("y_embedder", new PooledTextEmbedder(cfg.TextHidden, cfg.Hidden, rng));
         blocks = Add("blocks", new ModuleList<VideoDitBlock>(
             Enumerable.Range(0, cfg.Depth).Select(_ => new VideoDitBlock(cfg, rng))));
         finalLayer = Add("final_layer", new FinalLayer(cfg.Hidden, cfg.PatchT * cfg.Patch * cfg.Patch * cfg.OutChannels, rng));
@@ -45,6 +47,7 @@ public sealed class VideoDit : Module
         var tokens = xEmbedder.Forward(x);                                           // (B, N, D)
         tokens = tokens + Positions(T, h, w).Unsqueeze(0);                            // (B, N, D)
         var c = tEmbedder.Forward(t);                                                 // (B, D)
+        if (yEmbedder is not null) c = c + yEmbedder.Forward(text, textValid);        // (B, D)
         var cross = textValid is null ? null : new AttentionMask(textValid);
         foreach (var block in blocks) tokens = block.Forward(tokens, c, text, (T, h * w), null, cross);
         tokens = finalLayer.Forward(tokens, c);                                       // (B, N, pt·p·p·C')
@@ -77,6 +80,8 @@ public sealed class VideoDit : Module
         int[] segQ = [.. tokenClip], segK = [.. textClip];
         var tokens = xEmbedder.Project(F.Concat(patches, 1)) + F.Concat(positions, 0).Unsqueeze(0);   // (1, N, D)
         var c = tEmbedder.Forward(Tensor.From(clips.Select(k => k.Timestep).ToArray()));            // (clips, D)
+        if (yEmbedder is not null)
+            c = c + F.Concat(clips.Select(k => yEmbedder.Forward(k.Text.Unsqueeze(0), null)).ToArray(), 0); // (clips, D)
         var text = F.Concat(clips.Select(k => k.Text).ToArray(), 0).Unsqueeze(0);                  // (1, ΣL, Dt)
         var self = AttentionMask.Segments(segQ);
         var cross = new AttentionMask(null, segQ, segK);
@@ -109,6 +114,7 @@ public sealed class VideoDit : Module
         using var _ = Autograd.NoGrad();
         xEmbedder.InitializeWeights(rng);
         tEmbedder.InitializeWeights(rng);
+        yEmbedder?.InitializeWeights(rng);
         foreach (var block in blocks) block.InitializeWeights(rng);
         finalLayer.InitializeWeights();
     }

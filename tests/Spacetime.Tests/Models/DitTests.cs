@@ -77,10 +77,12 @@ public class DitTests
         Assert.All(y.ToArray(), v => Assert.Equal(0f, v));
     }
 
-    [Fact]
-    public void VideoDit_TextPadding_DoesNotChangeTheOutput()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void VideoDit_TextPadding_DoesNotChangeTheOutput(bool pooled)
     {
-        var cfg = Tiny with { TextHidden = 16, LearnSigma = false };
+        var cfg = Tiny with { TextHidden = 16, LearnSigma = false, PooledText = pooled };
         var model = new VideoDit(cfg, seed: 8);
         RandomizeAll(model, 9);
         var rng = new Rng(10);
@@ -93,10 +95,12 @@ public class DitTests
         TensorAssert.Close(a.Select(v => (double)v).ToArray(), b.Select(v => (double)v).ToArray(), 1e-5, 1e-6);
     }
 
-    [Fact]
-    public void VideoDit_PackedClipsOfDifferentSizes_EqualTheClipsRunAlone()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void VideoDit_PackedClipsOfDifferentSizes_EqualTheClipsRunAlone(bool pooled)
     {
-        var cfg = Tiny with { TextHidden = 16, LearnSigma = false };
+        var cfg = Tiny with { TextHidden = 16, LearnSigma = false, PooledText = pooled };
         var model = new VideoDit(cfg, seed: 16);
         RandomizeAll(model, 17);
         var rng = new Rng(18);
@@ -115,6 +119,32 @@ public class DitTests
             // the same sums in a different grouping (longer attention rows with masked keys): float rounding only
             TensorAssert.Close(alone.ToArray().Select(v => (double)v).ToArray(), packed[i], 1e-4, 1e-5, $"clip {i}");
         }
+    }
+
+    [Fact]
+    public void VideoDit_PooledText_StartsAsNoChange_AndThenSteersTheOutput()
+    {
+        var cfg = Tiny with { TextHidden = 16, LearnSigma = false };
+        var plain = new VideoDit(cfg, seed: 30);
+        RandomizeAll(plain, 31);
+        var pooled = new VideoDit(cfg with { PooledText = true }, seed: 32);
+        var loaded = pooled.LoadStateDict(plain.StateDict(), strict: false);
+        Assert.Equal(["y_embedder.mlp.0.bias", "y_embedder.mlp.0.weight", "y_embedder.mlp.2.bias", "y_embedder.mlp.2.weight"],
+                     loaded.Missing.Order());
+        var rng = new Rng(33);
+        using var _ = Autograd.NoGrad();
+        var x = rng.Normal(2, 4, 2, 4, 4);
+        var t = Tensor.From([5f, 600f]);
+        var text = rng.Normal(2, 3, 16);
+        // zero-initialised last layer: the same outputs as the model without the path
+        var before = plain.Forward(x, t, text).ToArray();
+        Assert.Equal(before, pooled.Forward(x, t, text).ToArray());
+        // once the path has weights, the caption's mean reaches adaLN: the output changes
+        var rngW = new Rng(34);
+        foreach (var (name, p) in pooled.NamedParameters().Where(p => p.Name.StartsWith("y_embedder")))
+            Init.Normal(p, rngW, 0f, 0.1f);
+        var after = pooled.Forward(x, t, text).ToArray();
+        Assert.True(after.Zip(before).Max(ab => Math.Abs(ab.First - ab.Second)) > 1e-3, "the pooled path changed nothing");
     }
 
     [Fact]

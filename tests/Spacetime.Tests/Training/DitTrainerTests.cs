@@ -1,6 +1,11 @@
-// The trainer on the tiny recipe: it learns, it checkpoints, and a stopped-then-resumed run is the same run.
+// The trainer on the tiny recipe: it learns, it checkpoints, and a stopped-then-resumed run is the same run; a second
+// stage starts from a trained model without changing what it predicts; the object weights cover the objects.
+using Spacetime.Engine;
 using Spacetime.Engine.IO;
+using Spacetime.Media;
+using Spacetime.Pipelines;
 using Spacetime.Training;
+using Spacetime.World;
 
 namespace Spacetime.Tests.Training;
 
@@ -87,4 +92,88 @@ public sealed class DitTrainerTests : IDisposable
     public void Train_BadConfig_Throws() =>
         Assert.Throws<ArgumentException>(() => DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Batch = 0 },
                                                                 Path.Combine(root, "bad")));
+
+    // tiny with the shipped recipe's stage-2 additions: the pooled caption in adaLN and object-weighted loss
+    static readonly DitRecipe Stage2 = DitRecipe.Preset("tiny") with
+    {
+        Dit = DitRecipe.Preset("tiny").Dit with { PooledText = true }, ObjectWeight = 4,
+    };
+
+    [Fact]
+    public void StartFrom_ATrainedModel_PredictsTheSame_AndItsRunResumesExactly()
+    {
+        string first = Path.Combine(root, "stage1"), straight = Path.Combine(root, "straight"), split = Path.Combine(root, "split");
+        DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Steps = 3 }, first);
+
+        var init = TextVideoModel.Load(first);
+        var (model, fresh) = DitTrainer.StartFrom(Stage2, 3, init);
+        Assert.Equal(["y_embedder.mlp.0.bias", "y_embedder.mlp.0.weight", "y_embedder.mlp.2.bias", "y_embedder.mlp.2.weight"],
+                     fresh.Order());
+        using (Autograd.NoGrad())
+        {
+            var rng = new Rng(5);
+            var x = rng.Normal(1, 3, 5, 8, 8);
+            var t = Tensor.From([0.4f]);
+            var text = init.Text.Encode(["a red ball falls"]);
+            Assert.Equal(init.Predict(x, t, text).ToArray(), model.Predict(x, t, text).ToArray());
+        }
+
+        // stage 2 from the same start, straight vs stopped and resumed (without --init: the run rebuilds itself)
+        DitTrainer.Train(Stage2, Six, straight, init: TextVideoModel.Load(first));
+        Assert.Equal(3, DitTrainer.Train(Stage2, Six, split, stopAt: 3, init: TextVideoModel.Load(first)).Step);
+        Assert.Equal(3, DitTrainer.Train(Stage2, Six, split).FirstStep);
+        foreach (var file in new[] { "model.safetensors", "ema.safetensors", "optimizer.safetensors" })
+            AssertSame(Weights(straight, file), Weights(split, file), file);
+        // a run of one recipe does not resume under another
+        var e = Assert.Throws<ArgumentException>(() => DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Steps = 8 }, split));
+        Assert.Contains("another recipe", e.Message);
+    }
+
+    [Fact]
+    public void StartFrom_AnotherTextEncoder_IsRefused()
+    {
+        string dir = Path.Combine(root, "tiny");
+        DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Steps = 1 }, dir);
+        var other = Stage2 with { Text = Stage2.Text with { Width = 48 }, Dit = Stage2.Dit with { TextHidden = 48 } };
+        var e = Assert.Throws<ArgumentException>(() => DitTrainer.StartFrom(other, 0, TextVideoModel.Load(dir)));
+        Assert.Contains("text encoder", e.Message);
+    }
+
+    // a codec with a VAE's strides, for the frame arithmetic (never encodes)
+    sealed class Strides(int spatial, int temporal) : ILatentCodec
+    {
+        public int Channels => 4;
+        public int SpatialFactor => spatial;
+        public int TemporalFactor => temporal;
+        public Tensor Encode(Frames frames) => throw new NotSupportedException();
+        public Frames Decode(Tensor latent, double fps) => throw new NotSupportedException();
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void ObjectWeights_CoverEveryObjectsCentre_AndLittleElse(int temporal)
+    {
+        var truth = WorldClip.Describe(new ClipSettings(Seed: 21, Width: 64, Height: 64, Seconds: 17 / 8.0, Fps: 8));
+        var codec = new Strides(4, temporal);
+        int frames = codec.LatentFrames(truth.FrameCount), side = 16;
+        var map = DitTrainer.ObjectWeights([truth, null], codec, 4f, frames, side, side).ToArray();   // (2, 1, T', 16, 16)
+        int per = frames * side * side;
+        Assert.All(map.Skip(per), v => Assert.Equal(1f, v));                          // no truth: weight 1
+        Assert.All(map.Take(per), v => Assert.True(v is 1f or 5f));
+        for (int v = 0; v < truth.FrameCount; v++)
+        {
+            int j = (v + temporal - 1) / temporal;                                       // the latent frame holding frame v
+            foreach (var o in truth.Frames[v].Objects.Where(o => o.Visible >= 0.5))
+            {
+                int cx = (int)(o.CenterPx[0] / 4), cy = (int)(o.CenterPx[1] / 4);
+                if (cx is < 0 or >= 16 || cy is < 0 or >= 16) continue;
+                Assert.Equal(5f, map[(j * side + cy) * side + cx]);
+            }
+        }
+        // at most the cells the boxes (each widened by a cell on every side) could touch
+        double bound = truth.Frames.Sum(f => f.Objects.Sum(o => (o.Box[2] - o.Box[0] + 8) * (o.Box[3] - o.Box[1] + 8) / 16));
+        int weighted = map.Take(per).Count(v => v == 5f);
+        Assert.InRange(weighted, 1, bound);
+    }
 }
