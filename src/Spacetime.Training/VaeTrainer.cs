@@ -33,9 +33,13 @@ public sealed record VaeRecipe(VideoVaeConfig Vae, int Width, int Height, double
             // tests: 8-16 channels, 4x spatial, 4x temporal, on 16x16 crops of 32x32 clips
             ["tiny"] = new(new VideoVaeConfig { BaseChannels = 8, ChannelMultipliers = [1, 2, 2], NormGroups = 4 },
                            32, 32, 1, 8, 5, 16, new VaeLoss()),
-            // the shipped VAE: 16-32-64 channels, 4x4 spatial and 4x temporal compression, z = 4, trained on 32x32
-            // crops of 5-frame windows of 128x128 clips
-            ["world"] = new(new VideoVaeConfig { BaseChannels = 16, ChannelMultipliers = [1, 2, 4], NormGroups = 8 },
+            // the shipped VAE: 16-32-64 channels, 4x4 spatial and 4x temporal compression, z = 4, the residual
+            // shortcut (the latent's first 3 channels carry the area means, so it starts as the pixel codec), trained
+            // on 32x32 crops of 5-frame windows of 128x128 clips. Without the shortcut it stalled at ~17 dB: a 32x32
+            // crop is mostly flat background, and the per-frame GroupNorm before conv_out removes a flat region's
+            // level, so its colour can only leak in from the zero-padded borders.
+            ["world"] = new(new VideoVaeConfig { BaseChannels = 16, ChannelMultipliers = [1, 2, 4], NormGroups = 8,
+                                                 Shortcut = true },
                             128, 128, 2, 8, 5, 32, new VaeLoss()),
         };
 

@@ -15,9 +15,11 @@ internal sealed class Decoder : Module
     readonly ResnetBlock3d midBlock1, midBlock2;
     readonly ModuleList<DecoderLevel> up;
     readonly FrameGroupNorm normOut;
+    readonly VideoVaeConfig cfg;
 
     public Decoder(VideoVaeConfig cfg, Rng rng)
     {
+        this.cfg = cfg;
         int levels = cfg.ChannelMultipliers.Length, top = cfg.Channels(levels - 1);
         convIn = Add("conv_in", new StreamingCausalConv3d(cfg.LatentChannels, top, rng, (3, 3, 3)));
         midBlock1 = Add("mid.block_1", new ResnetBlock3d(top, top, cfg.NormGroups, rng));
@@ -27,6 +29,8 @@ internal sealed class Decoder : Module
             up.Append(new DecoderLevel(cfg, i, rng));
         normOut = Add("norm_out", new FrameGroupNorm(cfg.NormGroups, cfg.Channels(0)));
         convOut = Add("conv_out", new StreamingCausalConv3d(cfg.Channels(0), 3, rng, (3, 3, 3)));
+        if (cfg.Shortcut)
+            using (Autograd.NoGrad()) foreach (var p in convOut.Parameters()) Init.Zeros(p);
     }
 
     // z: (B, z, T', h, w) -> (B, 3, 1 + 4 (T' - 1), f h, f w) video in about [-1, 1]
@@ -35,7 +39,10 @@ internal sealed class Decoder : Module
         var h = convIn.Forward(z, state);                                           // (B, Ctop, T', h, w)
         h = midBlock2.Forward(midBlock1.Forward(h, state), state);                  // (B, Ctop, T', h, w)
         for (int i = up.Count - 1; i >= 0; i--) h = up[i].Forward(h, state);        // (B, C0, T, f h, f w)
-        return convOut.Forward(F.Silu(normOut.Forward(h)), state);                  // (B, 3, T, f h, f w)
+        var video = convOut.Forward(F.Silu(normOut.Forward(h)), state);            // (B, 3, T, f h, f w)
+        if (!cfg.Shortcut) return video;
+        return video + Shortcut.Repeat(z, cfg.SpatialCompression, cfg.TemporalCompression,
+                                       first: state?.FirstChunk(this) ?? true);    // (B, 3, T, f h, f w)
     }
 }
 

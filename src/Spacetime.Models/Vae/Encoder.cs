@@ -16,9 +16,11 @@ internal sealed class Encoder : Module
     readonly ModuleList<EncoderLevel> down;
     readonly ResnetBlock3d midBlock1, midBlock2;
     readonly FrameGroupNorm normOut;
+    readonly VideoVaeConfig cfg;
 
     public Encoder(VideoVaeConfig cfg, Rng rng)
     {
+        this.cfg = cfg;
         int levels = cfg.ChannelMultipliers.Length, top = cfg.Channels(levels - 1);
         convIn = Add("conv_in", new StreamingCausalConv3d(3, cfg.Channels(0), rng, (3, 3, 3)));
         down = Add("down", new ModuleList<EncoderLevel>());
@@ -28,6 +30,8 @@ internal sealed class Encoder : Module
         midBlock2 = Add("mid.block_2", new ResnetBlock3d(top, top, cfg.NormGroups, rng));
         normOut = Add("norm_out", new FrameGroupNorm(cfg.NormGroups, top));
         convOut = Add("conv_out", new StreamingCausalConv3d(top, 2 * cfg.LatentChannels, rng, (3, 3, 3)));
+        if (cfg.Shortcut)
+            using (Autograd.NoGrad()) foreach (var p in convOut.Parameters()) Init.Zeros(p);
     }
 
     // x: (B, 3, T, H, W) video in [-1, 1] -> (B, 2z, T', H / f, W / f) mean and log-variance, T' = 1 + (T - 1) / 4
@@ -36,7 +40,11 @@ internal sealed class Encoder : Module
         var h = convIn.Forward(x, state);                                           // (B, C0, T, H, W)
         foreach (var level in down) h = level.Forward(h, state);                    // (B, Ctop, T', H / f, W / f)
         h = midBlock2.Forward(midBlock1.Forward(h, state), state);                  // (B, Ctop, T', H / f, W / f)
-        return convOut.Forward(F.Silu(normOut.Forward(h)), state);                  // (B, 2z, T', H / f, W / f)
+        var moments = convOut.Forward(F.Silu(normOut.Forward(h)), state);          // (B, 2z, T', H / f, W / f)
+        if (!cfg.Shortcut) return moments;
+        var means = Shortcut.Means(x, cfg.SpatialCompression, cfg.TemporalCompression,
+                                   first: state?.FirstChunk(this) ?? true);        // (B, 3, T', H / f, W / f)
+        return moments + Shortcut.IntoMoments(means, cfg.LatentChannels);           // (B, 2z, T', H / f, W / f)
     }
 }
 

@@ -36,6 +36,15 @@ public sealed record VideoVaeConfig
     /// </summary>
     public float LatentScale { get; init; } = 1f;
 
+    /// <summary>
+    /// Residual autoencoding (DC-AE, Chen et al. 2024): the first three latent channels carry the video's area means
+    /// (over f x f pixels; frame 0 alone, then each group of TemporalCompression frames) on top of what the encoder
+    /// computes, and the decoder adds them back, repeated over the pixels and frames they came from, to its output.
+    /// The networks then learn only what the means miss; the decoder's and encoder's last convolutions start at zero,
+    /// so an untrained VAE is already the pixel-space codec. Needs LatentChannels >= 3.
+    /// </summary>
+    public bool Shortcut { get; init; }
+
     /// <summary>Spatial compression per side, 2^(levels - 1): 8 or 4.</summary>
     [JsonIgnore] public int SpatialCompression => 1 << (ChannelMultipliers.Length - 1);
 
@@ -74,6 +83,7 @@ public sealed record VideoVaeConfig
                 problems.Add($"NormGroups {NormGroups} must divide every level's channels " +
                              $"({string.Join(", ", ChannelMultipliers.Select(m => BaseChannels * m))})");
         }
+        if (Shortcut && LatentChannels < 3) problems.Add($"Shortcut needs LatentChannels >= 3 (has {LatentChannels})");
         if (ResBlocks <= 0) problems.Add($"ResBlocks {ResBlocks} must be positive");
         if (!(LatentScale > 0) || float.IsInfinity(LatentScale)) problems.Add($"LatentScale {LatentScale} must be > 0");
         if (problems.Count > 0)

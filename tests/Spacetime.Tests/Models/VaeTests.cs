@@ -126,12 +126,19 @@ public class VaeTests
     // agree to float rounding. 1e-5 absolute is ~100 ulps of the O(1) activations, far below any real mismatch (a
     // lost frame of context changes outputs by ~1e-1). Measured: bitwise equal (max difference 0) on this machine.
     [Theory]
-    [InlineData(4)]
-    [InlineData(8)]
-    public void Vae_ChunkedEncodeAndDecode_MatchOnePass(int microFrames)
+    [InlineData(4, false)]
+    [InlineData(8, false)]
+    [InlineData(4, true)]
+    [InlineData(8, true)]
+    public void Vae_ChunkedEncodeAndDecode_MatchOnePass(int microFrames, bool shortcut)
     {
-        var vae = Model(Tiny8);
+        var vae = Model(Tiny8 with { Shortcut = shortcut });
         using var _ = Autograd.NoGrad();
+        if (shortcut)   // the shortcut's last convolutions start at zero: give every weight a value
+        {
+            var rng = new Rng(4);
+            foreach (var p in vae.Parameters()) Spacetime.Nn.Init.Normal(p, rng, 0f, 0.1f);
+        }
         var video = MovingWaves(2, 17, 16, 8);
         var onePass = vae.Encode(video);
         var chunked = vae.Encode(video, microFrames);
@@ -324,4 +331,38 @@ public class VaeTests
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
+
+    [Fact]
+    public void Vae_Shortcut_UntrainedIsThePixelCodec()
+    {
+        // latent channels 0..2 = the means of 4x4 pixels over frame 0 alone, then frames 4j-3..4j; the decoder
+        // repeats them back: the untrained VAE is exactly area-down / nearest-up (up to float rounding)
+        var vae = Model(Tiny with { Shortcut = true });
+        using var _ = Autograd.NoGrad();
+        var video = MovingWaves(1, 9, 8, 8);
+        var v = video.ToArray();
+        var z = vae.Encode(video).Mean;                                         // (1, 4, 3, 2, 2)
+        TensorAssert.ShapeIs(z, 1, 4, 3, 2, 2);
+        var recon = vae.Decode(z).ToArray();                                    // (1, 3, 9, 8, 8)
+        var zs = z.ToArray();
+        for (int c = 0; c < 4; c++)
+            for (int j = 0; j < 3; j++)
+                for (int y = 0; y < 2; y++)
+                    for (int x = 0; x < 2; x++)
+                    {
+                        int[] frames = j == 0 ? [0] : [.. Enumerable.Range(4 * j - 3, 4)];
+                        double mean = c == 3 ? 0 : frames.Average(f => Enumerable.Range(0, 16).Average(i =>
+                            (double)v[((c * 9 + f) * 8 + 4 * y + i / 4) * 8 + 4 * x + i % 4]));
+                        Assert.Equal(mean, zs[((c * 3 + j) * 2 + y) * 2 + x], 5);
+                        if (c == 3) continue;
+                        foreach (int f in frames)
+                            for (int i = 0; i < 16; i++)
+                                Assert.Equal(mean, recon[((c * 9 + f) * 8 + 4 * y + i / 4) * 8 + 4 * x + i % 4], 5);
+                    }
+    }
+
+    [Fact]
+    public void VideoVaeConfig_ShortcutWithTwoLatentChannels_IsRefused() =>
+        Assert.Contains("Shortcut", Assert.Throws<ArgumentException>(
+            () => (Tiny with { Shortcut = true, LatentChannels = 2 }).Validate()).Message);
 }
