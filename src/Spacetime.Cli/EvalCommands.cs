@@ -30,9 +30,15 @@ internal static class EvalCommands
             Description = "Give the model the scenes' short prompts as they are (default: expanded into dense captions, " +
                           "as `generate` does).",
         };
+        var vae = new Option<string?>("--vae")
+        {
+            Description = "Measure this VAE folder's round trip in the codec column instead of the model's own latent " +
+                          "codec (a VAE the model does not use yet); clips are padded to the 1 + 4k frames it takes " +
+                          "with copies of the last frame, and trimmed back.",
+        };
         var command = new Command("eval", "Score a model's videos against world scenes with known truth.")
         {
-            model, prompts, seed, output, steps, guidance, noExpand,
+            model, prompts, seed, output, steps, guidance, noExpand, vae,
         };
         command.SetAction(parsed =>
         {
@@ -65,6 +71,21 @@ internal static class EvalCommands
             ];
             // the latent codec's own loss: VAE (or pixel-space downsampling) encode + decode of the real clips
             Func<Frames, Frames> roundTrip = f => m.Latents.Decode(m.Latents.Encode(f), f.Fps);
+            if (parsed.GetValue(vae) is { } vaeDir)
+            {
+                Spacetime.Models.Vae.VideoVae v;
+                try { v = Spacetime.Models.Vae.VaeCheckpoint.Load(vaeDir); }
+                catch (Exception e) when (e is FileNotFoundException or ArgumentException or InvalidDataException)
+                {
+                    throw new UserError($"--vae: {e.Message}");
+                }
+                v.Eval();
+                var codec = new VaeLatents(v);
+                if (m.Config.Width % codec.SpatialFactor != 0 || m.Config.Height % codec.SpatialFactor != 0)
+                    throw new UserError($"--vae {vaeDir}: the model's {m.Config.Width}x{m.Config.Height} frames do not " +
+                                        $"divide by the VAE's {codec.SpatialFactor}x");
+                roundTrip = f => RoundTripPadded(codec, f);
+            }
 
             var clock = Stopwatch.StartNew();
             EvalReport report = null!;
@@ -89,5 +110,18 @@ internal static class EvalCommands
             return CliRunner.Ok;
         });
         return command;
+    }
+
+    // the codec's round trip of f, padded with copies of its last frame to a frame count the codec takes, trimmed back
+    static Frames RoundTripPadded(ILatentCodec codec, Frames f)
+    {
+        int r = codec.TemporalFactor, need = 1 + r * ((f.Count - 1 + r - 1) / r);
+        var padded = new Frames(need, f.Height, f.Width, f.Fps);
+        f.Rgb.CopyTo(padded.Rgb, 0);
+        for (int t = f.Count; t < need; t++) f.Frame(f.Count - 1).CopyTo(padded.Frame(t));
+        var back = codec.Decode(codec.Encode(padded), f.Fps);
+        var trimmed = new Frames(f.Count, f.Height, f.Width, f.Fps);
+        back.Rgb.AsSpan(0, trimmed.Rgb.Length).CopyTo(trimmed.Rgb);
+        return trimmed;
     }
 }

@@ -63,4 +63,19 @@ public sealed class EvalCommandsTests : IDisposable
         CliTests.AssertOneLineError(["eval", "--model", Path.Combine(dir, "nope"), "--out", Path.Combine(dir, "out")], "--model", "nope");
         Assert.False(Directory.Exists(Path.Combine(dir, "out")));
     }
+
+    [Fact]
+    public void Eval_WithAnotherVae_ItsRoundTripFillsTheCodecColumn()
+    {
+        // a pixel-space model, and a VAE it does not use (4x time: the 5-frame clips pass as 1 + 4 frames)
+        string model = Path.Combine(dir, "model"), vaeDir = Path.Combine(dir, "vae"), output = Path.Combine(dir, "report");
+        DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 1).Save(model);
+        VaeCheckpoint.Save(new VideoVae(new VideoVaeConfig { BaseChannels = 8, ChannelMultipliers = [1, 2, 2], NormGroups = 4,
+                                                             Shortcut = true }, new Rng(3)), vaeDir);
+        var (code, stdout, err) = CliTests.Run("eval", "--model", model, "--vae", vaeDir, "--prompts", "1", "--steps", "1",
+                                               "--out", output);
+        Assert.True(code == 0, err);
+        Assert.Contains("| metric | simulator | model | untrained | codec round trip |", stdout);
+        CliTests.AssertOneLineError(["eval", "--model", model, "--vae", Path.Combine(dir, "nope")], "--vae", "nope");
+    }
 }
