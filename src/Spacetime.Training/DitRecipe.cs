@@ -63,12 +63,13 @@ public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoC
             // prompts; 80% text-to-video, 20% masked frames. Pixel space, not the VAE: on this 2-core machine the
             // `world` VAE did not get past ~17 dB PSNR in the minutes a session can give it (models/spacetime/README.md).
             ["world-s-base"] = WorldS,
-            // stage 2, the shipped model: world-s-base's networks plus the pooled caption in adaLN, and a loss that
-            // weighs the objects' pixels 5x; started from a trained world-s-base (`train dit --init DIR`).
-            ["world-s"] = WorldS with
-            {
-                Dit = WorldS.Dit with { PooledText = true }, ObjectWeight = 4,
-            },
+            // stage 2: world-s-base's networks plus the pooled caption in adaLN, and a loss that weighs the objects'
+            // pixels 5x; started from a trained world-s-base (`train dit --init DIR`). The weighting teaches colours
+            // and places fast but biases the model toward drawing too much object (the weight depends on where the
+            // objects are, so the optimum is a posterior tilted toward them), hence stage 3.
+            ["world-s-objects"] = WorldS with { Dit = WorldS.Dit with { PooledText = true }, ObjectWeight = 4 },
+            // stage 3, the shipped model: the same networks on the plain, unbiased loss; started from stage 2
+            ["world-s"] = WorldS with { Dit = WorldS.Dit with { PooledText = true } },
         };
 
     /// <summary>The recipe called <paramref name="name"/>, or an error listing the valid names.</summary>
