@@ -1,7 +1,8 @@
 // spacetime train ...: train the VAE and the text-to-video DiT on world clips, with a progress bar.
 //   spacetime train vae --recipe world --steps 2000 --out runs/vae [--max-minutes 30]
-//   spacetime train dit --recipe world-s --vae runs/vae --steps 4000 --out runs/dit [--max-minutes 60]
-//   spacetime train dit --recipe world-s --vae runs/vae --data my-clips --out runs/mine   (a dataset folder)
+//   spacetime train dit --recipe world-s-base --steps 1500 --out runs/dit [--max-minutes 60]   (pixel space)
+//   spacetime train dit --recipe world-s --init runs/dit --steps 1700 --out runs/dit2   (a stage from a trained model)
+//   spacetime train dit --recipe tiny-vae --vae runs/vae --data my-clips --out runs/mine   (VAE latents, a folder)
 //   spacetime train dit --recipe tiny --steps 200 --out runs/tiny       (pixel-space smoke recipe, no VAE)
 // Running again into the same --out resumes from its checkpoint (exactly: same weights as an uninterrupted run).
 using System.CommandLine;
