@@ -177,6 +177,20 @@ public class VaeTests
     }
 
     [Fact]
+    public void VaeLoss_Distance_IsTheMeanAbsoluteOrSquaredError()
+    {
+        var vae = Model(Tiny);
+        var video = MovingWaves(1, 5, 8, 8);
+        var (rec, q) = vae.Forward(video, null);
+        var parts = new VaeLoss(Distance: VaeReconstruction.Mse).Compute(video, rec, q);
+        float[] v = video.ToArray(), r = rec.ToArray();
+        double mse = v.Select((x, i) => ((double)r[i] - x) * ((double)r[i] - x)).Average();
+        Assert.Equal(mse, parts.Reconstruction.Item(), mse * 1e-5);                // fp32 mean of 960 terms
+        double l1 = v.Select((x, i) => Math.Abs((double)r[i] - x)).Average();
+        Assert.Equal(l1, new VaeLoss().Compute(video, rec, q).Reconstruction.Item(), l1 * 1e-5);
+    }
+
+    [Fact]
     public void VaeLoss_Parts_AddUpAndAdversarialTrainsBothSides()
     {
         var vae = Model(Tiny);
