@@ -85,7 +85,7 @@ public static class VaeTrainer
         const long DataSalt = 0x5AE;       // the VAE's clips are not the DiT's clips of the same seed
 
         public Module Model => vae;
-        public IReadOnlyList<string> Metrics => [recipe.Loss.Distance == VaeReconstruction.Mse ? "mse" : "l1", "kl", "psnr"];
+        public IReadOnlyList<string> Metrics => [recipe.Loss.Distance.ToString().ToLowerInvariant(), "kl", "psnr"];
 
         public (Tensor Loss, float[] Metrics) Loss(int step, int micro, Rng rng)
         {

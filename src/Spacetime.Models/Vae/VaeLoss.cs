@@ -5,9 +5,9 @@
 // codec, VideoVaeConfig.Shortcut, is exact on flat regions, and L1's kink there holds its output layer at zero).
 // KL is per sample (summed over latent elements, averaged over the batch) and is divided by the pixel values per
 // sample, so KlWeight = 1e-6 keeps SD's ratio (its losses are sums over pixels and latents with kl_weight 1e-6) at any
-// resolution. The adversarial term is a hinge GAN (VQGAN) with a fixed weight
-// (no adaptive weight); it is off by default, and its discriminator learns from DiscriminatorLoss. The generator term
-// also leaves gradients on the discriminator's parameters: zero them before the discriminator's own step.
+// resolution. The adversarial term is a hinge GAN (VQGAN) with a fixed weight (no adaptive weight); it is off by
+// default, and its discriminator learns from DiscriminatorLoss. The generator term also leaves gradients on the
+// discriminator's parameters: zero them before the discriminator's own step.
 using Spacetime.Engine;
 
 namespace Spacetime.Models.Vae;
