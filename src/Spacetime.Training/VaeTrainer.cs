@@ -1,6 +1,7 @@
 // VaeTrainer: the causal video VAE as a training task (the loop is Trainer.Run). One micro-batch: B world clips
 // rendered at the recipe's size, a random window of Frames frames and a random Crop x Crop square of each (the VAE is
-// convolutional: it trains on crops and runs on whole frames), L1 + KL on a posterior sample. Logged: the L1, the KL
+// convolutional: it trains on crops and runs on whole frames; of CropChoices random crops the one with the most edges
+// is kept, since a flat crop teaches nothing), the recipe's reconstruction loss + KL. Logged: the L1, the KL
 // and the PSNR of the reconstruction. The exported folder is a VaeCheckpoint whose LatentScale is measured on fixed
 // whole clips at every checkpoint (1 / std of their latent means), ready for `train dit --vae DIR`.
 using Spacetime.Engine;
@@ -23,8 +24,10 @@ namespace Spacetime.Training;
 /// <param name="SampleLatent">Decode a posterior sample (SD) rather than its mode. With SD's KL weight the sample's
 /// unit noise at initialisation swamps the latent for hundreds of steps before the encoder learns to shrink its
 /// variance; a short CPU run decodes the mode (a deterministic autoencoder, the KL term a light pull on the means).</param>
+/// <param name="CropChoices">Random crops drawn per sample; the one with the largest mean absolute difference between
+/// neighbouring pixels (its edges) is trained on. 1: a plain random crop.</param>
 public sealed record VaeRecipe(VideoVaeConfig Vae, int Width, int Height, double Seconds, double Fps, int Frames, int Crop,
-                               VaeLoss Loss, bool SampleLatent = false)
+                               VaeLoss Loss, bool SampleLatent = false, int CropChoices = 1)
 {
     /// <summary>The recipes by name.</summary>
     public static IReadOnlyDictionary<string, VaeRecipe> Presets { get; } =
@@ -33,16 +36,13 @@ public sealed record VaeRecipe(VideoVaeConfig Vae, int Width, int Height, double
             // tests: 8-16 channels, 4x spatial, 4x temporal, on 16x16 crops of 32x32 clips
             ["tiny"] = new(new VideoVaeConfig { BaseChannels = 8, ChannelMultipliers = [1, 2, 2], NormGroups = 4 },
                            32, 32, 1, 8, 5, 16, new VaeLoss()),
-            // the shipped VAE: 16-32-64 channels, 4x4 spatial and 4x temporal compression, z = 4, the residual
-            // shortcut (the latent's first 3 channels carry the area means, so it starts as the pixel codec), trained
-            // on 32x32 crops of 5-frame windows of 128x128 clips. Without the shortcut it stalled at ~17 dB: a 32x32
-            // crop is mostly flat background, and the per-frame GroupNorm before conv_out removes a flat region's
-            // level, so its colour can only leak in from the zero-padded borders. MSE, not L1: starting as the pixel
-            // codec it is exact on the flat pixels, where L1's kink pins the decoder's conv_out at zero (its Adam
-            // steps cancelled, |m| / sqrt(v) ~ 0.03; with MSE ~ 0.2 and the layer moves).
-            ["world"] = new(new VideoVaeConfig { BaseChannels = 16, ChannelMultipliers = [1, 2, 4], NormGroups = 8,
-                                                 Shortcut = true },
-                            128, 128, 2, 8, 5, 32, new VaeLoss(Distance: VaeReconstruction.Mse)),
+            // the world VAE (VideoVaeConfig preset "world-p2": 2x2 pixel folding, 32-64-128 channels, 8x8 spatial and
+            // 4x temporal compression, z = 16, no norm, the residual shortcut), MSE, on 64x64 crops of 9-frame windows of
+            // 128x128 clips, each the edgiest of 4 random crops. Chosen by measurement among 17 designs trained side by
+            // side (docs/vae.md); the previous design (per-frame GroupNorm at full resolution, 32x32 crops, no
+            // folding) stalled near 24 dB.
+            ["world"] = new(VideoVaeConfig.Presets["world-p2"], 128, 128, 2, 8, 9, 64,
+                            new VaeLoss(Distance: VaeReconstruction.Mse), CropChoices: 4),
         };
 
     /// <summary>The recipe called <paramref name="name"/>, or an error listing the valid names.</summary>
@@ -64,10 +64,10 @@ public static class VaeTrainer
         clip.Validate();
         int f = recipe.Vae.SpatialCompression, r = recipe.Vae.TemporalCompression;
         if (recipe.Crop % f != 0 || recipe.Crop > Math.Min(recipe.Width, recipe.Height) || (recipe.Frames - 1) % r != 0 ||
-            recipe.Frames > clip.FrameCount)
+            recipe.Frames > clip.FrameCount || recipe.CropChoices < 1)
             throw new ArgumentException($"VAE recipe: crop {recipe.Crop} must divide by {f} and fit in " +
                                         $"{recipe.Width}x{recipe.Height}; frames {recipe.Frames} must be 1 + {r}k and at " +
-                                        $"most the clip's {clip.FrameCount}");
+                                        $"most the clip's {clip.FrameCount}; crop choices {recipe.CropChoices} >= 1");
         var vae = new VideoVae(recipe.Vae, new Rng(cfg.Seed));
         return Trainer.Run(new VaeTask(recipe, cfg, vae), cfg, dir, progress, stopAt);
     }
@@ -97,7 +97,8 @@ public static class VaeTrainer
             return (parts.Total, [parts.Reconstruction.Item(), parts.Kl.Item(), psnr]);
         }
 
-        // B clips (world seeds DeriveSeed(seed ^ salt, (step·A + micro)·B + i)), each a random window and crop
+        // B clips (world seeds DeriveSeed(seed ^ salt, (step·A + micro)·B + i)), each a window and crop: the edgiest
+        // of CropChoices random ones
         Tensor Batch(int step, int micro, Rng rng)
         {
             int T = recipe.Frames, c = recipe.Crop;
@@ -107,12 +108,41 @@ public static class VaeTrainer
             {
                 var clip = WorldClip.Render(new ClipSettings(WorldClip.DeriveSeed((long)cfg.Seed ^ DataSalt, first + i),
                                                              recipe.Width, recipe.Height, recipe.Seconds, recipe.Fps));
-                int t0 = rng.NextInt(clip.Frames.Count - T + 1);
-                int y0 = rng.NextInt(recipe.Height - c + 1), x0 = rng.NextInt(recipe.Width - c + 1);
                 var video = VideoTensors.ToVideo(clip.Frames);                               // (3, Tc, H, W)
-                parts[i] = video.Slice(1, t0, T).Slice(2, y0, c).Slice(3, x0, c).Unsqueeze(0); // (1, 3, T, c, c)
+                var pixels = recipe.CropChoices > 1 ? video.ToArray() : null;
+                (int T0, int Y0, int X0) best = default;
+                double bestEdges = double.NegativeInfinity;
+                for (int k = 0; k < recipe.CropChoices; k++)
+                {
+                    var w = (rng.NextInt(clip.Frames.Count - T + 1), rng.NextInt(recipe.Height - c + 1),
+                             rng.NextInt(recipe.Width - c + 1));
+                    double edges = pixels is null ? 0 : EdgeContent(pixels, clip.Frames.Count, recipe.Height,
+                                                                    recipe.Width, w, T, c);
+                    if (edges > bestEdges) (best, bestEdges) = (w, edges);
+                }
+                parts[i] = video.Slice(1, best.T0, T).Slice(2, best.Y0, c).Slice(3, best.X0, c)
+                                .Unsqueeze(0);                                                // (1, 3, T, c, c)
             }
             return F.Concat(parts, 0);
+        }
+
+        // Mean |difference| between horizontally and vertically neighbouring pixels of a (3, T, c, c) window of the
+        // (3, Tc, H, W) video at (t0, y0, x0): 0 for a flat crop, larger the more object edges it holds.
+        static double EdgeContent(float[] v, int tc, int h, int w, (int T0, int Y0, int X0) at, int T, int c)
+        {
+            double sum = 0;
+            for (int ch = 0; ch < 3; ch++)
+                for (int t = at.T0; t < at.T0 + T; t++)
+                    for (int y = at.Y0; y < at.Y0 + c; y++)
+                    {
+                        long row = (((long)ch * tc + t) * h + y) * w;
+                        for (int x = at.X0; x < at.X0 + c; x++)
+                        {
+                            if (x + 1 < at.X0 + c) sum += Math.Abs(v[row + x + 1] - v[row + x]);
+                            if (y + 1 < at.Y0 + c) sum += Math.Abs(v[row + w + x] - v[row + x]);
+                        }
+                    }
+            return sum / (3.0 * T * c * c);
         }
 
         // the VAE folder, with LatentScale measured on the posterior means of 8 fixed whole clips

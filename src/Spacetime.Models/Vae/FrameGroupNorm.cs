@@ -24,6 +24,11 @@ internal sealed class FrameGroupNorm : Module
         Bias = Param("bias", Tensor.Zeros(channels));
     }
 
+    /// <summary>The norm a VAE of <paramref name="cfg"/> puts before a layer of <paramref name="channels"/> channels: a
+    /// FrameGroupNorm, or null (no norm) for <see cref="VaeNorm.None"/>.</summary>
+    public static FrameGroupNorm? For(VideoVaeConfig cfg, int channels) =>
+        cfg.Norm == VaeNorm.Group ? new FrameGroupNorm(cfg.NormGroups, channels) : null;
+
     // x: (B, C, T, H, W) -> (B, C, T, H, W); for T = 1 the reshapes are views and no copy is made
     public Tensor Forward(Tensor x)
     {

@@ -1,7 +1,9 @@
 // VideoVaeConfig: the shape of the video compression network (MISSION item 1), as an immutable record with presets
-// (nanoGPT's GPTConfig, DiT's DiT_models). The encoder has one level per entry of ChannelMultipliers; every level but
-// the last ends in a 2x spatial downsample, and the first log2(TemporalCompression) of those also halve time (keeping
-// frame 0 alone), so SpatialCompression = 2^(levels - 1). The decoder mirrors it. Stored beside the weights as JSON.
+// (nanoGPT's GPTConfig, DiT's DiT_models). The encoder first folds each Patch x Patch pixel block into channels (no
+// fold for Patch 1), then has one level per entry of ChannelMultipliers; every level but the last ends in a 2x spatial
+// downsample, so SpatialCompression = Patch * 2^(levels - 1). Time is halved (frame 0 kept alone) after the levels of
+// TimeHalvingLevels (by default the first log2(TemporalCompression) levels); naming the last level adds a time-only
+// step after it. The decoder mirrors it. Stored beside the weights as JSON.
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -45,14 +47,41 @@ public sealed record VideoVaeConfig
     /// </summary>
     public bool Shortcut { get; init; }
 
-    /// <summary>Spatial compression per side, 2^(levels - 1): 8 or 4.</summary>
-    [JsonIgnore] public int SpatialCompression => 1 << (ChannelMultipliers.Length - 1);
+    /// <summary>
+    /// Space-to-depth stem: 1 (none), 2 or 4. The encoder starts by folding every Patch x Patch pixel block of each frame
+    /// into 3 Patch^2 channels and the decoder ends by unfolding them, so the first level already runs at 1 / Patch of the
+    /// resolution: full-resolution convolutions are the costliest part of a VAE, and on flat-coloured video they buy
+    /// little (measured: Patch 2 trained to a higher PSNR per step than Patch 1 at a similar cost).
+    /// </summary>
+    public int Patch { get; init; } = 1;
+
+    /// <summary>The normalisation inside the ResNet blocks and before each conv_out: per-frame GroupNorm (SD) or none.
+    /// With none, every ResNet block's second convolution starts at zero, so each block starts as the identity and the
+    /// activations keep their scale through the depth.</summary>
+    public VaeNorm Norm { get; init; } = VaeNorm.Group;
+
+    /// <summary>
+    /// The encoder levels after which time is halved (frame 0 kept alone); log2(TemporalCompression) distinct levels in
+    /// 0 .. levels - 1. A level before the last halves time in its spatial downsample; the last level gets a time-only
+    /// downsample of its own (in the decoder, a time-only upsample before that level's blocks). Null: the first
+    /// log2(TemporalCompression) levels, where time and space are halved together.
+    /// </summary>
+    public int[]? TimeHalvingLevels { get; init; }
+
+    /// <summary>Spatial compression per side, Patch * 2^(levels - 1): 8 or 4.</summary>
+    [JsonIgnore] public int SpatialCompression => Patch << (ChannelMultipliers.Length - 1);
+
+    /// <summary>Input channels of the encoder's first convolution (and output channels of the decoder's last): the RGB
+    /// channels of a Patch x Patch pixel block.</summary>
+    internal int PixelChannels => 3 * Patch * Patch;
 
     /// <summary>Channels of level <paramref name="level"/>.</summary>
     internal int Channels(int level) => BaseChannels * ChannelMultipliers[level];
 
-    /// <summary>True when the downsample after encoder level <paramref name="level"/> also halves time.</summary>
-    internal bool HalvesTime(int level) => level < System.Numerics.BitOperations.Log2((uint)TemporalCompression);
+    /// <summary>True when time is halved after encoder level <paramref name="level"/>: by its spatial downsample, or,
+    /// after the last level, by a time-only step.</summary>
+    internal bool HalvesTime(int level) => TimeHalvingLevels?.Contains(level)
+                                           ?? level < System.Numerics.BitOperations.Log2((uint)TemporalCompression);
 
     /// <summary>The presets, by name. "world-s" trains on a 2-core CPU in minutes at 64x64 to 128x128.</summary>
     public static IReadOnlyDictionary<string, VideoVaeConfig> Presets { get; } = new Dictionary<string, VideoVaeConfig>
@@ -63,6 +92,14 @@ public sealed record VideoVaeConfig
         ["world-s-f4"] = new() { ChannelMultipliers = [1, 2, 4] },
         // 64-128-256-256 channels, two ResNet blocks per level, z = 16 (CogVideoX/WAN-style wide latent).
         ["world-b"] = new() { BaseChannels = 64, ResBlocks = 2, LatentChannels = 16, NormGroups = 32 },
+        // The world VAE: 2x2 pixel blocks folded into channels, then 32-64-128 channels (8x8 spatial), time halved in
+        // the second downsample and in a time-only step at the 16x16 level (4x temporal), no norm, z = 16, residual
+        // shortcut. The cheapest design per PSNR of those measured on world clips.
+        ["world-p2"] = new()
+        {
+            Patch = 2, BaseChannels = 32, ChannelMultipliers = [1, 2, 4], TimeHalvingLevels = [1, 2],
+            Norm = VaeNorm.None, LatentChannels = 16, Shortcut = true,
+        },
     };
 
     /// <summary>Throws when the configuration cannot build a model, naming every problem.</summary>
@@ -75,15 +112,25 @@ public sealed record VideoVaeConfig
             problems.Add("ChannelMultipliers must hold at least one positive multiplier");
         else
         {
-            if (TemporalCompression is not (1 or 2 or 4) ||
-                System.Numerics.BitOperations.Log2((uint)TemporalCompression) > ChannelMultipliers.Length - 1)
-                problems.Add($"TemporalCompression {TemporalCompression} must be 1, 2 or 4, with at least " +
-                             $"log2 of it downsampling levels (there are {ChannelMultipliers.Length - 1})");
-            if (NormGroups <= 0 || ChannelMultipliers.Any(m => BaseChannels * m % NormGroups != 0))
+            int halvings = TemporalCompression is 1 or 2 or 4 ? System.Numerics.BitOperations.Log2((uint)TemporalCompression) : -1;
+            if (halvings < 0)
+                problems.Add($"TemporalCompression {TemporalCompression} must be 1, 2 or 4");
+            else if (TimeHalvingLevels is null && halvings > ChannelMultipliers.Length - 1)
+                problems.Add($"TemporalCompression {TemporalCompression} needs at least log2 of it downsampling " +
+                             $"levels (there are {ChannelMultipliers.Length - 1}), or TimeHalvingLevels");
+            else if (TimeHalvingLevels is not null &&
+                     (TimeHalvingLevels.Length != halvings || TimeHalvingLevels.Distinct().Count() != halvings ||
+                      TimeHalvingLevels.Any(l => l < 0 || l >= ChannelMultipliers.Length)))
+                problems.Add($"TimeHalvingLevels [{string.Join(", ", TimeHalvingLevels)}] must be {halvings} " +
+                             $"distinct levels in 0..{ChannelMultipliers.Length - 1} for TemporalCompression " +
+                             $"{TemporalCompression}");
+            if (Norm == VaeNorm.Group && (NormGroups <= 0 || ChannelMultipliers.Any(m => BaseChannels * m % NormGroups != 0)))
                 problems.Add($"NormGroups {NormGroups} must divide every level's channels " +
                              $"({string.Join(", ", ChannelMultipliers.Select(m => BaseChannels * m))})");
         }
         if (Shortcut && LatentChannels < 3) problems.Add($"Shortcut needs LatentChannels >= 3 (has {LatentChannels})");
+        if (Patch is not (1 or 2 or 4)) problems.Add($"Patch {Patch} must be 1, 2 or 4");
+        if (!Enum.IsDefined(Norm)) problems.Add($"Norm {Norm} is not a known normalisation");
         if (ResBlocks <= 0) problems.Add($"ResBlocks {ResBlocks} must be positive");
         if (!(LatentScale > 0) || float.IsInfinity(LatentScale)) problems.Add($"LatentScale {LatentScale} must be > 0");
         if (problems.Count > 0)
@@ -103,4 +150,14 @@ public sealed record VideoVaeConfig
         cfg.Validate();
         return cfg;
     }
+}
+
+/// <summary>The normalisation of the VAE's ResNet blocks.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<VaeNorm>))]
+public enum VaeNorm
+{
+    /// <summary>GroupNorm over each frame separately (NormGroups groups), as SD's VAE but causal.</summary>
+    Group,
+    /// <summary>No normalisation; residual branches start at zero.</summary>
+    None,
 }
