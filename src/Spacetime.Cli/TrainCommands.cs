@@ -64,8 +64,9 @@ internal static class TrainCommands
         }
     }
 
-    /// <summary>The VAE's knobs: no EMA (the exported model is the trained weights), lr 5e-4, 4 crops a step.</summary>
-    static readonly TrainConfig VaeDefaults = new() { Steps = 2000, Batch = 4, Lr = 5e-4f, EmaDecay = 0, WarmupSteps = 50,
+    /// <summary>The VAE's knobs: no EMA (the exported model is the trained weights), lr 1e-3 after 200 warmup steps,
+    /// 8 crops a step, 3,000 steps (the world recipe's measured schedule, docs/vae.md).</summary>
+    static readonly TrainConfig VaeDefaults = new() { Steps = 3000, Batch = 8, Lr = 1e-3f, EmaDecay = 0, WarmupSteps = 200,
                                                       CheckpointEvery = 100 };
     /// <summary>The DiT's knobs.</summary>
     static readonly TrainConfig DitDefaults = new() { Steps = 200, Batch = 4, Lr = 1e-3f, CheckpointEvery = 50 };

@@ -1,5 +1,5 @@
 # VAE design lab: causal video autoencoders trained on world clips, many designs side by side.
-# usage: python3 vae_lab.py NAME SECONDS JSON_OVERRIDES  (data in lab/data/{train,test,test160}.npz)
+# usage: python3 vae_lab.py NAME SECONDS JSON_OVERRIDES  (data in bench/vae-lab/data/{train,test,test160}.npz)
 import json, math, os, sys, time
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 
@@ -130,7 +130,7 @@ params = list(enc.parameters()) + list(dec.parameters())
 say('params', sum(p.numel() for p in params))
 
 def load(n):
-    a = np.load(f'lab/data/{n}.npz')['a']
+    a = np.load(f'bench/vae-lab/data/{n}.npz')['a']
     return torch.from_numpy(a).to(dev)  # (N, T, H, W, 3) uint8
 train, test, test160 = load('train'), load('test'), load('test160')
 def to_video(u8): return u8.permute(0, 4, 1, 2, 3).float() / 127.5 - 1  # (B, 3, T, H, W)

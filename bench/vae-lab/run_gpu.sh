@@ -2,7 +2,7 @@
 # Runs many VAE designs side by side on one GPU for B seconds each; logs to $OUT.
 B=${1:-360}
 nvidia-smi --query-gpu=name,memory.used --format=csv,noheader
-run() { python3 lab/vae_lab.py "$1" $B "$2" > /dev/null 2>$OUT/$1.err & }
+run() { python3 bench/vae-lab/vae_lab.py "$1" $B "$2" > /dev/null 2>$OUT/$1.err & }
 run A_sd        '{"stem":1,"enc":[16,32,64,64]}'
 run A_sd_plain  '{"stem":1,"enc":[16,32,64,64],"shortcut":false}'
 run A_sd_pick4  '{"stem":1,"enc":[16,32,64,64],"pick":4}'
