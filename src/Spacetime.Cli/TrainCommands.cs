@@ -38,7 +38,7 @@ internal static class TrainCommands
             maxMinutes = CliArgs.Option("--max-minutes", "Stop with a checkpoint after this many minutes (0: none).", 0.0);
             batch = CliArgs.Option("--batch", "Clips per micro-batch.", defaults.Batch);
             accumulate = CliArgs.Option("--accumulate", "Micro-batches per optimizer step (gradient accumulation).", 1);
-            lr = CliArgs.Option("--lr", "Peak learning rate.", (double)defaults.Lr);
+            lr = CliArgs.Option("--lr", "Peak learning rate.", (double)(decimal)defaults.Lr);   // 0.001, not 0.00100000004749
             seed = CliArgs.Option("--seed", "Seed of weights, data and noise.", 0L);
             checkpointEvery = CliArgs.Option("--checkpoint-every", "Checkpoint every N steps.", defaults.CheckpointEvery);
             foreach (var o in new Option[] { steps, output, maxMinutes, batch, accumulate, lr, seed, checkpointEvery })
