@@ -130,7 +130,7 @@ internal static unsafe partial class ConvKernels
         var f = ForwardPlanes(s);
         long wpOff = s.B * f.SampleSize;
         PreparePlanes(scratch, 0, x, xOff, s.B, f);
-        PackWeights(scratch, wpOff, w, wOff, s.O, s.C, s.K3, OutBlock(isa), flip: false);
+        PackWeights(scratch, wpOff, w, wOff, s.O, s.C, s.K3, s.Kt, OutBlock(isa, s.O), flip: false);
         DirectPass(y, scratch, 0, f, s.B, s.O, scratch, wpOff, bias, biasOff, isa);
     }
 
@@ -148,7 +148,7 @@ internal static unsafe partial class ConvKernels
         if (dx is not null)
         {
             PreparePlanes(scratch, gOff, dy, dyOff, s.B, g);
-            PackWeights(scratch, gwOff, w, wOff, s.C, s.O, s.K3, OutBlock(isa), flip: true);
+            PackWeights(scratch, gwOff, w, wOff, s.C, s.O, s.K3, s.Kt, OutBlock(isa, s.C), flip: true);
             DirectPass(dx, scratch, gOff, g, s.B, s.C, scratch, gwOff, null, 0, isa);
         }
         if (dw is not null)
@@ -160,7 +160,8 @@ internal static unsafe partial class ConvKernels
         if (db is not null) BiasBackward(db, dy, dyOff, s, reference: false);
     }
 
-    static int OutBlock(MatMulKernels.Isa isa) => isa == MatMulKernels.Isa.Vector512 ? 8 : 4;
+    // Output channels per register tile: 8 with AVX-512 (4 when there are at most 4, e.g. RGB), 4 with AVX2.
+    static int OutBlock(MatMulKernels.Isa isa, int O) => isa == MatMulKernels.Isa.Vector512 && O > 4 ? 8 : 4;
 
     // ---- layout -----------------------------------------------------------------------------------------------
 
@@ -192,11 +193,22 @@ internal static unsafe partial class ConvKernels
                     row[(p.W.Pad0 + n)..].Clear();
                 }
                 else
-                    for (int q = 0; q < p.RowPitch; q++)
-                    {
-                        int wi = Source(p.W, q * p.W.S + rw);
-                        row[q] = wi < 0 ? 0f : src[line + wi];
-                    }
+                {
+                    // input element wi sits at padded index Pad0 + wi·Dil, which is phase rw's entry (that - rw) / S
+                    row.Clear();
+                    if (p.W.Dil == 1)          // a strided conv: every S-th input element, from the first in phase
+                        for (int wi = ((rw - p.W.Pad0) % p.W.S + p.W.S) % p.W.S, at = (p.W.Pad0 + wi - rw) / p.W.S;
+                             wi < p.W.In; wi += p.W.S, at++)
+                            row[at] = src[line + wi];
+                    else if (p.W.S == 1)       // dx of a strided conv: the elements spread Dil apart
+                        for (int wi = 0; wi < p.W.In; wi++) row[p.W.Pad0 + wi * p.W.Dil] = src[line + wi];
+                    else
+                        for (int wi = 0; wi < p.W.In; wi++)
+                        {
+                            int at = p.W.Pad0 + wi * p.W.Dil - rw;
+                            if (at >= 0 && at % p.W.S == 0) row[at / p.W.S] = src[line + wi];
+                        }
+                }
             }
             if (c == p.C - 1 && item % frames == frames - 1)
                 buf.AsSpan((int)(bufOff + b * p.SampleSize + p.C * p.ChannelSize), (int)p.Slack).Clear();
@@ -212,18 +224,21 @@ internal static unsafe partial class ConvKernels
         return d < a.In ? d : -1;
     }
 
-    // wp[wpOff ..]: (Pad(O, ob) / ob) panels of [C·K3][ob], wp[o / ob][c·K3 + tap][o % ob] = w[o, c, tap], zero past
-    // O. With flip (dx), the pass's outputs are the forward's inputs: wp[c / ob][o·K3 + tap][c % ob] =
-    // w[o, c, K3 - 1 - tap] (O and C given swapped by the caller, so O here is the forward's C).
-    static void PackWeights(float[] wp, long wpOff, float[] w, long wOff, int O, int C, int K3, int ob, bool flip)
+    // wp[wpOff ..]: (Pad(O, ob) / ob) panels of [C·K3][ob] in the time-major tap order of RentTaps:
+    // wp[o / ob][(i·C + c)·kh·kw + j·kw + k][o % ob] = w[o, c, i, j, k], zero past O. With flip (dx), the pass's
+    // outputs are the forward's inputs and the kernel is reversed: w[c, o, kt-1-i, kh-1-j, kw-1-k] (O and C given
+    // swapped by the caller, so O here is the forward's C).
+    static void PackWeights(float[] wp, long wpOff, float[] w, long wOff, int O, int C, int K3, int kt, int ob,
+                            bool flip)
     {
-        int CK = C * K3;
+        int CK = C * K3, khw = K3 / kt;
         for (int o = 0; o < Pad(O, ob); o++)
             for (int c = 0; c < C; c++)
                 for (int t = 0; t < K3; t++)
                 {
                     long src = flip ? wOff + ((long)c * O + o) * K3 + (K3 - 1 - t) : wOff + ((long)o * C + c) * K3 + t;
-                    wp[wpOff + ((long)(o / ob) * CK + c * K3 + t) * ob + o % ob] = o < O ? w[src] : 0f;
+                    int kk = (t / khw * C + c) * khw + t % khw;
+                    wp[wpOff + ((long)(o / ob) * CK + kk) * ob + o % ob] = o < O ? w[src] : 0f;
                 }
     }
 
@@ -245,16 +260,18 @@ internal static unsafe partial class ConvKernels
         });
     }
 
-    // Tap offsets tap[c·K3 + (i·kh + j)·kw + k] of planes p, padded with zeros to n entries.
-    static int[] RentTaps(in ConvPlanes p, int n)
+    // Tap offsets of planes p, padded with zeros to n entries: in dW's order tap[c·K3 + (i·kh + j)·kw + k], or
+    // time-major, tap[(i·C + c)·kh·kw + j·kw + k], so that each time tap i is one contiguous range (DirectPass skips
+    // the ranges that would read only zero frames).
+    static int[] RentTaps(in ConvPlanes p, int n, bool timeMajor)
     {
         var taps = ArrayPool<int>.Shared.Rent(n);
         int idx = 0;
-        for (int c = 0; c < p.C; c++)
-            for (int i = 0; i < p.T.K; i++)
+        for (int outer = 0; outer < (timeMajor ? p.T.K : p.C); outer++)
+            for (int inner = 0; inner < (timeMajor ? p.C : p.T.K); inner++)
                 for (int j = 0; j < p.H.K; j++)
                     for (int k = 0; k < p.W.K; k++)
-                        taps[idx++] = checked((int)p.Tap(c, i, j, k));
+                        taps[idx++] = checked((int)(timeMajor ? p.Tap(inner, outer, j, k) : p.Tap(outer, inner, j, k)));
         Array.Clear(taps, idx, n - idx);
         return taps;
     }
@@ -266,9 +283,9 @@ internal static unsafe partial class ConvKernels
     static void DirectPass(float[] y, float[] planes, long planesOff, ConvPlanes p, int B, int O, float[] wp,
                            long wpOff, float[]? bias, long biasOff, MatMulKernels.Isa isa)
     {
-        int ob = OutBlock(isa), CK = p.C * p.K3, To = p.T.Out, Ho = p.H.Out, Wo = p.W.Out;
+        int ob = OutBlock(isa, O), CK = p.C * p.K3, To = p.T.Out, Ho = p.H.Out, Wo = p.W.Out, perTap = CK / p.T.K;
         int frameLen = Ho * p.RowPitch, chunks = (frameLen + ChunkPositions - 1) / ChunkPositions;
-        var taps = RentTaps(p, CK);
+        var taps = RentTaps(p, CK, timeMajor: true);
         try
         {
             Par.For(B * To * chunks, (long)ChunkPositions * CK * O, item =>
@@ -276,6 +293,16 @@ internal static unsafe partial class ConvKernels
                 int b = item / (To * chunks), a = item / chunks % To, m0 = item % chunks * ChunkPositions;
                 int len = Math.Min(ChunkPositions, frameLen - m0);
                 float* tile = stackalloc float[ob * ChunkPositions];
+                // the k ranges of the time taps that read a real frame: padding frames, and dilation zeros in dx
+                // of a strided conv, add nothing (an output frame that reads none of them is all bias)
+                int* ranges = stackalloc int[2 * p.T.K];
+                int nRanges = 0;
+                for (int i = 0; i < p.T.K; i++)
+                    if (Source(p.T, a * p.T.S + i) >= 0)
+                    {
+                        if (nRanges > 0 && ranges[2 * nRanges - 1] == i * perTap) ranges[2 * nRanges - 1] += perTap;
+                        else { ranges[2 * nRanges] = i * perTap; ranges[2 * nRanges + 1] = (i + 1) * perTap; nRanges++; }
+                    }
                 fixed (float* xb = planes, wb = wp, yb = y)
                 fixed (int* tp = taps)
                 {
@@ -283,8 +310,9 @@ internal static unsafe partial class ConvKernels
                     for (int o0 = 0; o0 < O; o0 += ob)
                     {
                         float* w0 = wb + wpOff + (long)o0 * CK;
-                        if (isa == MatMulKernels.Isa.Vector512) Chunk512(tile, xs, tp, CK, w0, len);
-                        else Chunk256(tile, xs, tp, CK, w0, len);
+                        if (isa != MatMulKernels.Isa.Vector512) Chunk256(tile, xs, tp, ranges, nRanges, w0, len);
+                        else if (ob == 8) Chunk512<Eight>(tile, xs, tp, ranges, nRanges, w0, len);
+                        else Chunk512<Four>(tile, xs, tp, ranges, nRanges, w0, len);
                         // valid columns of each grid row in [m0, m0 + len) go to y, plus the bias
                         for (int o = o0; o < Math.Min(O, o0 + ob); o++)
                         {
@@ -304,24 +332,26 @@ internal static unsafe partial class ConvKernels
         finally { ArrayPool<int>.Shared.Return(taps); }
     }
 
-    // tile[o][0 .. len) for o < 8 (row stride ChunkPositions) = sum over k < K of w0[k·8 + o] · xs[taps[k] + m]:
-    // 3-vector tiles, then a 2- or 1-vector tile for the rest (rounded up to a vector; the extra lanes are junk).
-    static void Chunk512(float* tile, float* xs, int* taps, int K, float* w0, int len)
+    // tile[o][0 .. len) for o < TO (row stride ChunkPositions) = sum over k in the ranges of
+    // w0[k·TO + o] · xs[taps[k] + m]: 3-vector tiles, then a 3-, 2- or 1-vector tile for the rest (rounded up to a
+    // vector; the extra lanes are junk that the caller drops).
+    static void Chunk512<TO>(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0, int len)
+        where TO : struct, IVectors
     {
         int m = 0;
-        for (; m + 48 <= len; m += 48) Tile512<Three>(tile + m, xs + m, taps, K, w0);
-        if (len - m > 32) Tile512<Three>(tile + m, xs + m, taps, K, w0);
-        else if (len - m > 16) Tile512<Two>(tile + m, xs + m, taps, K, w0);
-        else if (len > m) Tile512<One>(tile + m, xs + m, taps, K, w0);
+        for (; m + 48 <= len; m += 48) Tile512<TO, Three>(tile + m, xs + m, taps, ranges, nRanges, w0);
+        if (len - m > 32) Tile512<TO, Three>(tile + m, xs + m, taps, ranges, nRanges, w0);
+        else if (len - m > 16) Tile512<TO, Two>(tile + m, xs + m, taps, ranges, nRanges, w0);
+        else if (len > m) Tile512<TO, One>(tile + m, xs + m, taps, ranges, nRanges, w0);
     }
 
-    static void Chunk256(float* tile, float* xs, int* taps, int K, float* w0, int len)
+    static void Chunk256(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0, int len)
     {
         int m = 0;
-        for (; m + 24 <= len; m += 24) Tile256<Three>(tile + m, xs + m, taps, K, w0);
-        if (len - m > 16) Tile256<Three>(tile + m, xs + m, taps, K, w0);
-        else if (len - m > 8) Tile256<Two>(tile + m, xs + m, taps, K, w0);
-        else if (len > m) Tile256<One>(tile + m, xs + m, taps, K, w0);
+        for (; m + 24 <= len; m += 24) Tile256<Three>(tile + m, xs + m, taps, ranges, nRanges, w0);
+        if (len - m > 16) Tile256<Three>(tile + m, xs + m, taps, ranges, nRanges, w0);
+        else if (len - m > 8) Tile256<Two>(tile + m, xs + m, taps, ranges, nRanges, w0);
+        else if (len > m) Tile256<One>(tile + m, xs + m, taps, ranges, nRanges, w0);
     }
 
     // The vector count of a tile as a type, so the JIT compiles one tile per count with the unused lanes removed.
@@ -329,10 +359,14 @@ internal static unsafe partial class ConvKernels
     struct One : IVectors { public static int N => 1; }
     struct Two : IVectors { public static int N => 2; }
     struct Three : IVectors { public static int N => 3; }
+    struct Four : IVectors { public static int N => 4; }
+    struct Eight : IVectors { public static int N => 8; }
 
-    // 8 output channels x N vectors of 16 positions; per k: N loads of x, 8 broadcasts of w, 8·N FMAs.
+    // TO (8 or 4) output channels x TN vectors of 16 positions; per k: TN loads of x, TO broadcasts of w, TO·TN
+    // FMAs.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    static void Tile512<TN>(float* tile, float* xs, int* taps, int K, float* w) where TN : struct, IVectors
+    static void Tile512<TO, TN>(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0)
+        where TO : struct, IVectors where TN : struct, IVectors
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector512<float> a4 = default, a5 = default, a6 = default, a7 = default;
@@ -340,9 +374,10 @@ internal static unsafe partial class ConvKernels
         Vector512<float> b4 = default, b5 = default, b6 = default, b7 = default;
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
         Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
-        for (int k = 0; k < K; k++, w += 8)
+        for (int r = 0; r < nRanges; r++)
+        for (int k = ranges[2 * r], kEnd = ranges[2 * r + 1]; k < kEnd; k++)
         {
-            float* xp = xs + taps[k];
+            float* xp = xs + taps[k], w = w0 + k * TO.N;
             Vector512<float> x0 = Vector512.Load(xp);
             Vector512<float> x1 = TN.N > 1 ? Vector512.Load(xp + 16) : default;
             Vector512<float> x2 = TN.N > 2 ? Vector512.Load(xp + 32) : default;
@@ -351,6 +386,7 @@ internal static unsafe partial class ConvKernels
             v = Vector512.Create(w[1]); a1 = Fma512(x0, v, a1); if (TN.N > 1) b1 = Fma512(x1, v, b1); if (TN.N > 2) c1 = Fma512(x2, v, c1);
             v = Vector512.Create(w[2]); a2 = Fma512(x0, v, a2); if (TN.N > 1) b2 = Fma512(x1, v, b2); if (TN.N > 2) c2 = Fma512(x2, v, c2);
             v = Vector512.Create(w[3]); a3 = Fma512(x0, v, a3); if (TN.N > 1) b3 = Fma512(x1, v, b3); if (TN.N > 2) c3 = Fma512(x2, v, c3);
+            if (TO.N <= 4) continue;
             v = Vector512.Create(w[4]); a4 = Fma512(x0, v, a4); if (TN.N > 1) b4 = Fma512(x1, v, b4); if (TN.N > 2) c4 = Fma512(x2, v, c4);
             v = Vector512.Create(w[5]); a5 = Fma512(x0, v, a5); if (TN.N > 1) b5 = Fma512(x1, v, b5); if (TN.N > 2) c5 = Fma512(x2, v, c5);
             v = Vector512.Create(w[6]); a6 = Fma512(x0, v, a6); if (TN.N > 1) b6 = Fma512(x1, v, b6); if (TN.N > 2) c6 = Fma512(x2, v, c6);
@@ -360,6 +396,7 @@ internal static unsafe partial class ConvKernels
         Store512<TN>(tile + 1 * ChunkPositions, a1, b1, c1);
         Store512<TN>(tile + 2 * ChunkPositions, a2, b2, c2);
         Store512<TN>(tile + 3 * ChunkPositions, a3, b3, c3);
+        if (TO.N <= 4) return;
         Store512<TN>(tile + 4 * ChunkPositions, a4, b4, c4);
         Store512<TN>(tile + 5 * ChunkPositions, a5, b5, c5);
         Store512<TN>(tile + 6 * ChunkPositions, a6, b6, c6);
@@ -377,14 +414,16 @@ internal static unsafe partial class ConvKernels
 
     // 4 output channels x N vectors of 8 positions (12 of the 16 ymm registers hold accumulators).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    static void Tile256<TN>(float* tile, float* xs, int* taps, int K, float* w) where TN : struct, IVectors
+    static void Tile256<TN>(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0)
+        where TN : struct, IVectors
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
-        for (int k = 0; k < K; k++, w += 4)
+        for (int r = 0; r < nRanges; r++)
+        for (int k = ranges[2 * r], kEnd = ranges[2 * r + 1]; k < kEnd; k++)
         {
-            float* xp = xs + taps[k];
+            float* xp = xs + taps[k], w = w0 + k * 4;
             Vector256<float> x0 = Vector256.Load(xp);
             Vector256<float> x1 = TN.N > 1 ? Vector256.Load(xp + 8) : default;
             Vector256<float> x2 = TN.N > 2 ? Vector256.Load(xp + 16) : default;
@@ -426,7 +465,7 @@ internal static unsafe partial class ConvKernels
         int perFrame = (seg + BlockPositions - 1) / BlockPositions, nPieces = B * To * perFrame;
         var pieces = ArrayPool<int>.Shared.Rent(4 * nPieces);
         var blocks = ArrayPool<int>.Shared.Rent(nPieces + 1);
-        var taps = RentTaps(f, CKpad);
+        var taps = RentTaps(f, CKpad, timeMajor: false);
         int nBlocks = 0, inBlock = 0;
         for (int n = 0; n < nPieces; n++)
         {
