@@ -43,6 +43,7 @@
 // keeps a chunk's x rows for all channels in L2 at 64 channels; BlockPositions = 2048 amortises the horizontal
 // sums (24 per tile and block) to a few percent while dy and x of a block stay in L2.
 using System.Buffers;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -85,10 +86,14 @@ internal static unsafe partial class ConvKernels
 
     // ---- when v3 runs ---------------------------------------------------------------------------------------
 
+    /// <summary>Settable only so the benchmark can time the VAE on v2 and v3 in one build (`-- vae --conv 2`).
+    /// </summary>
+    internal static bool DirectEnabled = true;
+
     /// <summary>True when the direct kernels (v3) run this convolution on this CPU (<paramref name="isa"/>).
     /// Pointwise convs stay on v2, which is a plain GEMM for them; dx needs padding &lt; kernel size.</summary>
     public static bool UsesDirect(in ConvShape s, MatMulKernels.Isa isa) =>
-        isa != MatMulKernels.Isa.Scalar && !s.IsPointwise
+        DirectEnabled && isa != MatMulKernels.Isa.Scalar && !s.IsPointwise
         && s.Pt < s.Kt && s.Ph < s.Kh && s.Pw < s.Kw
         && DirectScratchFloats(s, backward: true) <= Array.MaxLength;
 
@@ -219,6 +224,7 @@ internal static unsafe partial class ConvKernels
     static int Source(in ConvAxis a, int i)
     {
         int d = i - a.Pad0;
+        if (a.Dil == 1) return (uint)d < (uint)a.In ? d : -1;
         if (d < 0 || d % a.Dil != 0) return -1;
         d /= a.Dil;
         return d < a.In ? d : -1;
@@ -232,14 +238,19 @@ internal static unsafe partial class ConvKernels
                             bool flip)
     {
         int CK = C * K3, khw = K3 / kt;
-        for (int o = 0; o < Pad(O, ob); o++)
-            for (int c = 0; c < C; c++)
-                for (int t = 0; t < K3; t++)
-                {
-                    long src = flip ? wOff + ((long)c * O + o) * K3 + (K3 - 1 - t) : wOff + ((long)o * C + c) * K3 + t;
-                    int kk = (t / khw * C + c) * khw + t % khw;
-                    wp[wpOff + ((long)(o / ob) * CK + kk) * ob + o % ob] = o < O ? w[src] : 0f;
-                }
+        Par.For(Pad(O, ob) / ob, (long)CK * ob, panel =>
+        {
+            long dst = wpOff + (long)panel * CK * ob;        // walks the panel in order: (i, c, jk, lane)
+            for (int i = 0; i < kt; i++)
+                for (int c = 0; c < C; c++)
+                    for (int jk = 0; jk < khw; jk++)
+                        for (int lane = 0; lane < ob; lane++, dst++)
+                        {
+                            int o = panel * ob + lane, t = i * khw + jk;
+                            wp[dst] = o >= O ? 0f
+                                : flip ? w[wOff + ((long)c * O + o) * K3 + (K3 - 1 - t)] : w[wOff + ((long)o * C + c) * K3 + t];
+                        }
+        });
     }
 
     // dyg[dygOff ..]: (B, Opad, To, Segment): dy's rows on the grid of the forward planes f, zero at q >= Wo, past
@@ -322,7 +333,9 @@ internal static unsafe partial class ConvKernels
                             for (int e = m0 / p.RowPitch; e * p.RowPitch < m0 + len; e++)
                             {
                                 int q0 = Math.Max(0, m0 - e * p.RowPitch), q1 = Math.Min(Wo, m0 + len - e * p.RowPitch);
-                                for (int q = q0; q < q1; q++) yo[e * Wo + q] = trow[e * p.RowPitch + q - m0] + add;
+                                if (q1 > q0)
+                                    TensorPrimitives.Add(new ReadOnlySpan<float>(trow + e * p.RowPitch + q0 - m0, q1 - q0),
+                                                         add, new Span<float>(yo + e * Wo + q0, q1 - q0));
                             }
                         }
                     }
@@ -463,19 +476,20 @@ internal static unsafe partial class ConvKernels
         int seg = f.Segment, To = s.To, B = s.B;
         // blocks of positions: pieces (b, a, start, length) of whole frames or, for big frames, parts of one
         int perFrame = (seg + BlockPositions - 1) / BlockPositions, nPieces = B * To * perFrame;
-        var pieces = ArrayPool<int>.Shared.Rent(4 * nPieces);
+        var pieces = ArrayPool<long>.Shared.Rent(3 * nPieces);
         var blocks = ArrayPool<int>.Shared.Rent(nPieces + 1);
         var taps = RentTaps(f, CKpad, timeMajor: false);
         int nBlocks = 0, inBlock = 0;
         for (int n = 0; n < nPieces; n++)
         {
-            int start = n % perFrame * BlockPositions;
-            pieces[4 * n] = n / perFrame / To;
-            pieces[4 * n + 1] = n / perFrame % To;
-            pieces[4 * n + 2] = start;
-            pieces[4 * n + 3] = Math.Min(BlockPositions, seg - start);
-            if (inBlock == 0 || inBlock + pieces[4 * n + 3] > BlockPositions) { blocks[nBlocks++] = n; inBlock = 0; }
-            inBlock += pieces[4 * n + 3];
+            // piece n: its offset in dyg (channel 0), its offset in the planes, its length
+            int b = n / perFrame / To, a = n / perFrame % To, start = n % perFrame * BlockPositions;
+            int len = Math.Min(BlockPositions, seg - start);
+            pieces[3 * n] = ((long)b * Opad * To + a) * seg + start;
+            pieces[3 * n + 1] = b * f.SampleSize + (long)a * f.FramePitch + start;
+            pieces[3 * n + 2] = len;
+            if (inBlock == 0 || inBlock + len > BlockPositions) { blocks[nBlocks++] = n; inBlock = 0; }
+            inBlock += len;
         }
         blocks[nBlocks] = nPieces;
         int oTiles = Opad / ow, tiles = oTiles * (CKpad / 6);
@@ -486,26 +500,20 @@ internal static unsafe partial class ConvKernels
             Par.ForRange(tiles, (long)ow * 6 * B * To * seg, (t0, t1) =>
             {
                 fixed (float* xb = planes, gb = dyg, ab = acc)
-                fixed (int* pp = pieces, tp = taps)
+                fixed (long* pp = pieces)
+                fixed (int* tp = taps)
                 {
                     for (int blk = 0; blk < nBlocks; blk++)
                         for (int t = t0; t < t1; t++)
                         {
                             int o0 = t % oTiles * ow, k0 = t / oTiles * 6;
-                            float* dst = ab + accOff + (long)o0 * CKpad + k0;
-                            bool first = true;
-                            for (int n = blocks[blk]; n < blocks[blk + 1]; n++)
-                            {
-                                int b = pp[4 * n], a = pp[4 * n + 1], start = pp[4 * n + 2], len = pp[4 * n + 3];
-                                float* g = gb + dygOff + (((long)b * Opad + o0) * To + a) * seg + start;
-                                float* xs = xb + planesOff + b * f.SampleSize + (long)a * f.FramePitch + start;
-                                bool last = n == blocks[blk + 1] - 1;
-                                if (isa == MatMulKernels.Isa.Vector512)
-                                    GradTile512(dst, CKpad, g, dyRow, xs, tp + k0, len, first, last);
-                                else
-                                    GradTile256(dst, CKpad, g, dyRow, xs, tp + k0, len, first, last);
-                                first = false;
-                            }
+                            float* dst = ab + accOff + (long)o0 * CKpad + k0, g = gb + dygOff + o0 * dyRow;
+                            long* first = pp + 3 * blocks[blk];
+                            int count = blocks[blk + 1] - blocks[blk];
+                            if (isa == MatMulKernels.Isa.Vector512)
+                                GradTile512(dst, CKpad, g, dyRow, xb + planesOff, tp + k0, first, count);
+                            else
+                                GradTile256(dst, CKpad, g, dyRow, xb + planesOff, tp + k0, first, count);
                         }
                 }
             });
@@ -514,60 +522,39 @@ internal static unsafe partial class ConvKernels
         }
         finally
         {
-            ArrayPool<int>.Shared.Return(pieces);
+            ArrayPool<long>.Shared.Return(pieces);
             ArrayPool<int>.Shared.Return(blocks);
             ArrayPool<int>.Shared.Return(taps);
         }
     }
 
-    // A block of several pieces keeps a tile's accumulators in this per-thread state between the pieces' calls.
-    [ThreadStatic] static GradState512 state512;
-    [ThreadStatic] static GradState256 state256;
-
-    struct GradState512
-    {
-        public Vector512<float> A00, A01, A02, A03, A04, A05, A10, A11, A12, A13, A14, A15;
-        public Vector512<float> A20, A21, A22, A23, A24, A25, A30, A31, A32, A33, A34, A35;
-    }
-
-    struct GradState256
-    {
-        public Vector256<float> A00, A01, A02, A03, A04, A05, A10, A11, A12, A13, A14, A15;
-    }
-
-    // dst[o·ld + k] (+)= sum over m < len of g[o·dyRow + m] · xs[taps[k] + m], o < 4, k < 6: accumulated in
-    // registers over the pieces of a block (first: start from zero; last: add the horizontal sums to dst).
+    // dst[o·ld + k] += sum over the count pieces (dyg offset, planes offset, length) from piece, and m < length,
+    // of g[o·dyRow + offset + m] · planes[offset + taps[k] + m], for o < 4, k < 6: each sum in a vector register
+    // over the whole block, then added horizontally.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    static void GradTile512(float* dst, int ld, float* g, long dyRow, float* xs, int* taps, int len, bool first,
-                            bool last)
+    static void GradTile512(float* dst, int ld, float* g, long dyRow, float* planes, int* taps, long* piece, int count)
     {
-        ref var st = ref state512;
-        if (first) st = default;
-        Vector512<float> a00 = st.A00, a01 = st.A01, a02 = st.A02, a03 = st.A03, a04 = st.A04, a05 = st.A05;
-        Vector512<float> a10 = st.A10, a11 = st.A11, a12 = st.A12, a13 = st.A13, a14 = st.A14, a15 = st.A15;
-        Vector512<float> a20 = st.A20, a21 = st.A21, a22 = st.A22, a23 = st.A23, a24 = st.A24, a25 = st.A25;
-        Vector512<float> a30 = st.A30, a31 = st.A31, a32 = st.A32, a33 = st.A33, a34 = st.A34, a35 = st.A35;
-        float* x0 = xs + taps[0], x1 = xs + taps[1], x2 = xs + taps[2], x3 = xs + taps[3], x4 = xs + taps[4];
-        float* x5 = xs + taps[5];
-        float* g0 = g, g1 = g + dyRow, g2 = g + 2 * dyRow, g3 = g + 3 * dyRow;
-        for (int m = 0; m < len; m += 16)
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a04 = default, a05 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a24 = default, a25 = default;
+        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default, a34 = default, a35 = default;
+        for (int n = 0; n < count; n++, piece += 3)
         {
-            Vector512<float> d0 = Vector512.Load(g0 + m), d1 = Vector512.Load(g1 + m);
-            Vector512<float> d2 = Vector512.Load(g2 + m), d3 = Vector512.Load(g3 + m), v;
-            v = Vector512.Load(x0 + m); a00 = Fma512(d0, v, a00); a10 = Fma512(d1, v, a10); a20 = Fma512(d2, v, a20); a30 = Fma512(d3, v, a30);
-            v = Vector512.Load(x1 + m); a01 = Fma512(d0, v, a01); a11 = Fma512(d1, v, a11); a21 = Fma512(d2, v, a21); a31 = Fma512(d3, v, a31);
-            v = Vector512.Load(x2 + m); a02 = Fma512(d0, v, a02); a12 = Fma512(d1, v, a12); a22 = Fma512(d2, v, a22); a32 = Fma512(d3, v, a32);
-            v = Vector512.Load(x3 + m); a03 = Fma512(d0, v, a03); a13 = Fma512(d1, v, a13); a23 = Fma512(d2, v, a23); a33 = Fma512(d3, v, a33);
-            v = Vector512.Load(x4 + m); a04 = Fma512(d0, v, a04); a14 = Fma512(d1, v, a14); a24 = Fma512(d2, v, a24); a34 = Fma512(d3, v, a34);
-            v = Vector512.Load(x5 + m); a05 = Fma512(d0, v, a05); a15 = Fma512(d1, v, a15); a25 = Fma512(d2, v, a25); a35 = Fma512(d3, v, a35);
-        }
-        if (!last)
-        {
-            st.A00 = a00; st.A01 = a01; st.A02 = a02; st.A03 = a03; st.A04 = a04; st.A05 = a05;
-            st.A10 = a10; st.A11 = a11; st.A12 = a12; st.A13 = a13; st.A14 = a14; st.A15 = a15;
-            st.A20 = a20; st.A21 = a21; st.A22 = a22; st.A23 = a23; st.A24 = a24; st.A25 = a25;
-            st.A30 = a30; st.A31 = a31; st.A32 = a32; st.A33 = a33; st.A34 = a34; st.A35 = a35;
-            return;
+            float* xs = planes + piece[1];
+            float* x0 = xs + taps[0], x1 = xs + taps[1], x2 = xs + taps[2], x3 = xs + taps[3], x4 = xs + taps[4];
+            float* x5 = xs + taps[5];
+            float* g0 = g + piece[0], g1 = g0 + dyRow, g2 = g0 + 2 * dyRow, g3 = g0 + 3 * dyRow;
+            for (long m = 0, len = piece[2]; m < len; m += 16)
+            {
+                Vector512<float> d0 = Vector512.Load(g0 + m), d1 = Vector512.Load(g1 + m);
+                Vector512<float> d2 = Vector512.Load(g2 + m), d3 = Vector512.Load(g3 + m), v;
+                v = Vector512.Load(x0 + m); a00 = Fma512(d0, v, a00); a10 = Fma512(d1, v, a10); a20 = Fma512(d2, v, a20); a30 = Fma512(d3, v, a30);
+                v = Vector512.Load(x1 + m); a01 = Fma512(d0, v, a01); a11 = Fma512(d1, v, a11); a21 = Fma512(d2, v, a21); a31 = Fma512(d3, v, a31);
+                v = Vector512.Load(x2 + m); a02 = Fma512(d0, v, a02); a12 = Fma512(d1, v, a12); a22 = Fma512(d2, v, a22); a32 = Fma512(d3, v, a32);
+                v = Vector512.Load(x3 + m); a03 = Fma512(d0, v, a03); a13 = Fma512(d1, v, a13); a23 = Fma512(d2, v, a23); a33 = Fma512(d3, v, a33);
+                v = Vector512.Load(x4 + m); a04 = Fma512(d0, v, a04); a14 = Fma512(d1, v, a14); a24 = Fma512(d2, v, a24); a34 = Fma512(d3, v, a34);
+                v = Vector512.Load(x5 + m); a05 = Fma512(d0, v, a05); a15 = Fma512(d1, v, a15); a25 = Fma512(d2, v, a25); a35 = Fma512(d3, v, a35);
+            }
         }
         AddSums(dst, Vector512.Sum(a00), Vector512.Sum(a01), Vector512.Sum(a02), Vector512.Sum(a03), Vector512.Sum(a04), Vector512.Sum(a05));
         AddSums(dst + ld, Vector512.Sum(a10), Vector512.Sum(a11), Vector512.Sum(a12), Vector512.Sum(a13), Vector512.Sum(a14), Vector512.Sum(a15));
@@ -577,31 +564,26 @@ internal static unsafe partial class ConvKernels
 
     // The AVX2 tile: 2 output channels x 6 columns, 8 positions per step.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    static void GradTile256(float* dst, int ld, float* g, long dyRow, float* xs, int* taps, int len, bool first,
-                            bool last)
+    static void GradTile256(float* dst, int ld, float* g, long dyRow, float* planes, int* taps, long* piece, int count)
     {
-        ref var st = ref state256;
-        if (first) st = default;
-        Vector256<float> a00 = st.A00, a01 = st.A01, a02 = st.A02, a03 = st.A03, a04 = st.A04, a05 = st.A05;
-        Vector256<float> a10 = st.A10, a11 = st.A11, a12 = st.A12, a13 = st.A13, a14 = st.A14, a15 = st.A15;
-        float* x0 = xs + taps[0], x1 = xs + taps[1], x2 = xs + taps[2], x3 = xs + taps[3], x4 = xs + taps[4];
-        float* x5 = xs + taps[5];
-        float* g0 = g, g1 = g + dyRow;
-        for (int m = 0; m < len; m += 8)
+        Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default, a04 = default, a05 = default;
+        Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default;
+        for (int n = 0; n < count; n++, piece += 3)
         {
-            Vector256<float> d0 = Vector256.Load(g0 + m), d1 = Vector256.Load(g1 + m), v;
-            v = Vector256.Load(x0 + m); a00 = Fma.MultiplyAdd(d0, v, a00); a10 = Fma.MultiplyAdd(d1, v, a10);
-            v = Vector256.Load(x1 + m); a01 = Fma.MultiplyAdd(d0, v, a01); a11 = Fma.MultiplyAdd(d1, v, a11);
-            v = Vector256.Load(x2 + m); a02 = Fma.MultiplyAdd(d0, v, a02); a12 = Fma.MultiplyAdd(d1, v, a12);
-            v = Vector256.Load(x3 + m); a03 = Fma.MultiplyAdd(d0, v, a03); a13 = Fma.MultiplyAdd(d1, v, a13);
-            v = Vector256.Load(x4 + m); a04 = Fma.MultiplyAdd(d0, v, a04); a14 = Fma.MultiplyAdd(d1, v, a14);
-            v = Vector256.Load(x5 + m); a05 = Fma.MultiplyAdd(d0, v, a05); a15 = Fma.MultiplyAdd(d1, v, a15);
-        }
-        if (!last)
-        {
-            st.A00 = a00; st.A01 = a01; st.A02 = a02; st.A03 = a03; st.A04 = a04; st.A05 = a05;
-            st.A10 = a10; st.A11 = a11; st.A12 = a12; st.A13 = a13; st.A14 = a14; st.A15 = a15;
-            return;
+            float* xs = planes + piece[1];
+            float* x0 = xs + taps[0], x1 = xs + taps[1], x2 = xs + taps[2], x3 = xs + taps[3], x4 = xs + taps[4];
+            float* x5 = xs + taps[5];
+            float* g0 = g + piece[0], g1 = g0 + dyRow;
+            for (long m = 0, len = piece[2]; m < len; m += 8)
+            {
+                Vector256<float> d0 = Vector256.Load(g0 + m), d1 = Vector256.Load(g1 + m), v;
+                v = Vector256.Load(x0 + m); a00 = Fma.MultiplyAdd(d0, v, a00); a10 = Fma.MultiplyAdd(d1, v, a10);
+                v = Vector256.Load(x1 + m); a01 = Fma.MultiplyAdd(d0, v, a01); a11 = Fma.MultiplyAdd(d1, v, a11);
+                v = Vector256.Load(x2 + m); a02 = Fma.MultiplyAdd(d0, v, a02); a12 = Fma.MultiplyAdd(d1, v, a12);
+                v = Vector256.Load(x3 + m); a03 = Fma.MultiplyAdd(d0, v, a03); a13 = Fma.MultiplyAdd(d1, v, a13);
+                v = Vector256.Load(x4 + m); a04 = Fma.MultiplyAdd(d0, v, a04); a14 = Fma.MultiplyAdd(d1, v, a14);
+                v = Vector256.Load(x5 + m); a05 = Fma.MultiplyAdd(d0, v, a05); a15 = Fma.MultiplyAdd(d1, v, a15);
+            }
         }
         AddSums(dst, Vector256.Sum(a00), Vector256.Sum(a01), Vector256.Sum(a02), Vector256.Sum(a03), Vector256.Sum(a04), Vector256.Sum(a05));
         AddSums(dst + ld, Vector256.Sum(a10), Vector256.Sum(a11), Vector256.Sum(a12), Vector256.Sum(a13), Vector256.Sum(a14), Vector256.Sum(a15));
