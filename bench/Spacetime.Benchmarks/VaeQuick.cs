@@ -4,6 +4,7 @@
 // median), cpu_seconds (process CPU time / threads, median), gmacs (GMAC per wall second).
 // Timing: one warm-up call, then the median of three.
 // Options: --preset world --size 128 --frames 17 --threads 2 --train-size 32 --train-frames 5 --batch 4
+//          --conv 3 (the direct conv kernels where they apply) or 2 (im2col + GEMM everywhere, for comparison)
 using System.Globalization;
 using Spacetime.Engine;
 using Spacetime.Engine.Kernels;
@@ -22,6 +23,8 @@ static class VaeQuick
             ? new VideoVaeConfig { BaseChannels = 16, ChannelMultipliers = [1, 2, 4], NormGroups = 8 }
             : VideoVaeConfig.Presets[preset];
         using var _ = Par.UseThreads(threads);
+        ConvKernels.DirectEnabled = Int(args, "conv", 3) == 3;
+        Quick.Print(new { what = "conv kernels", version = ConvKernels.DirectEnabled ? 3 : 2 });
         var vae = new VideoVae(cfg, new Rng(0));
         var rng = new Rng(1);
         long macs = vae.CountMultiplyAdds(frames, size, size);

@@ -42,7 +42,7 @@ internal readonly record struct ConvShape(int B, int C, int T, int H, int W, int
     public bool FitsIm2Col => (long)CK * L <= Array.MaxLength;
 }
 
-internal static class ConvKernels
+internal static partial class ConvKernels
 {
     // ---- v1: the direct reference ---------------------------------------------------------------------------
 

@@ -71,7 +71,7 @@ public static unsafe partial class MatMulKernels
         public void Dispose() => isaOverride = previous;
     }
 
-    static Isa CurrentIsa => isaOverride ?? BestIsa;
+    internal static Isa CurrentIsa => isaOverride ?? BestIsa;
 
     /// <summary>Cache blocking of one path: KC (depth of a K block), MC (rows of a packed A block, a multiple of
     /// both MR), NC (columns of the shared packed B). Chosen by bench measurements (see the header).</summary>

@@ -1,5 +1,7 @@
 // Convolution, pooling and resampling ops on images (B, C, H, W) and videos (B, C, T, H, W). An image is laid out
 // like a one-frame video, so all of them run the video kernels of Kernels/ConvKernels.cs (T = 1 for images).
+// A convolution runs the direct SIMD kernels (v3) where ConvKernels.UsesDirect says they apply (any kernel but
+// 1x1x1, padding < kernel, AVX2 or AVX-512), else im2col + GEMM (v2), else the float64 reference (v1).
 // Backward rules (dy is dL/d(out)):
 //   conv:     dW = sum_b dy_b · im2col(x_b)^T   dx_b = col2im(W^T · dy_b)   db = dy summed over b and positions
 //   avgpool:  each input gets dy of its window / window size
@@ -79,7 +81,12 @@ public static partial class F
         var wc = weight.IsContiguous ? weight : ContiguousCopy(weight);
         var bc = bias is null || bias.IsContiguous ? bias : ContiguousCopy(bias);
         var y = Tensor.Empty(outDims);
-        if (!s.FitsIm2Col)
+        bool direct = ConvKernels.UsesDirect(s, MatMulKernels.CurrentIsa);
+        if (direct)
+            using (var scratch = Scratch(ConvKernels.DirectScratchFloats(s, backward: false)))
+                ConvKernels.ConvDirectForward(y.Storage.Data, xc.Storage.Data, xc.Offset, wc.Storage.Data, wc.Offset,
+                                              bc?.Storage.Data, bc?.Offset ?? 0, scratch.Data!, s);
+        else if (!s.FitsIm2Col)
             ConvKernels.ConvReferenceForward(y.Storage.Data, xc.Storage.Data, xc.Offset, wc.Storage.Data, wc.Offset,
                                              bc?.Storage.Data, bc?.Offset ?? 0, s);
         else
@@ -93,7 +100,12 @@ public static partial class F
             var dx = x.RequiresGrad ? Tensor.Zeros(x.Dims) : null;
             var dw = weight.RequiresGrad ? Tensor.Zeros(weight.Dims) : null;
             var db = bias is { RequiresGrad: true } ? Tensor.Empty(bias.Dims) : null;
-            if (!s.FitsIm2Col)
+            if (direct)
+                using (var scratch = Scratch(ConvKernels.DirectScratchFloats(s, backward: true)))
+                    ConvKernels.ConvDirectBackward(dx?.Storage.Data, dw?.Storage.Data, db?.Storage.Data,
+                        dy.Storage.Data, dy.Offset, xc.Storage.Data, xc.Offset, wc.Storage.Data, wc.Offset,
+                        scratch.Data!, s);
+            else if (!s.FitsIm2Col)
                 ConvKernels.ConvReferenceBackward(dx?.Storage.Data, dw?.Storage.Data, db?.Storage.Data,
                     dy.Storage.Data, dy.Offset, xc.Storage.Data, xc.Offset, wc.Storage.Data, wc.Offset, s);
             else
@@ -110,6 +122,9 @@ public static partial class F
     // next layer reuses it instead of holding one buffer per layer until the scope ends). None for a 1x1x1 conv.
     static Im2ColScratch Im2ColBuffer(ConvShape s) =>
         new(s.IsPointwise ? null : Tensor.Empty(s.CK * s.L));
+
+    // The direct kernels' scratch (input planes, packed weights, gradient grids), pooled the same way.
+    static Im2ColScratch Scratch(long floats) => new(Tensor.Empty((int)floats));
 
     readonly struct Im2ColScratch(Tensor? t) : IDisposable
     {

@@ -252,6 +252,133 @@ public class ConvTests
         }
     }
 
+    // ---- v3, the direct kernels --------------------------------------------------------------------------
+
+    // The SIMD paths of v3 on this CPU: AVX2 always (where FMA exists), AVX-512 where accelerated. Forcing AVX2 on an
+    // AVX-512 machine tests the path an AVX2-only machine runs.
+    static MatMulKernels.Isa[] DirectIsas() => !MatMulKernels.HasAvxFma ? []
+        : Vector512IsFast ? [MatMulKernels.Isa.Vector512, MatMulKernels.Isa.Vector256] : [MatMulKernels.Isa.Vector256];
+
+    static bool Vector512IsFast => MatMulKernels.BestIsa == MatMulKernels.Isa.Vector512;
+
+    // (B, C, T, H, W, O, kt, kh, kw, stride T/H/W, padding T/H/W): the VAE's layers in small (3x3x3 with causal
+    // frames already in T, stride 1, (1, 2, 2) and (2, 2, 2), 1-3 channels in or out, 16 and 20 channels so tiles
+    // and their remainders both run), 2-d convs (T = 1, kt = 1), symmetric time padding, odd sizes, and a frame
+    // wider than one work chunk.
+    public static TheoryData<int[]> DirectCases => new()
+    {
+        new[] { 2, 3, 7, 9, 10, 16, 3, 3, 3, 1, 1, 1, 0, 1, 1 },     // conv_in
+        new[] { 1, 16, 5, 8, 8, 3, 3, 3, 3, 1, 1, 1, 0, 1, 1 },      // conv_out to RGB (a 4-wide tile)
+        new[] { 2, 5, 7, 9, 11, 20, 3, 3, 3, 2, 2, 2, 0, 1, 1 },     // downsample in time and space, odd sizes
+        new[] { 1, 6, 4, 12, 10, 9, 3, 3, 3, 1, 2, 2, 0, 1, 1 },     // spatial downsample, even sizes
+        new[] { 3, 4, 1, 13, 7, 5, 1, 3, 3, 1, 1, 1, 0, 1, 1 },      // a 2-d conv
+        new[] { 1, 3, 1, 9, 12, 10, 1, 3, 3, 1, 2, 2, 0, 1, 1 },     // a strided 2-d conv
+        new[] { 2, 2, 4, 5, 6, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1 },       // symmetric time padding: frames of zeros skipped
+        new[] { 1, 2, 3, 9, 60, 8, 3, 1, 3, 1, 1, 1, 0, 0, 1 },      // a frame longer than one work chunk
+        new[] { 1, 1, 1, 48, 48, 2, 1, 3, 3, 1, 1, 1, 0, 1, 1 },     // a frame longer than one dW block
+        new[] { 1, 2, 6, 4, 4, 3, 3, 1, 1, 2, 1, 1, 0, 0, 0 },       // temporal-only kernel, stride 2 in time
+    };
+
+    [Theory, MemberData(nameof(DirectCases))]
+    public void ConvKernels_Direct_MatchesFloat64Reference(int[] c)
+    {
+        var s = new ConvShape(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13],
+                              c[14]);
+        float[] x = Rand(60, -1f, 1f, c[0], c[1], c[2], c[3], c[4]).ToArray();
+        float[] w = Rand(61, -1f, 1f, c[5], c[1], c[6], c[7], c[8]).ToArray(), bias = Rand(62, -1f, 1f, c[5]).ToArray();
+        float[] dy = Rand(63, -1f, 1f, c[0], c[5], s.To, s.Ho, s.Wo).ToArray();
+        float[] y1 = new float[dy.Length], dx1 = new float[x.Length], dw1 = new float[w.Length], db1 = new float[s.O];
+        ConvKernels.ConvReferenceForward(y1, x, 0, w, 0, bias, 0, s);
+        ConvKernels.ConvReferenceBackward(dx1, dw1, db1, dy, 0, x, 0, w, 0, s);
+        foreach (var isa in DirectIsas())
+        {
+            Assert.True(ConvKernels.UsesDirect(s, isa), $"{s} should run the direct kernels");
+            using var _ = MatMulKernels.UseIsa(isa);
+            // NaN-filled outputs and scratch: every element must be written, no stale scratch may be read
+            var scratch = Filled(ConvKernels.DirectScratchFloats(s, backward: true), float.NaN);
+            float[] y = Filled(dy.Length, float.NaN), dx = Filled(x.Length, float.NaN), dw = Filled(w.Length, float.NaN);
+            float[] db = Filled(s.O, float.NaN);
+            ConvKernels.ConvDirectForward(y, x, 0, w, 0, bias, 0, scratch, s);
+            Array.Fill(scratch, float.NaN);
+            ConvKernels.ConvDirectBackward(dx, dw, db, dy, 0, x, 0, w, 0, scratch, s);
+            // float32 sums of <= 3·20·27 products in [-1, 1] against float64 (v1 rounds once): see ConvRtol
+            TensorAssert.Close(Dbl(y1), Dbl(y), 1e-4, 1e-4, $"{isa} forward {s}");
+            TensorAssert.Close(Dbl(dx1), Dbl(dx), 1e-4, 1e-4, $"{isa} dx {s}");
+            TensorAssert.Close(Dbl(dw1), Dbl(dw), 1e-4, 1e-4, $"{isa} dW {s}");
+            TensorAssert.Close(Dbl(db1), Dbl(db), 1e-4, 1e-4, $"{isa} db {s}");
+        }
+    }
+
+    static float[] Filled(long n, float v)
+    {
+        var a = new float[n];
+        Array.Fill(a, v);
+        return a;
+    }
+
+    [Fact, Trait("Category", "Slow")]
+    public void ConvKernels_Direct_VaeSizedProblem_MatchesReference()
+    {
+        // 16 channels at 32x32 with 5 frames after causal padding: many work chunks, dW blocks of several frames
+        // (slow: the float64 reference takes seconds)
+        foreach (var (st, ss) in new[] { (1, 1), (2, 2) })
+        {
+            var s = new ConvShape(B: 2, C: 16, T: 7, H: 32, W: 32, O: 16, Kt: 3, Kh: 3, Kw: 3, St: st, Sh: ss, Sw: ss,
+                                  Pt: 0, Ph: 1, Pw: 1);
+            float[] x = Rand(64, -1f, 1f, 2, 16, 7, 32, 32).ToArray(), w = Rand(65, -0.2f, 0.2f, 16, 16, 3, 3, 3).ToArray();
+            float[] dy = Rand(66, -1f, 1f, 2, 16, s.To, s.Ho, s.Wo).ToArray();
+            float[] y1 = new float[dy.Length], dx1 = new float[x.Length], dw1 = new float[w.Length];
+            ConvKernels.ConvReferenceForward(y1, x, 0, w, 0, null, 0, s);
+            ConvKernels.ConvReferenceBackward(dx1, dw1, null, dy, 0, x, 0, w, 0, s);
+            foreach (var isa in DirectIsas())
+            {
+                using var _ = MatMulKernels.UseIsa(isa);
+                var scratch = new float[ConvKernels.DirectScratchFloats(s, backward: true)];
+                float[] y = new float[dy.Length], dx = new float[x.Length], dw = new float[w.Length];
+                ConvKernels.ConvDirectForward(y, x, 0, w, 0, null, 0, scratch, s);
+                ConvKernels.ConvDirectBackward(dx, dw, null, dy, 0, x, 0, w, 0, scratch, s);
+                TensorAssert.Close(Dbl(y1), Dbl(y), 1e-4, 1e-4, $"{isa} forward, stride {st}/{ss}");
+                TensorAssert.Close(Dbl(dx1), Dbl(dx), 1e-4, 1e-4, $"{isa} dx, stride {st}/{ss}");
+                // dW sums B·L = 2·5·32·32 (stride 1) products: float32 error grows with the count
+                TensorAssert.Close(Dbl(dw1), Dbl(dw), 1e-3, 1e-2, $"{isa} dW, stride {st}/{ss}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Conv3d_DirectKernels_BackwardMatchesFiniteDifferences()
+    {
+        // through the op, on each SIMD path: the downsample (stride 2 in T, H, W) and a causal 3x3x3 conv into RGB
+        foreach (var isa in DirectIsas())
+        {
+            using var _ = MatMulKernels.UseIsa(isa);
+            GradCheck.Check(t => F.Conv3d(t[0], t[1], t[2], (2, 2, 2), (0, 1, 1)),
+                            [Rand(67, -1f, 1f, 1, 3, 5, 5, 6), Rand(68, -1f, 1f, 5, 3, 3, 3, 3), Rand(69, -1f, 1f, 5)],
+                            what: $"{isa} Conv3d stride 2");
+            GradCheck.Check(t => F.Conv3d(t[0], t[1], t[2], padding: (0, 1, 1)),
+                            [Rand(70, -1f, 1f, 2, 4, 4, 4, 3), Rand(71, -1f, 1f, 3, 4, 3, 3, 3), Rand(72, -1f, 1f, 3)],
+                            what: $"{isa} Conv3d to 3 channels");
+            GradCheck.Check(t => F.Conv2d(t[0], t[1], t[2], (2, 2), (1, 1)),
+                            [Rand(73, -1f, 1f, 2, 3, 7, 6), Rand(74, -1f, 1f, 9, 3, 3, 3), Rand(75, -1f, 1f, 9)],
+                            what: $"{isa} Conv2d stride 2");
+        }
+    }
+
+    [Fact]
+    public void Conv3d_DirectKernels_OneAndTwoThreadsIdentical()
+    {
+        foreach (var isa in DirectIsas())
+        {
+            using var _ = MatMulKernels.UseIsa(isa);
+            GradCheck.SameOnThreads(t => F.Conv3d(t[0], t[1], t[2], (1, 1, 1), (0, 1, 1)),
+                                    [Rand(76, -1f, 1f, 2, 5, 5, 20, 19), Rand(77, -1f, 1f, 12, 5, 3, 3, 3),
+                                     Rand(78, -1f, 1f, 12)], what: $"{isa} Conv3d");
+            GradCheck.SameOnThreads(t => F.Conv3d(t[0], t[1], null, (2, 2, 2), (0, 1, 1)),
+                                    [Rand(79, -1f, 1f, 2, 4, 7, 9, 8), Rand(80, -1f, 1f, 3, 4, 3, 3, 3)],
+                                    what: $"{isa} Conv3d stride 2");
+        }
+    }
+
     [Fact]
     [OpCheck(OpKind.Conv2d, Check.Backward)]
     public void Conv2d_Backward_MatchesFiniteDifferences()

@@ -1,0 +1,146 @@
+// `-- conv`: forward, dx and dW of the video VAE's convolution layers, one JSON line per (layer, pass): GFLOP/s
+// and the fraction of this machine's fp32 FMA peak, measured in the same run (MeasurePeak: independent FMA chains
+// on every thread). Layers: the world VAE's training batch (4 crops of 32x32, 5 frames) and one 128x128 clip of
+// 17 frames, at each level's resolution, with the causal time padding (kt - 1 frames) already in T, as
+// StreamingCausalConv3d runs them. bench/conv_peer.py times the same layers in PyTorch.
+// FLOPs per pass = 2·B·O·L·C·kt·kh·kw (L = output positions per sample); the three passes do the same count.
+// Options: --threads 2   --version 3 (the direct kernels) or 2 (im2col + GEMM)   --only NAME (one layer)
+//          --clock cpu (process CPU time / threads instead of wall time, for a busy machine).
+using System.Runtime.Intrinsics;
+using Spacetime.Engine.Kernels;
+
+namespace Spacetime.Benchmarks;
+
+static class ConvQuick
+{
+    // (name, B, C, O, T incl. causal padding, H, W, stride T/H/W); kernel 3x3x3, padding (0, 1, 1).
+    public static readonly (string Name, int B, int C, int O, int T, int H, int W, int St, int Ss)[] Layers =
+    [
+        ("train 3->16 32x32", 4, 3, 16, 7, 32, 32, 1, 1),          // conv_in
+        ("train 16->16 32x32", 4, 16, 16, 7, 32, 32, 1, 1),        // level 0 ResNet convs
+        ("train 16->16 s222 32x32", 4, 16, 16, 7, 32, 32, 2, 2),   // downsample, time halved
+        ("train 32->32 16x16", 4, 32, 32, 5, 16, 16, 1, 1),        // level 1
+        ("train 64->64 8x8", 4, 64, 64, 4, 8, 8, 1, 1),            // level 2 and mid blocks
+        ("clip 3->16 128x128", 1, 3, 16, 19, 128, 128, 1, 1),
+        ("clip 16->16 128x128", 1, 16, 16, 19, 128, 128, 1, 1),
+        ("clip 16->32 s122 128x128", 1, 16, 32, 19, 128, 128, 1, 2),
+        ("clip 32->32 64x64", 1, 32, 32, 11, 64, 64, 1, 1),
+        ("clip 64->64 32x32", 1, 64, 64, 7, 32, 32, 1, 1),
+        ("clip 128->128 32x32", 1, 128, 128, 7, 32, 32, 1, 1),     // the 32-64-128 presets' top level
+    ];
+
+    public static void Run(string[] args)
+    {
+        int threads = int.Parse(Quick.Option(args, "threads") ?? "2");
+        int version = int.Parse(Quick.Option(args, "version") ?? "3");
+        string? only = Quick.Option(args, "only");
+        bool cpuClock = Quick.Option(args, "clock") == "cpu";
+        using var _ = Par.UseThreads(threads);
+        double peak = MeasurePeak(threads, cpuClock);
+        Quick.Print(new { what = "peak", threads, isa = MatMulKernels.CurrentIsa.ToString(), gflops = Math.Round(peak, 1) });
+        foreach (var (name, B, C, O, T, H, W, st, ss) in Layers)
+        {
+            if (only != null && only != name) continue;
+            var s = new ConvShape(B, C, T, H, W, O, 3, 3, 3, st, ss, ss, 0, 1, 1);
+            var rng = new Random(1);
+            float[] x = Rand(rng, B * s.InSample), w = Rand(rng, (long)O * s.CK), bias = Rand(rng, O);
+            float[] y = new float[B * s.OutSample], dy = Rand(rng, B * s.OutSample);
+            float[] dx = new float[x.Length], dw = new float[w.Length], db = new float[O];
+            bool direct = version == 3 && ConvKernels.UsesDirect(s, MatMulKernels.CurrentIsa);
+            float[] scratch = new float[direct ? ConvKernels.DirectScratchFloats(s, backward: true) : s.CK * s.L];
+            Action forward = direct
+                ? () => ConvKernels.ConvDirectForward(y, x, 0, w, 0, bias, 0, scratch, s)
+                : () => ConvKernels.ConvForward(y, x, 0, w, 0, bias, 0, scratch, s);
+            Action gradInput = direct
+                ? () => ConvKernels.ConvDirectBackward(dx, null, null, dy, 0, x, 0, w, 0, scratch, s)
+                : () => { Array.Clear(dx); ConvKernels.ConvBackward(dx, null, null, dy, 0, x, 0, w, 0, scratch, s); };
+            Action gradWeight = direct
+                ? () => ConvKernels.ConvDirectBackward(null, dw, db, dy, 0, x, 0, w, 0, scratch, s)
+                : () => { Array.Clear(dw); ConvKernels.ConvBackward(null, dw, db, dy, 0, x, 0, w, 0, scratch, s); };
+            double flops = 2.0 * B * O * s.L * s.CK;
+            foreach (var (pass, once) in new[] { ("fwd", forward), ("dx", gradInput), ("dW", gradWeight) })
+            {
+                double seconds = cpuClock ? Quick.MedianCpuSeconds(once, threads, samples: 5, sampleSeconds: 0.1)
+                                          : Quick.MedianSeconds(once, samples: 5, sampleSeconds: 0.1);
+                double gflops = flops / seconds / 1e9;
+                Quick.Print(new
+                {
+                    layer = name, pass, version = direct ? 3 : 2, threads, ms = Math.Round(seconds * 1e3, 3),
+                    gflops = Math.Round(gflops, 1), peak_fraction = Math.Round(gflops / peak, 3),
+                });
+            }
+        }
+    }
+
+    static float[] Rand(Random rng, long n)
+    {
+        var a = new float[n];
+        for (long i = 0; i < n; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+        return a;
+    }
+
+    /// <summary>fp32 FMA peak in GFLOP/s on <paramref name="threads"/> threads: 12 independent FMA chains per
+    /// thread in the widest vectors this CPU accelerates, the best of 3 runs of ~0.2 s; on process CPU time /
+    /// threads when <paramref name="cpuClock"/>, like the layers.</summary>
+    public static double MeasurePeak(int threads, bool cpuClock)
+    {
+        var process = System.Diagnostics.Process.GetCurrentProcess();
+        bool wide = Vector512.IsHardwareAccelerated;
+        int lanes = wide ? 16 : 8;
+        const long Iterations = 20_000_000;
+        double best = 0;
+        for (int run = 0; run < 3; run++)
+        {
+            process.Refresh();
+            var cpu0 = process.TotalProcessorTime;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
+                         _ => Sink = wide ? Chains512(Iterations) : Chains256(Iterations));
+            double seconds = clock.Elapsed.TotalSeconds;
+            process.Refresh();
+            if (cpuClock) seconds = (process.TotalProcessorTime - cpu0).TotalSeconds / threads;
+            best = Math.Max(best, 2.0 * 12 * lanes * Iterations * threads / seconds / 1e9);
+        }
+        return best;
+    }
+
+    static volatile float Sink;
+
+    static float Chains512(long n)
+    {
+        Vector512<float> m = Vector512.Create(0.999999f), c = Vector512.Create(1e-7f);
+        Vector512<float> a0 = Vector512.Create(0f), a1 = Vector512.Create(1f), a2 = Vector512.Create(2f);
+        Vector512<float> a3 = Vector512.Create(3f), a4 = Vector512.Create(4f), a5 = Vector512.Create(5f);
+        Vector512<float> a6 = Vector512.Create(6f), a7 = Vector512.Create(7f), a8 = Vector512.Create(8f);
+        Vector512<float> a9 = Vector512.Create(9f), a10 = Vector512.Create(10f), a11 = Vector512.Create(11f);
+        for (long i = 0; i < n; i++)
+        {
+            a0 = Vector512.FusedMultiplyAdd(a0, m, c); a1 = Vector512.FusedMultiplyAdd(a1, m, c);
+            a2 = Vector512.FusedMultiplyAdd(a2, m, c); a3 = Vector512.FusedMultiplyAdd(a3, m, c);
+            a4 = Vector512.FusedMultiplyAdd(a4, m, c); a5 = Vector512.FusedMultiplyAdd(a5, m, c);
+            a6 = Vector512.FusedMultiplyAdd(a6, m, c); a7 = Vector512.FusedMultiplyAdd(a7, m, c);
+            a8 = Vector512.FusedMultiplyAdd(a8, m, c); a9 = Vector512.FusedMultiplyAdd(a9, m, c);
+            a10 = Vector512.FusedMultiplyAdd(a10, m, c); a11 = Vector512.FusedMultiplyAdd(a11, m, c);
+        }
+        return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+    }
+
+    static float Chains256(long n)
+    {
+        Vector256<float> m = Vector256.Create(0.999999f), c = Vector256.Create(1e-7f);
+        Vector256<float> a0 = Vector256.Create(0f), a1 = Vector256.Create(1f), a2 = Vector256.Create(2f);
+        Vector256<float> a3 = Vector256.Create(3f), a4 = Vector256.Create(4f), a5 = Vector256.Create(5f);
+        Vector256<float> a6 = Vector256.Create(6f), a7 = Vector256.Create(7f), a8 = Vector256.Create(8f);
+        Vector256<float> a9 = Vector256.Create(9f), a10 = Vector256.Create(10f), a11 = Vector256.Create(11f);
+        for (long i = 0; i < n; i++)
+        {
+            a0 = Vector256.FusedMultiplyAdd(a0, m, c); a1 = Vector256.FusedMultiplyAdd(a1, m, c);
+            a2 = Vector256.FusedMultiplyAdd(a2, m, c); a3 = Vector256.FusedMultiplyAdd(a3, m, c);
+            a4 = Vector256.FusedMultiplyAdd(a4, m, c); a5 = Vector256.FusedMultiplyAdd(a5, m, c);
+            a6 = Vector256.FusedMultiplyAdd(a6, m, c); a7 = Vector256.FusedMultiplyAdd(a7, m, c);
+            a8 = Vector256.FusedMultiplyAdd(a8, m, c); a9 = Vector256.FusedMultiplyAdd(a9, m, c);
+            a10 = Vector256.FusedMultiplyAdd(a10, m, c); a11 = Vector256.FusedMultiplyAdd(a11, m, c);
+        }
+        return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+    }
+}
