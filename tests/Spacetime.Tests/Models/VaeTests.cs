@@ -262,9 +262,9 @@ public class VaeTests
             TensorAssert.BitwiseEqual(vae.Decode(vae.Encode(video).Mode()).ToArray(),
                                       loaded.Decode(loaded.Encode(video).Mode()).ToArray(), "reconstruction");
 
-            // A config that does not match the weights: every mis-shaped key is named in one message.
+            // A config that does not match the weights: the mis-shaped keys are named in one message.
             File.WriteAllText(Path.Combine(dir, VaeCheckpoint.ConfigFile), (Tiny with { LatentChannels = 8 }).ToJson());
-            var e = Assert.Throws<ArgumentException>(() => VaeCheckpoint.Load(dir));
+            var e = Assert.Throws<InvalidDataException>(() => VaeCheckpoint.Load(dir));
             Assert.Contains("encoder.conv_out.conv.weight", e.Message);
             Assert.Contains("decoder.conv_in.conv.weight", e.Message);
             Assert.Contains(VaeCheckpoint.WeightsFile, e.Message);
