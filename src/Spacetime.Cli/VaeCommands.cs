@@ -52,6 +52,8 @@ internal static class VaeCommands
                     if (parsed.GetResult(clipOption) is { Implicit: false })
                         throw new UserError($"--input and {clipOption.Name} together: {clipOption.Name} describes a " +
                                             "world clip; give either --input FILE or the world clip's options");
+            if (inPath is not null && !File.Exists(inPath) && !Directory.Exists(inPath))
+                throw new UserError($"--input {inPath}: file or folder not found; check the path");
             var model = Load(parsed.GetValue(dir)!);
             if (inPath is not null) return FromFile(io, model, inPath, outPath, clock);
             var (w, h) = CliArgs.Size("--size", parsed.GetValue(size)!);
@@ -94,13 +96,15 @@ internal static class VaeCommands
                           (plan.Chunks > 1 ? $" in {plan.Chunks} chunks of up to {1 + plan.MicroFrames} frames" : ""));
             say.Flush();
         });
+        string what = Describe(rebuilt);
         if (Path.GetExtension(outPath).Equals(".png", StringComparison.OrdinalIgnoreCase))
         {
             var (sheet, columns) = RealAboveReconstruction(source, rebuilt);
             ContactSheet.Write(outPath, sheet, new ContactSheetOptions(Columns: columns));
+            what = $"contact sheet, {columns} of the {what} above their reconstructions";
         }
         else VideoFile.Write(outPath, rebuilt);
-        say.WriteLine($"wrote {outPath}: {Describe(rebuilt)}; PSNR {Decibels(Fidelity.Psnr(source, rebuilt))} dB, " +
+        say.WriteLine($"wrote {outPath}: {what}; PSNR {Decibels(Fidelity.Psnr(source, rebuilt))} dB, " +
                       $"SSIM {Fidelity.Ssim(source, rebuilt):F4}; wall time {clock.Elapsed.TotalSeconds:F1} s " +
                       $"(encode {encodeTime.TotalSeconds:F1} s, decode {decodeTime.TotalSeconds:F1} s)");
         return CliRunner.Ok;

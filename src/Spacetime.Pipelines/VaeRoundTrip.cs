@@ -18,9 +18,11 @@ using Spacetime.Models.Vae;
 namespace Spacetime.Pipelines;
 
 /// <summary>How a video of <see cref="Width"/> x <see cref="Height"/> x <see cref="Count"/> frames is fitted to a
-/// VAE: shrunk to Fit*, padded to Padded*, run in chunks of <see cref="MicroFrames"/> frames.</summary>
+/// VAE: shrunk to Fit* (when over <see cref="MaxPixels"/> pixels a frame), padded to Padded*, run in chunks of
+/// <see cref="MicroFrames"/> frames.</summary>
 public sealed record RoundTripPlan(int Width, int Height, int Count, int FitWidth, int FitHeight,
-                                   int PaddedWidth, int PaddedHeight, int PaddedCount, int MicroFrames)
+                                   int PaddedWidth, int PaddedHeight, int PaddedCount, int MicroFrames,
+                                   int MaxPixels)
 {
     /// <summary>True when the frames are shrunk before encoding (and grown back after decoding).</summary>
     public bool Resized => FitWidth != Width || FitHeight != Height;
@@ -36,7 +38,7 @@ public sealed record RoundTripPlan(int Width, int Height, int Count, int FitWidt
     {
         if (Resized)
             yield return $"resized {Width}x{Height} to {FitWidth}x{FitHeight} (area filter; frames over " +
-                         $"{VaeRoundTrip.MaxPixels} pixels are shrunk to bound memory), and back to {Width}x{Height} " +
+                         $"{MaxPixels} pixels are shrunk to bound memory), and back to {Width}x{Height} " +
                          "after decoding (nearest pixel)";
         var parts = new List<string>();
         if (PaddedWidth != FitWidth || PaddedHeight != FitHeight)
@@ -66,17 +68,19 @@ public static class VaeRoundTrip
     public static int MinSide(VideoVaeConfig config) => config.SpatialCompression;
 
     /// <summary>How a video of this size and length is fitted to a VAE of <paramref name="config"/>; both sides must
-    /// be at least <see cref="MinSide"/> and the frame count positive.</summary>
-    public static RoundTripPlan Plan(VideoVaeConfig config, int width, int height, int count)
+    /// be at least <see cref="MinSide"/> and the frame count positive. Frames over <paramref name="maxPixels"/> pixels
+    /// are shrunk.</summary>
+    public static RoundTripPlan Plan(VideoVaeConfig config, int width, int height, int count,
+                                     int maxPixels = MaxPixels)
     {
         int f = config.SpatialCompression, r = config.TemporalCompression;
         if (width < f || height < f || count < 1)
             throw new ArgumentException($"VaeRoundTrip.Plan: {count} frames of {width}x{height}; the VAE needs at " +
                                         $"least one frame of {f}x{f}.");
         int fitWidth = width, fitHeight = height;
-        if ((long)width * height > MaxPixels)
+        if ((long)width * height > maxPixels)
         {
-            double s = Math.Sqrt((double)MaxPixels / ((long)width * height));
+            double s = Math.Sqrt((double)maxPixels / ((long)width * height));
             fitWidth = Math.Max(f, (int)(width * s) / f * f);
             fitHeight = Math.Max(f, (int)(height * s) / f * f);
         }
@@ -85,7 +89,7 @@ public static class VaeRoundTrip
         long voxelsPerFrame = (long)paddedWidth * paddedHeight * config.BaseChannels * config.ChannelMultipliers[0];
         int micro = (int)Math.Clamp(ChunkVoxels / voxelsPerFrame / r * r, r, MaxMicroFrames / r * r);
         return new RoundTripPlan(width, height, count, fitWidth, fitHeight, paddedWidth, paddedHeight, paddedCount,
-                                 micro);
+                                 micro, maxPixels);
     }
 
     /// <summary>

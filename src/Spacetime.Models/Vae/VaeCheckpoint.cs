@@ -78,8 +78,8 @@ public static class VaeCheckpoint
     {
         const int Shown = 3;
         static string Shape(Tensor t) => "(" + string.Join(", ", t.Shape.ToArray()) + ")";
-        static string List(List<string> keys, string what) =>
-            $"{keys.Count} {what}{(keys.Count == 1 ? "" : "s")}: {string.Join(", ", keys.Take(Shown))}" +
+        static string List(List<string> keys, string one, string many) =>
+            $"{keys.Count} {(keys.Count == 1 ? one : many)}: {string.Join(", ", keys.Take(Shown))}" +
             (keys.Count > Shown ? $", and {keys.Count - Shown} more" : "");
         var misShaped = model.Where(kv => weights.TryGetValue(kv.Key, out var w) &&
                                           !w.Shape.SequenceEqual(kv.Value.Shape))
@@ -88,9 +88,9 @@ public static class VaeCheckpoint
         var missing = model.Keys.Where(k => !weights.ContainsKey(k)).ToList();
         var unexpected = weights.Keys.Where(k => !model.ContainsKey(k)).ToList();
         var parts = new List<string>();
-        if (misShaped.Count > 0) parts.Add(List(misShaped, "key with the wrong shape"));
-        if (missing.Count > 0) parts.Add(List(missing, "missing key"));
-        if (unexpected.Count > 0) parts.Add(List(unexpected, "unexpected key"));
+        if (misShaped.Count > 0) parts.Add(List(misShaped, "key with the wrong shape", "keys with the wrong shape"));
+        if (missing.Count > 0) parts.Add(List(missing, "missing key", "missing keys"));
+        if (unexpected.Count > 0) parts.Add(List(unexpected, "unexpected key", "unexpected keys"));
         return parts.Count == 0 ? null : string.Join("; ", parts);
     }
 
