@@ -28,15 +28,17 @@ internal static class VaeCommands
 
     static Command Reconstruct(CliConsole io)
     {
-        var dir = CliArgs.Required<string>("--vae", "VAE folder (`spacetime train vae --out`, or a model folder's vae/).");
-        var input = CliArgs.Option<string?>("--input", "Video to reconstruct: .gif, .y4m, .png, a folder of PNG frames, " +
-                                            "or anything ffmpeg reads (.mp4, .webm, ...).", null, "-i");
+        var dir = CliArgs.Required<string>("--vae",
+                                           "VAE folder (`spacetime train vae --out`, or a model folder's vae/).");
+        var input = CliArgs.Option<string?>("--input", "Video to reconstruct: .gif, .y4m, .png, a folder of PNG " +
+                                            "frames, or anything ffmpeg reads (.mp4, .webm, ...).", null, "-i");
         var seed = CliArgs.Option("--seed", "World scene seed (without --input).", 0L);
         var size = CliArgs.Option("--size", "World clip frame size WxH.", "128x128");
         var seconds = CliArgs.Option("--seconds", "World clip duration (frames are rounded to 1 + 4k).", 2.0);
         var fps = CliArgs.Option("--fps", "World clip frames per second.", 8.0);
-        var output = CliArgs.Required<string>("--out", "Video (.gif .y4m .mp4 .webm ..., or a folder for PNG frames) " +
-                                              "or contact sheet (.png: real frames above, reconstruction below).", "-o");
+        var output = CliArgs.Required<string>("--out", "Video (.gif .y4m .mp4 .webm ..., or a folder for PNG " +
+                                              "frames) or contact sheet (.png: real frames above, reconstruction " +
+                                              "below).", "-o");
         var command = new Command("reconstruct", "Encode and decode a video file or a world clip; print PSNR and SSIM.")
         {
             dir, input, seed, size, seconds, fps, output,
@@ -128,7 +130,8 @@ internal static class VaeCommands
             ContactSheet.Write(outPath, both, new ContactSheetOptions(Columns: Math.Min(frames, 9)));
         else VideoFile.Write(outPath, both);
         io.OutWriter.WriteLine($"wrote {outPath}: {frames} frames of {w}x{h}, real then reconstructed; " +
-                               $"PSNR {Fidelity.Psnr(clip.Frames, rebuilt):F2} dB, SSIM {Fidelity.Ssim(clip.Frames, rebuilt):F4}");
+                               $"PSNR {Fidelity.Psnr(clip.Frames, rebuilt):F2} dB, " +
+                               $"SSIM {Fidelity.Ssim(clip.Frames, rebuilt):F4}");
         return CliRunner.Ok;
     }
 

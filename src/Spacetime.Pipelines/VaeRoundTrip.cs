@@ -2,7 +2,7 @@
 // frames whose sides are multiples of its spatial stride f, and 1 + r k frames (r its temporal stride), so a video is
 // fitted first and restored after:
 //   1. a frame of more than MaxPixels pixels is shrunk with the area filter to sides that are multiples of f,
-//      keeping the aspect ratio (the convolutions' scratch memory grows with the frame's area, not its length);
+//      keeping the aspect ratio (memory grows with the frame's area times the chunk's frames, not the video's length);
 //   2. otherwise its sides are edge-padded up to multiples of f (Pad.Edge); in both cases the frames are padded to
 //      1 + r k by repeating the last one;
 //   3. it is encoded to the posterior mode and decoded, both in time chunks of MicroFrames frames, so the network's
@@ -38,8 +38,8 @@ public sealed record RoundTripPlan(int Width, int Height, int Count, int FitWidt
     {
         if (Resized)
             yield return $"resized {Width}x{Height} to {FitWidth}x{FitHeight} (area filter; frames over " +
-                         $"{MaxPixels} pixels are shrunk to bound memory), and back to {Width}x{Height} " +
-                         "after decoding (nearest pixel)";
+                         $"{MaxPixels} pixels would need more than about 3 GB with this VAE), and back to " +
+                         $"{Width}x{Height} after decoding (nearest pixel)";
         var parts = new List<string>();
         if (PaddedWidth != FitWidth || PaddedHeight != FitHeight)
             parts.Add($"{FitWidth}x{FitHeight} to {PaddedWidth}x{PaddedHeight} (edge)");
@@ -53,43 +53,47 @@ public sealed record RoundTripPlan(int Width, int Height, int Count, int FitWidt
 /// <summary>Encodes and decodes videos of any size and length through a <see cref="VideoVae"/>.</summary>
 public static class VaeRoundTrip
 {
-    /// <summary>Frames with more pixels than this (a 640x360 frame) are shrunk before encoding: at this size one
-    /// 5-frame chunk of the world-s VAE's 3x3x3 convolutions already needs about 4 GB of scratch.</summary>
-    public const int MaxPixels = 640 * 360;
-
-    /// <summary>Budget for one chunk: frames x pixels x channels of the VAE's widest (full-resolution) activation.
-    /// A 3x3x3 convolution's im2col buffer is 27 times this: about 0.9 GB of floats.</summary>
-    const long ChunkVoxels = 1L << 23;
+    /// <summary>What one chunk may hold, in units of one pixel of one frame at the VAE's full-resolution width
+    /// (BaseChannels x ChannelMultipliers[0] channels). The engine's peak memory is about 740 bytes per unit
+    /// (activations, im2col scratch, the pool; measured: 13 frames of 132x100 through a 16-channel VAE peak at
+    /// 2.1 GB), so 2^22 units is about 3 GB whatever the video's length.</summary>
+    public const long ChunkUnits = 1L << 22;
 
     /// <summary>The most frames per chunk (small frames): longer chunks save little time.</summary>
     const int MaxMicroFrames = 16;
+
+    /// <summary>The largest frame (in pixels) whose shortest chunk, 1 + TemporalCompression frames, fits in
+    /// <see cref="ChunkUnits"/>: 52,428 (about 256x204) for a 16-channel VAE, half that for a 32-channel one.
+    /// Larger frames are shrunk.</summary>
+    public static int MaxPixels(VideoVaeConfig config) =>
+        (int)(ChunkUnits / ((1 + config.TemporalCompression) * FullResolutionChannels(config)));
 
     /// <summary>The smallest frame side the VAE takes: one latent cell.</summary>
     public static int MinSide(VideoVaeConfig config) => config.SpatialCompression;
 
     /// <summary>How a video of this size and length is fitted to a VAE of <paramref name="config"/>; both sides must
     /// be at least <see cref="MinSide"/> and the frame count positive. Frames over <paramref name="maxPixels"/> pixels
-    /// are shrunk.</summary>
-    public static RoundTripPlan Plan(VideoVaeConfig config, int width, int height, int count,
-                                     int maxPixels = MaxPixels)
+    /// (by default <see cref="MaxPixels"/>) are shrunk.</summary>
+    public static RoundTripPlan Plan(VideoVaeConfig config, int width, int height, int count, int? maxPixels = null)
     {
         int f = config.SpatialCompression, r = config.TemporalCompression;
         if (width < f || height < f || count < 1)
             throw new ArgumentException($"VaeRoundTrip.Plan: {count} frames of {width}x{height}; the VAE needs at " +
                                         $"least one frame of {f}x{f}.");
-        int fitWidth = width, fitHeight = height;
-        if ((long)width * height > maxPixels)
+        int limit = maxPixels ?? MaxPixels(config), fitWidth = width, fitHeight = height;
+        if ((long)width * height > limit)
         {
-            double s = Math.Sqrt((double)maxPixels / ((long)width * height));
+            double s = Math.Sqrt((double)limit / ((long)width * height));
             fitWidth = Math.Max(f, (int)(width * s) / f * f);
             fitHeight = Math.Max(f, (int)(height * s) / f * f);
         }
         int paddedWidth = RoundUp(fitWidth, f), paddedHeight = RoundUp(fitHeight, f);
         int paddedCount = 1 + RoundUp(count - 1, r);
-        long voxelsPerFrame = (long)paddedWidth * paddedHeight * config.BaseChannels * config.ChannelMultipliers[0];
-        int micro = (int)Math.Clamp(ChunkVoxels / voxelsPerFrame / r * r, r, MaxMicroFrames / r * r);
+        long unitsPerFrame = (long)paddedWidth * paddedHeight * FullResolutionChannels(config);
+        // the first chunk holds 1 + micro frames; never fewer than r, which Encode and Decode need
+        int micro = (int)Math.Clamp((ChunkUnits / unitsPerFrame - 1) / r * r, r, MaxMicroFrames / r * r);
         return new RoundTripPlan(width, height, count, fitWidth, fitHeight, paddedWidth, paddedHeight, paddedCount,
-                                 micro, maxPixels);
+                                 micro, limit);
     }
 
     /// <summary>
@@ -123,6 +127,8 @@ public static class VaeRoundTrip
         var cropped = Pad.Crop(decoded, plan.FitHeight, plan.FitWidth, plan.Count);
         return (Resize.Area(cropped, plan.Height, plan.Width), encodeTime, decodeTime);
     }
+
+    static int FullResolutionChannels(VideoVaeConfig config) => config.BaseChannels * config.ChannelMultipliers[0];
 
     static int RoundUp(int n, int multiple) => (n + multiple - 1) / multiple * multiple;
 }

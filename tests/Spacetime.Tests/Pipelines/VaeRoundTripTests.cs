@@ -29,17 +29,19 @@ public sealed class VaeRoundTripTests
     {
         var plan = VaeRoundTrip.Plan(WorldS, 1920, 1080, 5);
         Assert.True(plan.Resized);
-        Assert.True((long)plan.FitWidth * plan.FitHeight <= VaeRoundTrip.MaxPixels);
+        Assert.True((long)plan.FitWidth * plan.FitHeight <= VaeRoundTrip.MaxPixels(WorldS));
         Assert.Equal((0, 0), (plan.FitWidth % 8, plan.FitHeight % 8));
         Assert.Equal((plan.FitWidth, plan.FitHeight), (plan.PaddedWidth, plan.PaddedHeight));
         Assert.InRange(plan.FitWidth / (double)plan.FitHeight, 16 / 9.0 * 0.97, 16 / 9.0 * 1.03);
-        Assert.StartsWith($"resized 1920x1080 to {plan.FitWidth}x{plan.FitHeight} (area filter", plan.Describe().First());
+        Assert.StartsWith($"resized 1920x1080 to {plan.FitWidth}x{plan.FitHeight} (area filter",
+                          plan.Describe().First());
     }
 
     [Theory]
-    [InlineData(128, 128, 16)]             // small frames: the longest chunk
-    [InlineData(256, 256, 4)]              // larger frames: shorter chunks, same memory
-    [InlineData(640, 360, 4)]              // never under the temporal stride
+    [InlineData(64, 64, 16)]               // small frames: the longest chunk
+    [InlineData(96, 96, 12)]               // larger frames: shorter chunks, same memory
+    [InlineData(128, 128, 4)]              // never under the temporal stride
+    [InlineData(640, 360, 4)]              // shrunk to fit one 1 + 4 frame chunk
     public void Plan_MicroFrames_ShrinkAsFramesGrow(int width, int height, int micro)
     {
         Assert.Equal(micro, VaeRoundTrip.Plan(WorldS, width, height, 100).MicroFrames);
@@ -48,8 +50,8 @@ public sealed class VaeRoundTripTests
     [Fact]
     public void Run_LargeFrame_ShrunkThenGivenBackAtItsOwnSize()
     {
-        // the untrained shortcut VAE is an area-mean codec, so a smooth ramp survives the 3x shrink, the 4x4 means and the
-        // nearest-pixel return at about 26 dB (a flat grey would score 11 dB)
+        // the untrained shortcut VAE is an area-mean codec, so a smooth ramp survives the 3x shrink, the 4x4 means
+        // and the nearest-pixel return at about 26 dB (a flat grey would score 11 dB)
         var vae = new VideoVae(new VideoVaeConfig { BaseChannels = 8, ChannelMultipliers = [1, 2, 2], NormGroups = 4,
                                                     Shortcut = true }, new Rng(3));
         var image = new Frames(2, 48, 72, 6);
