@@ -37,9 +37,12 @@ public sealed record RoundTripPlan(int Width, int Height, int Count, int FitWidt
     public IEnumerable<string> Describe()
     {
         if (Resized)
-            yield return $"resized {Width}x{Height} to {FitWidth}x{FitHeight} (area filter; frames over " +
-                         $"{MaxPixels} pixels would need more than about 3 GB with this VAE), and back to " +
+        {
+            double gigabytes = VaeRoundTrip.ChunkUnits * VaeRoundTrip.PeakBytesPerUnit / 1e9;
+            yield return $"resized {Width}x{Height} to {FitWidth}x{FitHeight} (area filter; frames over {MaxPixels} " +
+                         $"pixels would need more than about {gigabytes:F0} GB with this VAE), and back to " +
                          $"{Width}x{Height} after decoding (nearest pixel)";
+        }
         var parts = new List<string>();
         if (PaddedWidth != FitWidth || PaddedHeight != FitHeight)
             parts.Add($"{FitWidth}x{FitHeight} to {PaddedWidth}x{PaddedHeight} (edge)");
@@ -54,10 +57,14 @@ public sealed record RoundTripPlan(int Width, int Height, int Count, int FitWidt
 public static class VaeRoundTrip
 {
     /// <summary>What one chunk may hold, in units of one pixel of one frame at the VAE's full-resolution width
-    /// (BaseChannels x ChannelMultipliers[0] channels). The engine's peak memory is about 740 bytes per unit
-    /// (activations, im2col scratch, the pool; measured: 13 frames of 132x100 through a 16-channel VAE peak at
-    /// 2.1 GB), so 2^22 units is about 3 GB whatever the video's length.</summary>
+    /// (BaseChannels x ChannelMultipliers[0] channels): 2^22 units, about 5 GB at the peak whatever the video's
+    /// length.</summary>
     public const long ChunkUnits = 1L << 22;
+
+    /// <summary>The process's peak memory per chunk unit, measured on the CPU engine (activations, im2col scratch,
+    /// the storage pool): 9 frames of 304x168 through a 16-channel VAE in chunks of 5 and 4 frames (4.1 M units)
+    /// peak at 5.2 GB; one 13-frame chunk of 132x100 (2.7 M units) at 2.1 GB.</summary>
+    public const double PeakBytesPerUnit = 1300;
 
     /// <summary>The most frames per chunk (small frames): longer chunks save little time.</summary>
     const int MaxMicroFrames = 16;
