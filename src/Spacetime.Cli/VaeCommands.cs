@@ -11,6 +11,7 @@ using Spacetime.Media;
 using Spacetime.Models.Vae;
 using Spacetime.Pipelines;
 using Spacetime.World;
+using Spectre.Console;
 
 namespace Spacetime.Cli;
 
@@ -92,12 +93,18 @@ internal static class VaeCommands
         var say = io.OutWriter;
         say.WriteLine($"read {inPath}: {Describe(source)}");
         foreach (string line in plan.Describe()) say.WriteLine(line);
-        var (rebuilt, encodeTime, decodeTime) = VaeRoundTrip.Run(model, source, plan, stage =>
-        {
-            say.WriteLine($"{stage} {plan.PaddedCount} frames of {plan.PaddedWidth}x{plan.PaddedHeight}" +
-                          (plan.Chunks > 1 ? $" in {plan.Chunks} chunks of up to {1 + plan.MicroFrames} frames" : ""));
-            say.Flush();
-        });
+        string Stage(string stage) =>
+            $"{stage} {plan.PaddedCount} frames of {plan.PaddedWidth}x{plan.PaddedHeight}" +
+            (plan.Chunks > 1 ? $" in {plan.Chunks} chunks of up to {1 + plan.MicroFrames} frames" : "");
+        // on a terminal a spinner shows the stage while it runs; elsewhere (logs, pipes) each stage is a line
+        var (rebuilt, encodeTime, decodeTime) = io.Out.Profile.Capabilities.Interactive
+            ? io.Out.Status().Start("fitting the video to the VAE", ctx =>
+                VaeRoundTrip.Run(model, source, plan, stage => ctx.Status(Markup.Escape(Stage(stage)))))
+            : VaeRoundTrip.Run(model, source, plan, stage =>
+            {
+                say.WriteLine(Stage(stage));
+                say.Flush();
+            });
         string what = Describe(rebuilt);
         if (Path.GetExtension(outPath).Equals(".png", StringComparison.OrdinalIgnoreCase))
         {
