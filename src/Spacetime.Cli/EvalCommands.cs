@@ -75,7 +75,7 @@ internal static class EvalCommands
             {
                 Spacetime.Models.Vae.VideoVae v;
                 try { v = Spacetime.Models.Vae.VaeCheckpoint.Load(vaeDir); }
-                catch (Exception e) when (e is FileNotFoundException or ArgumentException or InvalidDataException)
+                catch (Exception e) when (e is FileNotFoundException or InvalidDataException)
                 {
                     throw new UserError($"--vae: {e.Message}");
                 }
@@ -116,12 +116,7 @@ internal static class EvalCommands
     static Frames RoundTripPadded(ILatentCodec codec, Frames f)
     {
         int r = codec.TemporalFactor, need = 1 + r * ((f.Count - 1 + r - 1) / r);
-        var padded = new Frames(need, f.Height, f.Width, f.Fps);
-        f.Rgb.CopyTo(padded.Rgb, 0);
-        for (int t = f.Count; t < need; t++) f.Frame(f.Count - 1).CopyTo(padded.Frame(t));
-        var back = codec.Decode(codec.Encode(padded), f.Fps);
-        var trimmed = new Frames(f.Count, f.Height, f.Width, f.Fps);
-        back.Rgb.AsSpan(0, trimmed.Rgb.Length).CopyTo(trimmed.Rgb);
-        return trimmed;
+        var back = codec.Decode(codec.Encode(Pad.Edge(f, f.Height, f.Width, need)), f.Fps);
+        return Pad.Crop(back, f.Height, f.Width, f.Count);
     }
 }

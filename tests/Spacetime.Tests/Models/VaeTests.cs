@@ -262,15 +262,53 @@ public class VaeTests
             TensorAssert.BitwiseEqual(vae.Decode(vae.Encode(video).Mode()).ToArray(),
                                       loaded.Decode(loaded.Encode(video).Mode()).ToArray(), "reconstruction");
 
-            // A config that does not match the weights: every mis-shaped key is named in one message.
+            // A config that does not match the weights: the mis-shaped keys are named in one message.
             File.WriteAllText(Path.Combine(dir, VaeCheckpoint.ConfigFile), (Tiny with { LatentChannels = 8 }).ToJson());
-            var e = Assert.Throws<ArgumentException>(() => VaeCheckpoint.Load(dir));
+            var e = Assert.Throws<InvalidDataException>(() => VaeCheckpoint.Load(dir));
             Assert.Contains("encoder.conv_out.conv.weight", e.Message);
             Assert.Contains("decoder.conv_in.conv.weight", e.Message);
             Assert.Contains(VaeCheckpoint.WeightsFile, e.Message);
         }
         finally { Directory.Delete(dir, recursive: true); }
         Assert.Throws<FileNotFoundException>(() => VaeCheckpoint.Load(dir));
+    }
+
+    [Fact]
+    public void VaeCheckpoint_BadFolder_OneLineThatNamesTheFileAndTheFix()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "spacetime-vae-" + Guid.NewGuid().ToString("N"));
+        string weights = Path.Combine(dir, VaeCheckpoint.WeightsFile), config = Path.Combine(dir, VaeCheckpoint.ConfigFile);
+        static void OneLine(Exception e, params string[] mentions)
+        {
+            Assert.DoesNotContain('\n', e.Message);
+            foreach (var m in mentions) Assert.Contains(m, e.Message);
+        }
+        try
+        {
+            OneLine(Assert.Throws<FileNotFoundException>(() => VaeCheckpoint.Load(dir)), dir, "does not exist");
+            VaeCheckpoint.Save(Model(Tiny), dir);
+            byte[] good = File.ReadAllBytes(weights);
+
+            File.WriteAllBytes(weights, good[..^64]);                               // truncated
+            OneLine(Assert.Throws<InvalidDataException>(() => VaeCheckpoint.Load(dir)),
+                    VaeCheckpoint.WeightsFile, "truncated or corrupt", "copy or export the folder again");
+            File.WriteAllBytes(weights, [.. Enumerable.Repeat((byte)0xFF, 64)]);    // not safetensors at all
+            OneLine(Assert.Throws<InvalidDataException>(() => VaeCheckpoint.Load(dir)), "truncated or corrupt");
+            File.WriteAllBytes(weights, good);
+
+            string json = File.ReadAllText(config);
+            File.WriteAllText(config, json[..(json.Length / 2)]);                    // cut-off JSON
+            OneLine(Assert.Throws<InvalidDataException>(() => VaeCheckpoint.Load(dir)),
+                    VaeCheckpoint.ConfigFile, "is not a VAE config");
+            File.WriteAllText(config, "{ \"NormGroups\": 7 }");                    // parses, but cannot build a model
+            OneLine(Assert.Throws<InvalidDataException>(() => VaeCheckpoint.Load(dir)), "NormGroups 7");
+            File.WriteAllText(config, (Tiny with { BaseChannels = 2 * Tiny.BaseChannels }).ToJson());
+            OneLine(Assert.Throws<InvalidDataException>(() => VaeCheckpoint.Load(dir)),
+                    "does not fit", "keys with the wrong shape", "more");             // dozens of keys: three shown
+            File.WriteAllText(config, json);
+            VaeCheckpoint.Load(dir);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
     }
 
     [Fact]
