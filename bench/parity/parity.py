@@ -1,0 +1,149 @@
+"""Replays a Spacetime training run in PyTorch and compares it with ours, step by step.
+
+    /usr/bin/python3 bench/parity/parity.py DIR [--threads 2] [--grad-tol 1e-3]
+
+DIR is a parity folder written by `spacetime train vae|dit ... --dump-parity DIR` (src/Spacetime.Training/
+TrainParity.cs). The network is built from DIR/config.json (vae.py, dit.py), loaded with OUR initial weights, fed
+OUR inputs of every step, and trained with the trainer's rules (train.py): gradient clipping, warmup + cosine
+learning rate, AdamW without decay on biases and norms. Written: DIR/torch.csv (step,loss,grad_norm,lr),
+DIR/torch_final.safetensors, DIR/agreement.md (the tables below). Printed: per-step losses of both and their
+relative difference, step 1's gradients compared by parameter name, the final weights compared.
+
+Exit 0: the losses agree (relative difference <= 1e-4 over the first 10 steps and <= 1e-2 over all);
+1: they do not; 2: bad input (a missing file, a config field the mirror lacks, parameter names that differ).
+"""
+import argparse
+import csv
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import st_io  # noqa: E402
+import train  # noqa: E402
+from common import BadInput  # noqa: E402
+
+EARLY_STEPS, EARLY_TOL, ALL_TOL = 10, 1e-4, 1e-2
+
+
+def build_task(header):
+    if header.get("kind") == "vae":
+        import vae
+        return vae.VaeTask(header)
+    if header.get("kind") == "dit":
+        import dit
+        return dit.DitTask(header)
+    raise BadInput(f"config.json: kind {header.get('kind')!r} is neither 'vae' nor 'dit'")
+
+
+def load_weights(model, path):
+    """Our weights into the mirror; any name or shape mismatch is one line naming the tensors."""
+    ours = st_io.read(path)
+    theirs = model.state_dict()
+    missing = [k for k in theirs if k not in ours]
+    extra = [k for k in ours if k not in theirs]
+    if missing or extra:
+        raise BadInput(f"parameter names differ: in the PyTorch mirror but not in {os.path.basename(path)}: "
+                       f"{', '.join(missing) or 'none'}; in {os.path.basename(path)} but not in the mirror: "
+                       f"{', '.join(extra) or 'none'}")
+    shapes = [f"{k} ours {list(ours[k].shape)} mirror {list(v.shape)}" for k, v in theirs.items()
+              if list(ours[k].shape) != list(v.shape)]
+    if shapes:
+        raise BadInput(f"parameter shapes differ: {'; '.join(shapes)}")
+    model.load_state_dict(ours)
+    return list(ours)                        # our key order (forward order of the modules)
+
+
+def read_ours(path):
+    with open(path) as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def rel(a, b):
+    return abs(a - b) / max(abs(a), abs(b), 1e-30)
+
+
+def tensor_rel(a, b):
+    """||a - b|| / max(||a||, ||b||): relative difference of two tensors as a whole."""
+    d = (a - b).norm().item()
+    n = max(a.norm().item(), b.norm().item())
+    return d / n if n > 0 else d
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("dir")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--grad-tol", type=float, default=1e-3,
+                    help="relative difference above which a step-1 gradient counts as differing")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    d = args.dir
+    for f in ("config.json", "init.safetensors", "grads_step1.safetensors", "ours.csv", "final.safetensors"):
+        if not os.path.exists(os.path.join(d, f)):
+            raise BadInput(f"{d}: {f} is missing; write the folder with `spacetime train vae|dit ... --dump-parity {d}`")
+    with open(os.path.join(d, "config.json")) as f:
+        header = json.load(f)
+    task = build_task(header)
+    order = load_weights(task.model, os.path.join(d, "init.safetensors"))
+    ours = read_ours(os.path.join(d, "ours.csv"))
+
+    cfg = train.TrainSettings(header["train"])
+    log, grads = train.run(task, cfg, lambda s: st_io.read(os.path.join(d, "inputs", f"step{s:05d}.safetensors")))
+    with open(os.path.join(d, "torch.csv"), "w") as f:
+        f.write("step,loss,grad_norm,lr\n")
+        for r in log:
+            f.write(f"{r['step']},{r['loss']!r},{r['grad_norm']!r},{r['lr']!r}\n")
+    final = {k: v for k, v in task.model.state_dict().items()}
+    st_io.write(os.path.join(d, "torch_final.safetensors"), final)
+
+    lines = [f"# Parity: {header['kind']}, {cfg.steps} steps, batch {cfg.batch}", "",
+             "| step | ours loss | torch loss | rel diff | ours grad norm | torch grad norm | rel diff |",
+             "|---|---|---|---|---|---|---|"]
+    worst_early = worst_all = 0.0
+    for o, t in zip(ours, log):
+        r = rel(o["loss"], t["loss"])
+        worst_all = max(worst_all, r)
+        if t["step"] <= EARLY_STEPS:
+            worst_early = max(worst_early, r)
+        lines.append(f"| {t['step']} | {o['loss']:.7g} | {t['loss']:.7g} | {r:.2e} | {o['grad_norm']:.6g} | "
+                     f"{t['grad_norm']:.6g} | {rel(o['grad_norm'], t['grad_norm']):.2e} |")
+
+    our_grads = st_io.read(os.path.join(d, "grads_step1.safetensors"))
+    lines += ["", f"## Step 1 gradients (relative difference, forward order; differs above {args.grad_tol:g})", ""]
+    first_bad, worst = None, (0.0, None)
+    for name in order:
+        a, b = our_grads.get(name), grads.get(name)
+        if (a is None) != (b is None):
+            lines.append(f"- {name}: gradient only on {'ours' if b is None else 'torch'}")
+            first_bad = first_bad or name
+            continue
+        if a is None:
+            continue
+        r = tensor_rel(a, b)
+        worst = max(worst, (r, name), key=lambda x: x[0])
+        if r > args.grad_tol:
+            lines.append(f"- {name}: {r:.2e}")
+            first_bad = first_bad or name
+    lines.append(f"- worst: {worst[1]} {worst[0]:.2e}; first differing: {first_bad or 'none'}")
+
+    our_final = st_io.read(os.path.join(d, "final.safetensors"))
+    fw = max(((tensor_rel(our_final[k], final[k]), k) for k in order), key=lambda x: x[0])
+    lines += ["", f"## Final weights: worst relative difference {fw[0]:.2e} ({fw[1]})", "",
+              f"Loss agreement: worst over steps 1-{min(EARLY_STEPS, len(log))} {worst_early:.2e} "
+              f"(goal {EARLY_TOL:g}); over all {len(log)} steps {worst_all:.2e} (goal {ALL_TOL:g})."]
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(d, "agreement.md"), "w") as f:
+        f.write(text)
+    print(text, end="")
+    return 0 if worst_early <= EARLY_TOL and worst_all <= ALL_TOL else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BadInput as e:
+        print(f"parity: {e}", file=sys.stderr)
+        sys.exit(2)
