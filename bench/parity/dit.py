@@ -110,10 +110,10 @@ class TwoLayer(nn.Module):
 
 
 def timestep_frequencies(t, dim=256, max_period=10000):
-    """(B, dim) [cos(t w_k), sin(t w_k)], w_k = exp(-ln(max_period) k / half) in float32."""
+    """(B, dim) [cos(t w_k), sin(t w_k)], w_k = exp(-ln(max_period) k / half) in t's precision (ours: float32)."""
     half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / half)
-    args = t[:, None].float() * freqs[None]
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=t.dtype) / half)
+    args = t[:, None] * freqs[None]
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
 
 
@@ -173,10 +173,10 @@ class VideoDit(nn.Module):
         """x (B, C, T, H, W), t (B) embedder times, text (B, L, Dt), text_valid (B, L) bool -> (B, C', T, H, W)."""
         B, p, pt = x.shape[0], self.cfg["Patch"], self.cfg["PatchT"]
         T, h, w = x.shape[2] // pt, x.shape[3] // p, x.shape[4] // p
-        tokens = self.x_embedder(x) + sincos_3d(self.cfg["Hidden"], T, h, w).unsqueeze(0)   # (B, N, D)
+        tokens = self.x_embedder(x) + sincos_3d(self.cfg["Hidden"], T, h, w).to(x.dtype).unsqueeze(0)   # (B, N, D)
         c = self.t_embedder(timestep_frequencies(t))                                         # (B, D)
         if self.y_embedder is not None:
-            weights = text_valid.float() / text_valid.float().sum(dim=1, keepdim=True)       # (B, L)
+            weights = text_valid.to(x.dtype) / text_valid.to(x.dtype).sum(dim=1, keepdim=True)  # (B, L)
             c = c + self.y_embedder((text * weights.unsqueeze(-1)).sum(dim=1))
         for block in self.blocks:
             tokens = block(tokens, c, text, text_valid)
@@ -207,7 +207,7 @@ class DitTask:
     def loss(self, inputs, m):
         x0, noise, t = inputs[f"m{m}.x0"], inputs[f"m{m}.noise"], inputs[f"m{m}.t"]
         shape = (-1,) + (1,) * (x0.dim() - 1)
-        alpha = (1.0 - t.double()).float().reshape(shape)                                 # as our double -> float
+        alpha = (1.0 - t.double()).to(t.dtype).reshape(shape)                              # as our double -> float
         xt = x0 * alpha + noise * t.reshape(shape)
         target = x0 * -1.0 + noise * 1.0
         weight = None

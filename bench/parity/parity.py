@@ -72,12 +72,28 @@ def tensor_rel(a, b):
     return d / n if n > 0 else d
 
 
+def replay(header, d, dtype, tag):
+    """The whole run in PyTorch at `dtype`: (log, step-1 gradients, final weights, our key order)."""
+    task = build_task(header)
+    order = load_weights(task.model, os.path.join(d, "init.safetensors"))
+    task.model.to(dtype)
+    cfg = train.TrainSettings(header["train"])
+
+    def inputs(step):
+        return {k: v.to(dtype) for k, v in st_io.read(os.path.join(d, "inputs", f"step{step:05d}.safetensors")).items()}
+
+    log, grads = train.run(task, cfg, inputs, tag)
+    return log, grads, dict(task.model.state_dict()), order
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dir")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--grad-tol", type=float, default=1e-3,
                     help="relative difference above which a step-1 gradient counts as differing")
+    ap.add_argument("--float64", action="store_true",
+                    help="also replay in float64, the exact reference both float32 runs are measured against")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     d = args.dir
@@ -86,33 +102,36 @@ def main():
             raise BadInput(f"{d}: {f} is missing; write the folder with `spacetime train vae|dit ... --dump-parity {d}`")
     with open(os.path.join(d, "config.json")) as f:
         header = json.load(f)
-    task = build_task(header)
-    order = load_weights(task.model, os.path.join(d, "init.safetensors"))
     ours = read_ours(os.path.join(d, "ours.csv"))
-
-    cfg = train.TrainSettings(header["train"])
-    log, grads = train.run(task, cfg, lambda s: st_io.read(os.path.join(d, "inputs", f"step{s:05d}.safetensors")))
+    log, grads, final, order = replay(header, d, torch.float32, "")
+    exact = replay(header, d, torch.float64, "float64 ") if args.float64 else None
     with open(os.path.join(d, "torch.csv"), "w") as f:
         f.write("step,loss,grad_norm,lr\n")
         for r in log:
             f.write(f"{r['step']},{r['loss']!r},{r['grad_norm']!r},{r['lr']!r}\n")
-    final = {k: v for k, v in task.model.state_dict().items()}
     st_io.write(os.path.join(d, "torch_final.safetensors"), final)
 
-    lines = [f"# Parity: {header['kind']}, {cfg.steps} steps, batch {cfg.batch}", "",
-             "| step | ours loss | torch loss | rel diff | ours grad norm | torch grad norm | rel diff |",
-             "|---|---|---|---|---|---|---|"]
+    t = train.TrainSettings(header["train"])
+    lines = [f"# Parity: {header['kind']}, {t.steps} steps, batch {t.batch}", "",
+             "| step | ours loss | torch loss | rel diff | ours grad norm | torch grad norm | rel diff |"
+             + (" float64 loss | ours vs f64 | torch vs f64 |" if exact else ""),
+             "|---|---|---|---|---|---|---|" + ("---|---|---|" if exact else "")]
     worst_early = worst_all = 0.0
-    for o, t in zip(ours, log):
-        r = rel(o["loss"], t["loss"])
-        worst_all = max(worst_all, r)
-        if t["step"] <= EARLY_STEPS:
-            worst_early = max(worst_early, r)
-        lines.append(f"| {t['step']} | {o['loss']:.7g} | {t['loss']:.7g} | {r:.2e} | {o['grad_norm']:.6g} | "
-                     f"{t['grad_norm']:.6g} | {rel(o['grad_norm'], t['grad_norm']):.2e} |")
+    for i, (o, r) in enumerate(zip(ours, log)):
+        diff = rel(o["loss"], r["loss"])
+        worst_all = max(worst_all, diff)
+        if r["step"] <= EARLY_STEPS:
+            worst_early = max(worst_early, diff)
+        row = (f"| {r['step']} | {o['loss']:.7g} | {r['loss']:.7g} | {diff:.2e} | {o['grad_norm']:.6g} | "
+               f"{r['grad_norm']:.6g} | {rel(o['grad_norm'], r['grad_norm']):.2e} |")
+        if exact:
+            e = exact[0][i]["loss"]
+            row += f" {e:.7g} | {rel(o['loss'], e):.2e} | {rel(r['loss'], e):.2e} |"
+        lines.append(row)
 
     our_grads = st_io.read(os.path.join(d, "grads_step1.safetensors"))
-    lines += ["", f"## Step 1 gradients (relative difference, forward order; differs above {args.grad_tol:g})", ""]
+    lines += ["", f"## Step 1 gradients (relative difference ours vs torch, forward order; listed above "
+              f"{args.grad_tol:g}" + ("; then ours vs float64, torch vs float64" if exact else "") + ")", ""]
     first_bad, worst = None, (0.0, None)
     for name in order:
         a, b = our_grads.get(name), grads.get(name)
@@ -125,14 +144,20 @@ def main():
         r = tensor_rel(a, b)
         worst = max(worst, (r, name), key=lambda x: x[0])
         if r > args.grad_tol:
-            lines.append(f"- {name}: {r:.2e}")
+            ref = exact[1][name].float() if exact else None
+            lines.append(f"- {name}: {r:.2e}" + (f"; {tensor_rel(a, ref):.2e}, {tensor_rel(b, ref):.2e}; norm "
+                                                 f"{ref.norm().item():.3g}" if exact else ""))
             first_bad = first_bad or name
     lines.append(f"- worst: {worst[1]} {worst[0]:.2e}; first differing: {first_bad or 'none'}")
 
     our_final = st_io.read(os.path.join(d, "final.safetensors"))
     fw = max(((tensor_rel(our_final[k], final[k]), k) for k in order), key=lambda x: x[0])
-    lines += ["", f"## Final weights: worst relative difference {fw[0]:.2e} ({fw[1]})", "",
-              f"Loss agreement: worst over steps 1-{min(EARLY_STEPS, len(log))} {worst_early:.2e} "
+    lines += ["", f"## Final weights: worst relative difference {fw[0]:.2e} ({fw[1]})"]
+    if exact:
+        fo = max(((tensor_rel(our_final[k], exact[2][k].float()), k) for k in order), key=lambda x: x[0])
+        ft = max(((tensor_rel(final[k], exact[2][k].float()), k) for k in order), key=lambda x: x[0])
+        lines.append(f"against float64: ours {fo[0]:.2e} ({fo[1]}), torch {ft[0]:.2e} ({ft[1]})")
+    lines += ["", f"Loss agreement: worst over steps 1-{min(EARLY_STEPS, len(log))} {worst_early:.2e} "
               f"(goal {EARLY_TOL:g}); over all {len(log)} steps {worst_all:.2e} (goal {ALL_TOL:g})."]
     text = "\n".join(lines) + "\n"
     with open(os.path.join(d, "agreement.md"), "w") as f:

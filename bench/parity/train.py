@@ -34,9 +34,10 @@ def warmup_cosine(step, base, warmup, total, min_lr):
     return float(np.float32(float(min_lr) + coeff * float(np.float32(base) - np.float32(min_lr))))
 
 
-def run(task, cfg, read_inputs):
+def run(task, cfg, read_inputs, tag=""):
     """Trains task.model for cfg.steps steps on read_inputs(step) (1-based); returns the per-step log and the
-    step-1 gradients before clipping, by parameter name."""
+    step-1 gradients before clipping, by parameter name. Runs in the model's precision (float32, or float64 for
+    the exact reference)."""
     model = task.model
     named = list(model.named_parameters())
     decay = [p for _, p in named if p.dim() >= 2]
@@ -50,13 +51,13 @@ def run(task, cfg, read_inputs):
     for step in range(cfg.steps):
         opt.zero_grad(set_to_none=True)
         inputs = read_inputs(step + 1)
-        loss_sum = np.float32(0)
+        loss_sum = 0.0
         for m in range(cfg.accumulate):
             if f"m{m}.video" not in inputs and f"m{m}.x0" not in inputs:
                 raise BadInput(f"inputs of step {step + 1} lack micro-batch {m}")
             loss = task.loss(inputs, m)
             (loss if cfg.accumulate == 1 else loss * (1.0 / cfg.accumulate)).backward()
-            loss_sum += np.float32(loss.item()) / np.float32(cfg.accumulate)
+            loss_sum += loss.item() / cfg.accumulate
         if step == 0:
             grads1 = {n: p.grad.detach().clone() for n, p in named if p.grad is not None}
         norm = torch.nn.utils.clip_grad_norm_([p for _, p in named], cfg.clip)
@@ -64,6 +65,6 @@ def run(task, cfg, read_inputs):
         for g in opt.param_groups:
             g["lr"] = lr
         opt.step()
-        log.append({"step": step + 1, "loss": float(loss_sum), "grad_norm": float(norm), "lr": lr})
-        print(f"step {step + 1} loss {float(loss_sum):.7g} grad norm {float(norm):.6g} lr {lr:.6g}", flush=True)
+        log.append({"step": step + 1, "loss": loss_sum, "grad_norm": float(norm), "lr": lr})
+        print(f"{tag}step {step + 1} loss {loss_sum:.9g} grad norm {float(norm):.6g} lr {lr:.6g}", flush=True)
     return log, grads1
