@@ -30,7 +30,7 @@ public sealed class ParityTests(ITestOutputHelper output) : IDisposable
         if (Python() is not { } python) { output.WriteLine("skipped: no python3 that imports torch"); return; }
         string dir = Path.Combine(root, "vae");
         TrainParity.Vae(VaeRecipe.Preset("world"), Five with { Lr = 5e-4f }, Path.Combine(root, "vae-run"), dir);
-        var (code, stdout, stderr) = Run(python, dir);
+        var (code, stdout, stderr) = Run(python, dir, "--float64");
         output.WriteLine(stdout + stderr);
         Assert.Equal(0, code);
 
@@ -54,7 +54,7 @@ public sealed class ParityTests(ITestOutputHelper output) : IDisposable
         // the networks and draws of world-s; a small latent cache keeps the test short (it changes no tensor shape)
         var recipe = DitRecipe.Preset("world-s") with { CacheClips = 8 };
         TrainParity.Dit(recipe, Five with { CaptionDropout = 0.5f }, Path.Combine(root, "dit-run"), dir);
-        var (code, stdout, stderr) = Run(python, dir);
+        var (code, stdout, stderr) = Run(python, dir, "--float64");
         output.WriteLine(stdout + stderr);
         Assert.Equal(0, code);
     }
