@@ -82,7 +82,10 @@ def replay(header, d, dtype, tag):
     cfg = train.TrainSettings(header["train"])
 
     def inputs(step):
-        return {k: v.to(dtype) for k, v in st_io.read(os.path.join(d, "inputs", f"step{step:05d}.safetensors")).items()}
+        path = os.path.join(d, "inputs", f"step{step:05d}.safetensors")
+        if not os.path.exists(path):
+            raise BadInput(f"{path} is missing (the folder holds fewer steps than its config.json says)")
+        return {k: v.to(dtype) for k, v in st_io.read(path).items()}
 
     log, grads = train.run(task, cfg, inputs, tag)
     return log, grads, dict(task.model.state_dict()), order
@@ -102,8 +105,11 @@ def main():
     for f in ("config.json", "init.safetensors", "grads_step1.safetensors", "ours.csv", "final.safetensors"):
         if not os.path.exists(os.path.join(d, f)):
             raise BadInput(f"{d}: {f} is missing; write the folder with `spacetime train vae|dit ... --dump-parity {d}`")
-    with open(os.path.join(d, "config.json")) as f:
-        header = json.load(f)
+    try:
+        with open(os.path.join(d, "config.json")) as f:
+            header = json.load(f)
+    except json.JSONDecodeError as e:
+        raise BadInput(f"{d}/config.json: {e}")
     ours = read_ours(os.path.join(d, "ours.csv"))
     log, grads, final, order = replay(header, d, torch.float32, "")
     exact = replay(header, d, torch.float64, "float64 ") if args.float64 else None
