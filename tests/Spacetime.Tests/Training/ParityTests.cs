@@ -1,14 +1,16 @@
 // Training parity with PyTorch (bench/parity): a 5-step run of the world VAE recipe and of the world-s DiT recipe
 // is written with TrainParity and replayed by bench/parity/parity.py, which must agree on every step's loss. Slow, and
 // it needs a python3 that imports torch (Debian's python3-torch at /usr/bin/python3); without one it says so and
-// passes. The mirror must also refuse weights whose names it does not know with one line (exit 2).
+// passes. The mirror must also refuse weights whose names it does not know with one line (exit 2). A fast test checks
+// our half of the folder alone.
 using System.Diagnostics;
+using System.Globalization;
 using Spacetime.Engine.IO;
 using Spacetime.Training;
+using Xunit.Abstractions;
 
 namespace Spacetime.Tests.Training;
 
-[Trait("Category", "Slow")]
 public sealed class ParityTests(ITestOutputHelper output) : IDisposable
 {
     readonly string root = Path.Combine(Path.GetTempPath(), "spacetime-parity-" + Guid.NewGuid().ToString("N")[..8]);
@@ -24,7 +26,7 @@ public sealed class ParityTests(ITestOutputHelper output) : IDisposable
         Steps = 5, Batch = 2, WarmupSteps = 2, WeightDecay = 0.01f, EmaDecay = 0, CheckpointEvery = 100, Seed = 1,
     };
 
-    [Fact]
+    [Fact, Trait("Category", "Slow")]
     public void Vae_WorldRecipe_FiveStepsAgreeWithPyTorch_AndUnknownNamesAreOneLine()
     {
         if (Python() is not { } python) { output.WriteLine("skipped: no python3 that imports torch"); return; }
@@ -46,7 +48,7 @@ public sealed class ParityTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("decoder.conv_out.conv.offset", line);
     }
 
-    [Fact]
+    [Fact, Trait("Category", "Slow")]
     public void Dit_WorldSRecipe_FiveStepsAgreeWithPyTorch()
     {
         if (Python() is not { } python) { output.WriteLine("skipped: no python3 that imports torch"); return; }
@@ -57,6 +59,35 @@ public sealed class ParityTests(ITestOutputHelper output) : IDisposable
         var (code, stdout, stderr) = Run(python, dir, "--float64");
         output.WriteLine(stdout + stderr);
         Assert.Equal(0, code);
+    }
+
+    // Our half alone (fast, no python): the folder holds the run's own losses and final weights, the initial
+    // weights of a fresh model from the seed, one inputs file per step, and a gradient for every parameter.
+    [Fact]
+    public void Vae_TinyRecipe_ParityFolderHoldsTheRun()
+    {
+        string dir = Path.Combine(root, "tiny"), run = Path.Combine(root, "tiny-run");
+        var cfg = Five with { Steps = 2 };
+        var recipe = VaeRecipe.Preset("tiny");
+        TrainParity.Vae(recipe, cfg, run, dir);
+
+        var fresh = new Spacetime.Models.Vae.VideoVae(recipe.Vae, new Spacetime.Engine.Rng(cfg.Seed)).StateDict();
+        var init = Safetensors.Read(Path.Combine(dir, "init.safetensors")).Tensors;
+        Assert.Equal(fresh.Keys, init.Keys);
+        foreach (var (k, t) in fresh) Assert.Equal(t.ToArray(), init[k].ToArray());
+        Assert.Equal(fresh.Keys, Safetensors.Read(Path.Combine(dir, "grads_step1.safetensors")).Tensors.Keys);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(run, "train", "model.safetensors")),
+                     File.ReadAllBytes(Path.Combine(dir, "final.safetensors")));
+        var video = Safetensors.Read(Path.Combine(dir, "inputs", "step00002.safetensors")).Tensors["m0.video"];
+        Assert.Equal([2, 3, recipe.Frames, recipe.Crop, recipe.Crop], video.Shape.ToArray());
+
+        var ours = File.ReadLines(Path.Combine(dir, "ours.csv")).Skip(1).Select(l => l.Split(',')).ToArray();
+        var logged = File.ReadLines(Trainer.LossCsv(run)).Skip(1).Select(l => l.Split(',')).ToArray();
+        Assert.Equal(2, ours.Length);
+        for (int i = 0; i < 2; i++)       // loss.csv rounds to 6 digits; ours.csv keeps every bit
+            Assert.Equal(float.Parse(logged[i][1], CultureInfo.InvariantCulture),
+                         float.Parse(ours[i][1], CultureInfo.InvariantCulture), 1e-5f);
+        Assert.Throws<ArgumentException>(() => TrainParity.Vae(recipe, cfg, run, dir));   // not a new run
     }
 
     // bench/parity/parity.py, found by walking up from the test binaries to the repository root
