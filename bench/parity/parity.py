@@ -1,6 +1,6 @@
 """Replays a Spacetime training run in PyTorch and compares it with ours, step by step.
 
-    /usr/bin/python3 bench/parity/parity.py DIR [--threads 2] [--grad-tol 1e-3]
+    /usr/bin/python3 bench/parity/parity.py DIR [--float64] [--threads 1] [--grad-tol 1e-3]
 
 DIR is a parity folder written by `spacetime train vae|dit ... --dump-parity DIR` (src/Spacetime.Training/
 TrainParity.cs). The network is built from DIR/config.json (vae.py, dit.py), loaded with OUR initial weights, fed
@@ -18,7 +18,9 @@ import json
 import os
 import sys
 
-import torch
+# Idle OpenMP threads sleep instead of spinning: on a shared machine spinning threads made a step 10x slower.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import st_io  # noqa: E402
@@ -94,7 +96,8 @@ def replay(header, d, dtype, tag):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dir")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="PyTorch CPU threads (1: on a busy machine more threads wait on each other)")
     ap.add_argument("--grad-tol", type=float, default=1e-3,
                     help="relative difference above which a step-1 gradient counts as differing")
     ap.add_argument("--float64", action="store_true",
