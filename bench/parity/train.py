@@ -34,10 +34,10 @@ def warmup_cosine(step, base, warmup, total, min_lr):
     return float(np.float32(float(min_lr) + coeff * float(np.float32(base) - np.float32(min_lr))))
 
 
-def run(task, cfg, read_inputs, tag=""):
-    """Trains task.model for cfg.steps steps on read_inputs(step) (1-based); returns the per-step log and the
-    step-1 gradients before clipping, by parameter name. Runs in the model's precision (float32, or float64 for
-    the exact reference)."""
+def run(task, cfg, read_inputs, tag="", stop=None):
+    """Trains task.model for cfg.steps steps (or only the first `stop` of them, on the same schedule) on
+    read_inputs(step) (1-based); returns the per-step log and the step-1 gradients before clipping, by parameter
+    name. Runs in the model's precision (float32, or float64 for the exact reference)."""
     model = task.model
     named = list(model.named_parameters())
     decay = [p for _, p in named if p.dim() >= 2]
@@ -48,7 +48,7 @@ def run(task, cfg, read_inputs, tag=""):
     min_lr = np.float32(cfg.lr * cfg.min_ratio)
     log, grads1 = [], {}
     model.train()
-    for step in range(cfg.steps):
+    for step in range(cfg.steps if stop is None else min(stop, cfg.steps)):
         opt.zero_grad(set_to_none=True)
         inputs = read_inputs(step + 1)
         loss_sum = 0.0
