@@ -15,6 +15,7 @@ Exit 0: the losses agree (relative difference <= 1e-4 over the first 10 steps an
 import argparse
 import csv
 import json
+import math
 import os
 import sys
 
@@ -30,6 +31,8 @@ from common import BadInput  # noqa: E402
 EARLY_STEPS, EARLY_TOL, ALL_TOL = 10, 1e-4, 1e-2
 # a difference this small a share of PyTorch's own distance from float64 is float32 rounding
 ROUNDING_SHARE = 0.1
+# ours may drift from PyTorch up to this many times as far as PyTorch drifts from itself after a one-ulp nudge
+ULP_FACTOR = 3.0
 
 
 def build_task(header):
@@ -76,18 +79,37 @@ def tensor_rel(a, b):
     return d / n if n > 0 else d
 
 
-def replay(header, d, dtype, tag, stop=None):
-    """The whole run in PyTorch at `dtype`: (log, step-1 gradients, final weights, our key order)."""
+def one_ulp(x, g):
+    """x with every element moved one unit in the last place, up or down at random."""
+    up = torch.rand(x.shape, generator=g) < 0.5
+    return torch.nextafter(x, torch.where(up, torch.full_like(x, math.inf), torch.full_like(x, -math.inf)))
+
+
+def replay(header, d, dtype, tag, stop=None, nudge=False):
+    """The whole run in PyTorch at `dtype`: (log, step-1 gradients, final weights, our key order). With `nudge`,
+    every initial weight and every input value first moves one unit in the last place (up or down at random, fixed
+    seeds): a run that differs from the plain one only by rounding."""
     task = build_task(header)
     order = load_weights(task.model, os.path.join(d, "init.safetensors"))
     task.model.to(dtype)
+    if nudge:
+        g = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            for p in task.model.parameters():
+                p.copy_(one_ulp(p, g))
     cfg = train.TrainSettings(header["train"])
 
     def inputs(step):
         path = os.path.join(d, "inputs", f"step{step:05d}.safetensors")
         if not os.path.exists(path):
             raise BadInput(f"{path} is missing (the folder holds fewer steps than its config.json says)")
-        return {k: v.to(dtype) for k, v in st_io.read(path).items()}
+        tensors = {k: v.to(dtype) for k, v in st_io.read(path).items()}
+        if nudge:                    # the data too (not the token ids, flags or masks)
+            g = torch.Generator().manual_seed(step)
+            for k, v in tensors.items():
+                if k.rsplit(".", 1)[-1] in ("video", "x0", "noise"):
+                    tensors[k] = one_ulp(v, g)
+        return tensors
 
     log, grads = train.run(task, cfg, inputs, tag, stop)
     return log, grads, dict(task.model.state_dict()), order
@@ -104,6 +126,9 @@ def main():
                     help="also replay in float64, the exact reference both float32 runs are measured against")
     ap.add_argument("--float64-steps", type=int, default=None, metavar="N",
                     help="replay only the first N steps in float64 (float64 convolutions are slow on a CPU)")
+    ap.add_argument("--ulp-control", action="store_true",
+                    help="also replay in float32 from our initial weights moved by one unit in the last place: how "
+                         "far two float32 runs that differ only by rounding drift apart over the run")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     d = args.dir
@@ -118,6 +143,7 @@ def main():
     ours = read_ours(os.path.join(d, "ours.csv"))
     log, grads, final, order = replay(header, d, torch.float32, "")
     exact = replay(header, d, torch.float64, "float64 ", args.float64_steps) if args.float64 else None
+    control = replay(header, d, torch.float32, "ulp control ", nudge=True) if args.ulp_control else None
     with open(os.path.join(d, "torch.csv"), "w") as f:
         f.write("step,loss,grad_norm,lr\n")
         for r in log:
@@ -127,9 +153,11 @@ def main():
     t = train.TrainSettings(header["train"])
     lines = [f"# Parity: {header['kind']}, {t.steps} steps, batch {t.batch}", "",
              "| step | ours loss | torch loss | rel diff | ours grad norm | torch grad norm | rel diff |"
-             + (" float64 loss | ours vs f64 | torch vs f64 |" if exact else ""),
-             "|---|---|---|---|---|---|---|" + ("---|---|---|" if exact else "")]
+             + (" float64 loss | ours vs f64 | torch vs f64 |" if exact else "")
+             + (" torch vs ulp control |" if control else ""),
+             "|---|---|---|---|---|---|---|" + ("---|---|---|" if exact else "") + ("---|" if control else "")]
     worst_early = worst_all = 0.0
+    drift = apart = 0.0              # running maxima of torch vs the ulp control and of ours vs torch
     unexplained_steps = []           # steps whose difference is beyond the goal and not explained by rounding
     for i, (o, r) in enumerate(zip(ours, log)):
         diff = rel(o["loss"], r["loss"])
@@ -142,8 +170,14 @@ def main():
         if exact:
             row += (f" {e:.7g} | {rel(o['loss'], e):.2e} | {rel(r['loss'], e):.2e} |" if e is not None
                     else " | | |")
+        apart = max(apart, diff)
+        if control:
+            c = rel(r["loss"], control[0][i]["loss"])
+            drift = max(drift, c)
+            row += f" {c:.2e} |"
         goal = EARLY_TOL if r["step"] <= EARLY_STEPS else ALL_TOL
-        if diff > goal and not (e is not None and diff <= ROUNDING_SHARE * rel(r["loss"], e)):
+        if (diff > goal and not (e is not None and diff <= ROUNDING_SHARE * rel(r["loss"], e))
+                and not (control and apart <= ULP_FACTOR * drift)):
             unexplained_steps.append(r["step"])
         lines.append(row)
 
@@ -185,9 +219,13 @@ def main():
         lines.append(f"against float64: ours {fo[0]:.2e} ({fo[1]}), torch {ft[0]:.2e} ({ft[1]})")
     lines += ["", f"Loss agreement: worst over steps 1-{min(EARLY_STEPS, len(log))} {worst_early:.2e} "
               f"(goal {EARLY_TOL:g}); over all {len(log)} steps {worst_all:.2e} (goal {ALL_TOL:g})."]
-    if exact:
+    if control:
+        lines.append(f"One-ulp control: PyTorch against itself from weights one ulp apart drifts up to {drift:.2e}; "
+                     f"ours against PyTorch up to {apart:.2e}.")
+    if exact or control:
         # Beyond the goal, a difference still counts as float32 rounding when it is a small share of how far
-        # PyTorch's own float32 run is from exact arithmetic, and every differing gradient is rounding too.
+        # PyTorch's own float32 run is from exact arithmetic, or when the two runs have drifted apart no more than
+        # (ULP_FACTOR x) two PyTorch runs one ulp apart; and every differing step-1 gradient must be rounding too.
         lines.append(f"Steps beyond the goal and not explained by float32 rounding: "
                      f"{', '.join(map(str, unexplained_steps)) or 'none'}; step-1 gradients not explained: "
                      f"{', '.join(unexplained) or 'none'}.")

@@ -53,10 +53,11 @@ public sealed class ParityTests(ITestOutputHelper output) : IDisposable
     {
         if (Python() is not { } python) { output.WriteLine("skipped: no python3 that imports torch"); return; }
         string dir = Path.Combine(root, "dit");
-        // the networks and draws of world-s; a small latent cache keeps the test short (it changes no tensor shape)
+        // the networks and draws of world-s; a small latent cache keeps the test short (it changes no tensor shape).
+        // The DiT meets the plain goals (no float64 replay needed, and float64 matmuls are slow on a CPU).
         var recipe = DitRecipe.Preset("world-s") with { CacheClips = 8 };
         TrainParity.Dit(recipe, Five with { CaptionDropout = 0.5f }, Path.Combine(root, "dit-run"), dir);
-        var (code, stdout, stderr) = Run(python, dir, "--float64");
+        var (code, stdout, stderr) = Run(python, dir);
         output.WriteLine(stdout + stderr);
         Assert.Equal(0, code);
     }
