@@ -1,16 +1,18 @@
 """Replays a Spacetime training run in PyTorch and compares it with ours, step by step.
 
-    /usr/bin/python3 bench/parity/parity.py DIR [--float64] [--threads 1] [--grad-tol 1e-3]
+    /usr/bin/python3 bench/parity/parity.py DIR [--float64 [--float64-steps N]] [--ulp-control] [--threads 1]
 
 DIR is a parity folder written by `spacetime train vae|dit ... --dump-parity DIR` (src/Spacetime.Training/
 TrainParity.cs). The network is built from DIR/config.json (vae.py, dit.py), loaded with OUR initial weights, fed
 OUR inputs of every step, and trained with the trainer's rules (train.py): gradient clipping, warmup + cosine
-learning rate, AdamW without decay on biases and norms. Written: DIR/torch.csv (step,loss,grad_norm,lr),
-DIR/torch_final.safetensors, DIR/agreement.md (the tables below). Printed: per-step losses of both and their
-relative difference, step 1's gradients compared by parameter name, the final weights compared.
+learning rate, AdamW without decay on biases and norms. Written: DIR/torch.csv (step,loss,grad_norm,lr; row by
+row), DIR/torch_grads_step1.safetensors, DIR/torch_final.safetensors, DIR/agreement.md (the tables printed):
+per-step losses of both and their relative difference, step 1's gradients compared by parameter name, the final
+weights compared.
 
-Exit 0: the losses agree (relative difference <= 1e-4 over the first 10 steps and <= 1e-2 over all);
-1: they do not; 2: bad input (a missing file, a config field the mirror lacks, parameter names that differ).
+Exit 0: the losses agree (relative difference <= 1e-4 over the first 10 steps and <= 1e-2 over all, or, with
+--float64 or --ulp-control, every difference beyond that is float32 rounding: see README.md); 1: they do not;
+2: bad input (a missing file, a config field the mirror lacks, parameter names that differ).
 """
 import argparse
 import csv
@@ -85,7 +87,7 @@ def one_ulp(x, g):
     return torch.nextafter(x, torch.where(up, torch.full_like(x, math.inf), torch.full_like(x, -math.inf)))
 
 
-def replay(header, d, dtype, tag, stop=None, nudge=False):
+def replay(header, d, dtype, tag, stop=None, nudge=False, on_step=None):
     """The whole run in PyTorch at `dtype`: (log, step-1 gradients, final weights, our key order). With `nudge`,
     every initial weight and every input value first moves one unit in the last place (up or down at random, fixed
     seeds): a run that differs from the plain one only by rounding."""
@@ -111,7 +113,7 @@ def replay(header, d, dtype, tag, stop=None, nudge=False):
                     tensors[k] = one_ulp(v, g)
         return tensors
 
-    log, grads = train.run(task, cfg, inputs, tag, stop)
+    log, grads = train.run(task, cfg, inputs, tag, stop, on_step)
     return log, grads, dict(task.model.state_dict()), order
 
 
@@ -134,20 +136,25 @@ def main():
     d = args.dir
     for f in ("config.json", "init.safetensors", "grads_step1.safetensors", "ours.csv", "final.safetensors"):
         if not os.path.exists(os.path.join(d, f)):
-            raise BadInput(f"{d}: {f} is missing; write the folder with `spacetime train vae|dit ... --dump-parity {d}`")
+            raise BadInput(f"{d}: {f} is missing; write the folder with "
+                           f"`spacetime train vae|dit ... --dump-parity {d}`")
     try:
         with open(os.path.join(d, "config.json")) as f:
             header = json.load(f)
     except json.JSONDecodeError as e:
         raise BadInput(f"{d}/config.json: {e}")
     ours = read_ours(os.path.join(d, "ours.csv"))
-    log, grads, final, order = replay(header, d, torch.float32, "")
+    with open(os.path.join(d, "torch.csv"), "w") as csv_file:          # row by row: a stopped replay keeps its steps
+        csv_file.write("step,loss,grad_norm,lr\n")
+
+        def row(r):
+            csv_file.write(f"{r['step']},{r['loss']!r},{r['grad_norm']!r},{r['lr']!r}\n")
+            csv_file.flush()
+
+        log, grads, final, order = replay(header, d, torch.float32, "", on_step=row)
+    st_io.write(os.path.join(d, "torch_grads_step1.safetensors"), grads)
     exact = replay(header, d, torch.float64, "float64 ", args.float64_steps) if args.float64 else None
     control = replay(header, d, torch.float32, "ulp control ", nudge=True) if args.ulp_control else None
-    with open(os.path.join(d, "torch.csv"), "w") as f:
-        f.write("step,loss,grad_norm,lr\n")
-        for r in log:
-            f.write(f"{r['step']},{r['loss']!r},{r['grad_norm']!r},{r['lr']!r}\n")
     st_io.write(os.path.join(d, "torch_final.safetensors"), final)
 
     t = train.TrainSettings(header["train"])

@@ -34,10 +34,11 @@ def warmup_cosine(step, base, warmup, total, min_lr):
     return float(np.float32(float(min_lr) + coeff * float(np.float32(base) - np.float32(min_lr))))
 
 
-def run(task, cfg, read_inputs, tag="", stop=None):
+def run(task, cfg, read_inputs, tag="", stop=None, on_step=None):
     """Trains task.model for cfg.steps steps (or only the first `stop` of them, on the same schedule) on
     read_inputs(step) (1-based); returns the per-step log and the step-1 gradients before clipping, by parameter
-    name. Runs in the model's precision (float32, or float64 for the exact reference)."""
+    name. Runs in the model's precision (float32, or float64 for the exact reference); on_step(row) hears of each
+    step as it ends."""
     model = task.model
     named = list(model.named_parameters())
     decay = [p for _, p in named if p.dim() >= 2]
@@ -66,5 +67,7 @@ def run(task, cfg, read_inputs, tag="", stop=None):
             g["lr"] = lr
         opt.step()
         log.append({"step": step + 1, "loss": loss_sum, "grad_norm": float(norm), "lr": lr})
+        if on_step is not None:
+            on_step(log[-1])
         print(f"{tag}step {step + 1} loss {loss_sum:.9g} grad norm {float(norm):.6g} lr {lr:.6g}", flush=True)
     return log, grads1

@@ -4,7 +4,8 @@
 // config.json, loads init.safetensors, feeds it the same inputs step by step and compares.
 //
 // The parity folder:
-//     config.json                   {"kind": "vae" | "dit", "model": the network's config, "loss": ..., "train": TrainConfig}
+//     config.json                   {"kind": "vae" | "dit", "model": the network's config, "loss": ...,
+//                                    "train": TrainConfig}
 //     init.safetensors              the weights before step 1 (the model's state-dict keys)
 //     inputs/step00001.safetensors  everything drawn at random for step s (1-based), per micro-batch m:
 //                                   VAE  m{m}.video (B, 3, T, c, c)
@@ -89,7 +90,8 @@ public static class TrainParity
         WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
     };
 
-    static Tensor Flags(bool[] flags, params int[] shape) => Tensor.From(flags.Select(f => f ? 1f : 0f).ToArray(), shape);
+    static Tensor Flags(bool[] flags, params int[] shape) =>
+        Tensor.From(flags.Select(f => f ? 1f : 0f).ToArray(), shape);
 
     // A parity run replays from the first step (a run folder holding a checkpoint would resume instead), and its
     // losses are read back from a loss.csv row per step.

@@ -38,8 +38,8 @@ public sealed class ParityTests(ITestOutputHelper output) : IDisposable
 
         // a renamed tensor: one line naming it on each side, exit 2
         var init = Safetensors.Read(Path.Combine(dir, "init.safetensors")).Tensors;
-        var renamed = init.Select(kv => kv.Key == "decoder.conv_out.conv.bias"
-            ? new KeyValuePair<string, Spacetime.Engine.Tensor>("decoder.conv_out.conv.offset", kv.Value) : kv).ToList();
+        var renamed = init.Select(kv => kv.Key != "decoder.conv_out.conv.bias" ? kv
+            : new KeyValuePair<string, Spacetime.Engine.Tensor>("decoder.conv_out.conv.offset", kv.Value)).ToList();
         Safetensors.Write(Path.Combine(dir, "init.safetensors"), renamed);
         (code, _, stderr) = Run(python, dir);
         Assert.Equal(2, code);
