@@ -229,7 +229,8 @@ def main():
     lines += ["", f"Loss agreement: worst over steps 1-{min(EARLY_STEPS, len(log))} {worst_early:.2e} "
               f"(goal {EARLY_TOL:g}); over all {len(log)} steps {worst_all:.2e} (goal {ALL_TOL:g})."]
     if control:
-        lines.append(f"One-ulp control: PyTorch against itself from weights one ulp apart drifts up to {drift:.2e}; "
+        lines.append(f"One-ulp control: PyTorch against itself from weights and data one ulp apart drifts up to "
+                     f"{drift:.2e}; "
                      f"ours against PyTorch up to {apart:.2e}.")
     if exact or control:
         # Beyond the goal, a difference still counts as float32 rounding when, up to that step, ours and PyTorch
