@@ -5,6 +5,7 @@
 //   spacetime train dit --recipe tiny-vae --vae runs/vae --data my-clips --out runs/mine   (VAE latents, a folder)
 //   spacetime train dit --recipe tiny --steps 200 --out runs/tiny       (pixel-space smoke recipe, no VAE)
 // Running again into the same --out resumes from its checkpoint (exactly: same weights as an uninterrupted run).
+// --dump-parity DIR also writes what bench/parity/parity.py needs to replay the run in PyTorch (TrainParity).
 using System.CommandLine;
 using Spacetime.Data;
 using Spacetime.Pipelines;
@@ -28,7 +29,8 @@ internal static class TrainCommands
     {
         readonly Option<int> steps, batch, accumulate, checkpointEvery;
         readonly Option<string> output;
-        readonly Option<double> maxMinutes, lr;
+        readonly Option<string?> parity;
+        readonly Option<double> maxMinutes, lr, weightDecay;
         readonly Option<long> seed;
 
         public Knobs(Command command, TrainConfig defaults)
@@ -40,12 +42,24 @@ internal static class TrainCommands
             accumulate = CliArgs.Option("--accumulate", "Micro-batches per optimizer step (gradient accumulation).", 1);
             lr = CliArgs.Option("--lr", "Peak learning rate.", (double)(decimal)defaults.Lr);   // 0.001, not 0.00100000004749
             seed = CliArgs.Option("--seed", "Seed of weights, data and noise.", 0L);
+            weightDecay = CliArgs.Option("--weight-decay", "AdamW weight decay of the matrices (biases and norms get " +
+                                         "none).", (double)defaults.WeightDecay);
             checkpointEvery = CliArgs.Option("--checkpoint-every", "Checkpoint every N steps.", defaults.CheckpointEvery);
-            foreach (var o in new Option[] { steps, output, maxMinutes, batch, accumulate, lr, seed, checkpointEvery })
+            parity = new Option<string?>("--dump-parity")
+            {
+                Description = "Also write this folder: the initial weights, every step's inputs, step 1's gradients, " +
+                              "the losses and the final weights, for bench/parity/parity.py to replay in PyTorch " +
+                              "(a new run only).",
+            };
+            foreach (var o in new Option[] { steps, output, maxMinutes, batch, accumulate, lr, weightDecay, seed,
+                                             checkpointEvery, parity })
                 command.Options.Add(o);
         }
 
         public string Dir(ParseResult p) => p.GetValue(output)!;
+
+        /// <summary>The --dump-parity folder, or null.</summary>
+        public string? ParityDir(ParseResult p) => p.GetValue(parity);
 
         public TrainConfig Config(ParseResult p, TrainConfig defaults)
         {
@@ -57,6 +71,8 @@ internal static class TrainCommands
                 Batch = CliArgs.Positive("--batch", p.GetValue(batch)),
                 Accumulate = CliArgs.Positive("--accumulate", p.GetValue(accumulate)),
                 Lr = (float)CliArgs.Positive("--lr", p.GetValue(lr)),
+                WeightDecay = p.GetValue(weightDecay) >= 0 ? (float)p.GetValue(weightDecay)
+                    : throw new UserError($"--weight-decay {p.GetValue(weightDecay)}: must be 0 or more"),
                 Seed = (ulong)p.GetValue(seed),
                 MaxMinutes = p.GetValue(maxMinutes),
                 CheckpointEvery = CliArgs.Positive("--checkpoint-every", p.GetValue(checkpointEvery)),
@@ -81,7 +97,9 @@ internal static class TrainCommands
             var r = Recipe(() => VaeRecipe.Preset(parsed.GetValue(recipe)!));
             var cfg = knobs.Config(parsed, VaeDefaults);
             string dir = knobs.Dir(parsed);
-            var result = WithProgress(io, cfg, (p, _) => VaeTrainer.Train(r, cfg, dir, p));
+            var result = knobs.ParityDir(parsed) is { } parityDir
+                ? WithProgress(io, cfg, (p, _) => TrainParity.Vae(r, cfg, dir, parityDir, p))
+                : WithProgress(io, cfg, (p, _) => VaeTrainer.Train(r, cfg, dir, p));
             Report(io, cfg, dir, result);
             return CliRunner.Ok;
         });
@@ -134,8 +152,11 @@ internal static class TrainCommands
                 }
                 catch (ArgumentException e) { throw new UserError(e.Message); }
             }
-            var result = WithProgress(io, cfg, (p, status) =>
-                DitTrainer.Train(r, cfg, dir, p, vaeDir: vaeDir, status: status, data: dataset, init: start));
+            var result = knobs.ParityDir(parsed) is { } parityDir
+                ? WithProgress(io, cfg, (p, status) => TrainParity.Dit(r, cfg, dir, parityDir, p, vaeDir: vaeDir,
+                                                                       status: status, data: dataset, init: start))
+                : WithProgress(io, cfg, (p, status) =>
+                    DitTrainer.Train(r, cfg, dir, p, vaeDir: vaeDir, status: status, data: dataset, init: start));
             Report(io, cfg, dir, result);
             return CliRunner.Ok;
         });

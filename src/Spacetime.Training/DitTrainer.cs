@@ -32,7 +32,13 @@ public static class DitTrainer
     /// </summary>
     public static TrainResult Train(DitRecipe recipe, TrainConfig cfg, string dir, Action<TrainProgress>? progress = null,
                                     int? stopAt = null, string? vaeDir = null, Action<string, int, int>? status = null,
-                                    Dataset? data = null, TextVideoModel? init = null)
+                                    Dataset? data = null, TextVideoModel? init = null) =>
+        Trainer.Run(NewTask(recipe, cfg, dir, vaeDir, status, data, init), cfg, dir, progress, stopAt);
+
+    // the task of Train: the model resumed, started from `init` or fresh, and the latent cache opened
+    internal static DitTask NewTask(DitRecipe recipe, TrainConfig cfg, string dir, string? vaeDir = null,
+                                    Action<string, int, int>? status = null, Dataset? data = null,
+                                    TextVideoModel? init = null)
     {
         if (data is not null && recipe.CacheClips == 0)
             throw new ArgumentException("this recipe renders world clips every step; training on a folder needs a " +
@@ -49,8 +55,7 @@ public static class DitTrainer
             model = NewModel(recipe, cfg.Seed, vae);
         }
         (model.Latents as VaeLatents)?.Vae.Eval();
-        var task = new DitTask(recipe, cfg, model, dir, data, status);
-        return Trainer.Run(task, cfg, dir, progress, stopAt);
+        return new DitTask(recipe, cfg, model, dir, data, status);
     }
 
     // the run's exported folder (written at every checkpoint) rebuilt; the trainer then loads the raw weights
@@ -132,8 +137,12 @@ public static class DitTrainer
         return new(seed, w, h, frames / c.Fps, c.Fps);
     }
 
-    sealed class DitTask(DitRecipe recipe, TrainConfig cfg, TextVideoModel model, string dir, Dataset? data,
-                         Action<string, int, int>? status) : ITrainTask
+    /// <summary>The draws of one micro-batch: clean latents x0 (B, C, T', h, w) and their texts, the captions
+    /// trained on ("" when dropped), times t (B), noise like x0, and the known frames (B, 1, T', 1, 1) or null.</summary>
+    internal sealed record Draws(Tensor X0, CachedText[] Texts, string[] Captions, Tensor T, Tensor Noise, Tensor? Known);
+
+    internal sealed class DitTask(DitRecipe recipe, TrainConfig cfg, TextVideoModel model, string dir, Dataset? data,
+                                  Action<string, int, int>? status) : ITrainTask
     {
         readonly IPath path = PathConfig.Presets["RF"].Create();                     // rectified flow, velocity
         readonly TimestepSampler timesteps = TimestepSampler.Presets["logit-normal"]; // SD3's lognorm(0, 1)
@@ -143,24 +152,34 @@ public static class DitTrainer
         public Module Model => model;
         public IReadOnlyList<string> Metrics => [];
 
+        public TextVideoModel TextVideo => model;
+
         public (Tensor Loss, float[] Metrics) Loss(int step, int micro, Rng rng)
+        {
+            var d = Draw(step, micro, rng);
+            var example = Objective.Prepare(path, d.X0, d.Noise, d.T, d.Known);             // x_t, velocity target
+            var weight = example.Weight;                                                    // (B, 1, T', 1, 1) or null
+            if (ObjectWeights(d) is { } objects) weight = weight is null ? objects : weight * objects;
+            var prediction = model.Predict(example.Input, d.T, model.Text.Encode(d.Captions)); // (B, C, T', h, w)
+            return (Objective.Loss(prediction, example.Target, weight), []);
+        }
+
+        // Every random draw of a micro-batch, from `rng` alone, so a step's draws can be made again outside the loop
+        // (TrainParity).
+        internal Draws Draw(int step, int micro, Rng rng)
         {
             var (x0, texts) = cache?.Draw(cfg.Batch, rng) ?? Render(step, micro);         // (B, C, T', h, w)
             var captions = texts.Select(text => Caption(text, rng)).ToArray();
             var t = timesteps.Sample(cfg.Batch, rng);                                        // (B) in (0, 1]
             var noise = rng.Normal(x0.Shape.ToArray());                                      // (B, C, T', h, w)
             var known = recipe.Masks?.Sample(cfg.Batch, x0.Size(2), rng);                     // (B, 1, T', 1, 1)
-            var example = Objective.Prepare(path, x0, noise, t, known);                      // x_t, velocity target
-            var weight = example.Weight;                                                    // (B, 1, T', 1, 1) or null
-            if (recipe.ObjectWeight > 0)
-            {
-                var objects = ObjectWeights(texts.Select(x => x.Truth).ToArray(), model.Latents, recipe.ObjectWeight,
-                                            x0.Size(2), x0.Size(3), x0.Size(4));             // (B, 1, T', h, w)
-                weight = weight is null ? objects : weight * objects;
-            }
-            var prediction = model.Predict(example.Input, t, model.Text.Encode(captions));   // (B, C, T', h, w)
-            return (Objective.Loss(prediction, example.Target, weight), []);
+            return new Draws(x0, texts, captions, t, noise, known);
         }
+
+        // (B, 1, T', h, w) extra weight on the objects' latent pixels, or null when the recipe has none
+        internal Tensor? ObjectWeights(Draws d) => recipe.ObjectWeight <= 0 ? null
+            : DitTrainer.ObjectWeights(d.Texts.Select(x => x.Truth).ToArray(), model.Latents, recipe.ObjectWeight,
+                                       d.X0.Size(2), d.X0.Size(3), d.X0.Size(4));
 
         public void Export(string dir) => model.Save(dir);
 

@@ -77,8 +77,7 @@ public static class Trainer
             for (int m = 0; m < cfg.Accumulate; m++)
             {
                 using var scope = TensorScope.Begin();
-                var rng = new Rng(cfg.Seed).Fork((ulong)step).Fork((ulong)m);  // every draw of this micro-batch
-                var (lossT, values) = task.Loss(step, m, rng);
+                var (lossT, values) = task.Loss(step, m, StepRng(cfg, step, m));
                 (cfg.Accumulate == 1 ? lossT : lossT * (1f / cfg.Accumulate)).Backward();
                 loss += lossT.Item() / cfg.Accumulate;
                 for (int k = 0; k < metrics.Length; k++) metrics[k] += values[k] / cfg.Accumulate;
@@ -100,6 +99,11 @@ public static class Trainer
         Checkpoint(dir, task, ema, opt, step, cfg, log);
         return new TrainResult(firstStep, step, loss, byTime, clock.Elapsed);
     }
+
+    /// <summary>The generator of every random draw of micro-batch <paramref name="micro"/> of step index
+    /// <paramref name="step"/> (0-based): Rng(seed).Fork(step).Fork(micro).</summary>
+    internal static Rng StepRng(TrainConfig cfg, int step, int micro) =>
+        new Rng(cfg.Seed).Fork((ulong)step).Fork((ulong)micro);
 
     //////// checkpoints
 

@@ -56,7 +56,11 @@ public static class VaeTrainer
     /// <summary>Trains into <paramref name="dir"/> (a VaeCheckpoint folder plus train/ and loss.csv), resuming from
     /// its checkpoint when there is one.</summary>
     public static TrainResult Train(VaeRecipe recipe, TrainConfig cfg, string dir, Action<TrainProgress>? progress = null,
-                                    int? stopAt = null)
+                                    int? stopAt = null) =>
+        Trainer.Run(NewTask(recipe, cfg), cfg, dir, progress, stopAt);
+
+    // the recipe checked, and a fresh VAE (weights from the seed) as a task
+    internal static VaeTask NewTask(VaeRecipe recipe, TrainConfig cfg)
     {
         cfg.Validate();
         recipe.Vae.Validate();
@@ -68,8 +72,7 @@ public static class VaeTrainer
             throw new ArgumentException($"VAE recipe: crop {recipe.Crop} must divide by {f} and fit in " +
                                         $"{recipe.Width}x{recipe.Height}; frames {recipe.Frames} must be 1 + {r}k and at " +
                                         $"most the clip's {clip.FrameCount}; crop choices {recipe.CropChoices} >= 1");
-        var vae = new VideoVae(recipe.Vae, new Rng(cfg.Seed));
-        return Trainer.Run(new VaeTask(recipe, cfg, vae), cfg, dir, progress, stopAt);
+        return new VaeTask(recipe, cfg, new VideoVae(recipe.Vae, new Rng(cfg.Seed)));
     }
 
     /// <summary>PSNR in dB of a reconstruction of video in [-1, 1] (peak-to-peak 2): 10 log10(4 / MSE).</summary>
@@ -80,7 +83,7 @@ public static class VaeTrainer
         return (float)(10 * Math.Log10(4 / Math.Max(mse, 1e-12)));
     }
 
-    sealed class VaeTask(VaeRecipe recipe, TrainConfig cfg, VideoVae vae) : ITrainTask
+    internal sealed class VaeTask(VaeRecipe recipe, TrainConfig cfg, VideoVae vae) : ITrainTask
     {
         const long DataSalt = 0x5AE;       // the VAE's clips are not the DiT's clips of the same seed
 
@@ -98,8 +101,9 @@ public static class VaeTrainer
         }
 
         // B clips (world seeds DeriveSeed(seed ^ salt, (step·A + micro)·B + i)), each a window and crop: the edgiest
-        // of CropChoices random ones
-        Tensor Batch(int step, int micro, Rng rng)
+        // of CropChoices random ones. These are the first draws of `rng`, so the batch of a step can be drawn again
+        // outside the loop (TrainParity)
+        internal Tensor Batch(int step, int micro, Rng rng)
         {
             int T = recipe.Frames, c = recipe.Crop;
             var parts = new Tensor[cfg.Batch];
