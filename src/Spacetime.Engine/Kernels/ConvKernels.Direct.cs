@@ -83,6 +83,7 @@ internal static unsafe partial class ConvKernels
 {
     const int ChunkPositions = 384;     // forward/dx work item: grid positions of one frame (multiple of 48)
     const int BlockPositions = 2048;    // dW: positions summed before the horizontal sums
+    const int L1Floats = 6 * 1024;      // forward/dx: plane data per channel block (24 KiB of a 32-48 KiB L1)
 
     // ---- when v3 runs ---------------------------------------------------------------------------------------
 
@@ -294,8 +295,13 @@ internal static unsafe partial class ConvKernels
     static void DirectPass(float[] y, float[] planes, long planesOff, ConvPlanes p, int B, int O, float[] wp,
                            long wpOff, float[]? bias, long biasOff, MatMulKernels.Isa isa)
     {
-        int ob = OutBlock(isa, O), CK = p.C * p.K3, To = p.T.Out, Ho = p.H.Out, Wo = p.W.Out, perTap = CK / p.T.K;
+        int ob = OutBlock(isa, O), CK = p.C * p.K3, To = p.T.Out, Ho = p.H.Out, Wo = p.W.Out, perChannel = p.K3 / p.T.K;
         int frameLen = Ho * p.RowPitch, chunks = (frameLen + ChunkPositions - 1) / ChunkPositions;
+        // channels per block: the planes' rows that a chunk reads for them fit in L1Floats, so they stay in L1 while
+        // every output block runs over them (a channel's rows: per phase, its frames x (chunk + the kernel's rows))
+        long channelFloats = (long)p.Phases * CeilDiv(p.T.K, p.T.S)
+                             * (Math.Min(ChunkPositions, frameLen) + CeilDiv(p.H.K, p.H.S) * p.RowPitch);
+        int cBlock = (int)Math.Clamp(L1Floats / channelFloats, 1, p.C);
         var taps = RentTaps(p, CK, timeMajor: true);
         try
         {
@@ -303,43 +309,48 @@ internal static unsafe partial class ConvKernels
             {
                 int b = item / (To * chunks), a = item / chunks % To, m0 = item % chunks * ChunkPositions;
                 int len = Math.Min(ChunkPositions, frameLen - m0);
-                float* tile = stackalloc float[ob * ChunkPositions];
-                // the k ranges of the time taps that read a real frame: padding frames, and dilation zeros in dx
-                // of a strided conv, add nothing (an output frame that reads none of them is all bias)
+                var tileArray = ArrayPool<float>.Shared.Rent(Pad(O, ob) * ChunkPositions);
                 int* ranges = stackalloc int[2 * p.T.K];
-                int nRanges = 0;
-                for (int i = 0; i < p.T.K; i++)
-                    if (Source(p.T, a * p.T.S + i) >= 0)
-                    {
-                        if (nRanges > 0 && ranges[2 * nRanges - 1] == i * perTap) ranges[2 * nRanges - 1] += perTap;
-                        else { ranges[2 * nRanges] = i * perTap; ranges[2 * nRanges + 1] = (i + 1) * perTap; nRanges++; }
-                    }
-                fixed (float* xb = planes, wb = wp, yb = y)
+                fixed (float* xb = planes, wb = wp, yb = y, tile = tileArray)
                 fixed (int* tp = taps)
                 {
                     float* xs = xb + planesOff + b * p.SampleSize + (long)a * p.FramePitch + m0;
-                    for (int o0 = 0; o0 < O; o0 += ob)
+                    for (int c0 = 0; c0 < p.C; c0 += cBlock)
                     {
-                        float* w0 = wb + wpOff + (long)o0 * CK;
-                        if (isa != MatMulKernels.Isa.Vector512) Chunk256(tile, xs, tp, ranges, nRanges, w0, len);
-                        else if (ob == 8) Chunk512<Eight>(tile, xs, tp, ranges, nRanges, w0, len);
-                        else Chunk512<Four>(tile, xs, tp, ranges, nRanges, w0, len);
-                        // valid columns of each grid row in [m0, m0 + len) go to y, plus the bias
-                        for (int o = o0; o < Math.Min(O, o0 + ob); o++)
+                        // the k ranges of channels c0.. of the time taps that read a real frame: padding frames, and
+                        // dilation zeros in dx of a strided conv, add nothing (a frame that reads none is all bias)
+                        int c1 = Math.Min(p.C, c0 + cBlock), nRanges = 0;
+                        for (int i = 0; i < p.T.K; i++)
                         {
-                            float add = bias is null ? 0f : bias[biasOff + o];
-                            float* trow = tile + (o - o0) * ChunkPositions;
-                            float* yo = yb + ((long)b * O + o) * To * Ho * Wo + (long)a * Ho * Wo;
-                            for (int e = m0 / p.RowPitch; e * p.RowPitch < m0 + len; e++)
-                            {
-                                int q0 = Math.Max(0, m0 - e * p.RowPitch), q1 = Math.Min(Wo, m0 + len - e * p.RowPitch);
-                                if (q1 > q0)
-                                    TensorPrimitives.Add(new ReadOnlySpan<float>(trow + e * p.RowPitch + q0 - m0, q1 - q0),
-                                                         add, new Span<float>(yo + e * Wo + q0, q1 - q0));
-                            }
+                            if (Source(p.T, a * p.T.S + i) < 0) continue;
+                            int k0 = (i * p.C + c0) * perChannel, k1 = (i * p.C + c1) * perChannel;
+                            if (nRanges > 0 && ranges[2 * nRanges - 1] == k0) ranges[2 * nRanges - 1] = k1;
+                            else { ranges[2 * nRanges] = k0; ranges[2 * nRanges + 1] = k1; nRanges++; }
+                        }
+                        for (int o0 = 0; o0 < O; o0 += ob)
+                        {
+                            float* w0 = wb + wpOff + (long)o0 * CK, t0 = tile + o0 * ChunkPositions;
+                            if (isa != MatMulKernels.Isa.Vector512) Chunk256(t0, xs, tp, ranges, nRanges, w0, len, c0 > 0);
+                            else if (ob == 8) Chunk512<Eight>(t0, xs, tp, ranges, nRanges, w0, len, c0 > 0);
+                            else Chunk512<Four>(t0, xs, tp, ranges, nRanges, w0, len, c0 > 0);
+                        }
+                    }
+                    // valid columns of each grid row in [m0, m0 + len) go to y, plus the bias
+                    for (int o = 0; o < O; o++)
+                    {
+                        float add = bias is null ? 0f : bias[biasOff + o];
+                        float* trow = tile + o * ChunkPositions;
+                        float* yo = yb + ((long)b * O + o) * To * Ho * Wo + (long)a * Ho * Wo;
+                        for (int e = m0 / p.RowPitch; e * p.RowPitch < m0 + len; e++)
+                        {
+                            int q0 = Math.Max(0, m0 - e * p.RowPitch), q1 = Math.Min(Wo, m0 + len - e * p.RowPitch);
+                            if (q1 > q0)
+                                TensorPrimitives.Add(new ReadOnlySpan<float>(trow + e * p.RowPitch + q0 - m0, q1 - q0),
+                                                     add, new Span<float>(yo + e * Wo + q0, q1 - q0));
                         }
                     }
                 }
+                ArrayPool<float>.Shared.Return(tileArray);
             });
         }
         finally { ArrayPool<int>.Shared.Return(taps); }
@@ -348,23 +359,23 @@ internal static unsafe partial class ConvKernels
     // tile[o][0 .. len) for o < TO (row stride ChunkPositions) = sum over k in the ranges of
     // w0[k·TO + o] · xs[taps[k] + m]: 3-vector tiles, then a 3-, 2- or 1-vector tile for the rest (rounded up to a
     // vector; the extra lanes are junk that the caller drops).
-    static void Chunk512<TO>(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0, int len)
-        where TO : struct, IVectors
+    static void Chunk512<TO>(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0, int len,
+                             bool acc) where TO : struct, IVectors
     {
         int m = 0;
-        for (; m + 48 <= len; m += 48) Tile512<TO, Three>(tile + m, xs + m, taps, ranges, nRanges, w0);
-        if (len - m > 32) Tile512<TO, Three>(tile + m, xs + m, taps, ranges, nRanges, w0);
-        else if (len - m > 16) Tile512<TO, Two>(tile + m, xs + m, taps, ranges, nRanges, w0);
-        else if (len > m) Tile512<TO, One>(tile + m, xs + m, taps, ranges, nRanges, w0);
+        for (; m + 48 <= len; m += 48) Tile512<TO, Three>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
+        if (len - m > 32) Tile512<TO, Three>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
+        else if (len - m > 16) Tile512<TO, Two>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
+        else if (len > m) Tile512<TO, One>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
     }
 
-    static void Chunk256(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0, int len)
+    static void Chunk256(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0, int len, bool acc)
     {
         int m = 0;
-        for (; m + 24 <= len; m += 24) Tile256<Three>(tile + m, xs + m, taps, ranges, nRanges, w0);
-        if (len - m > 16) Tile256<Three>(tile + m, xs + m, taps, ranges, nRanges, w0);
-        else if (len - m > 8) Tile256<Two>(tile + m, xs + m, taps, ranges, nRanges, w0);
-        else if (len > m) Tile256<One>(tile + m, xs + m, taps, ranges, nRanges, w0);
+        for (; m + 24 <= len; m += 24) Tile256<Three>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
+        if (len - m > 16) Tile256<Three>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
+        else if (len - m > 8) Tile256<Two>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
+        else if (len > m) Tile256<One>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
     }
 
     // The vector count of a tile as a type, so the JIT compiles one tile per count with the unused lanes removed.
@@ -378,7 +389,7 @@ internal static unsafe partial class ConvKernels
     // TO (8 or 4) output channels x TN vectors of 16 positions; per k: TN loads of x, TO broadcasts of w, TO·TN
     // FMAs.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    static void Tile512<TO, TN>(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0)
+    static void Tile512<TO, TN>(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0, bool acc)
         where TO : struct, IVectors where TN : struct, IVectors
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -387,6 +398,20 @@ internal static unsafe partial class ConvKernels
         Vector512<float> b4 = default, b5 = default, b6 = default, b7 = default;
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
         Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
+        if (acc)
+        {
+            Load512<TN>(tile + 0 * ChunkPositions, ref a0, ref b0, ref c0);
+            Load512<TN>(tile + 1 * ChunkPositions, ref a1, ref b1, ref c1);
+            Load512<TN>(tile + 2 * ChunkPositions, ref a2, ref b2, ref c2);
+            Load512<TN>(tile + 3 * ChunkPositions, ref a3, ref b3, ref c3);
+            if (TO.N > 4)
+            {
+                Load512<TN>(tile + 4 * ChunkPositions, ref a4, ref b4, ref c4);
+                Load512<TN>(tile + 5 * ChunkPositions, ref a5, ref b5, ref c5);
+                Load512<TN>(tile + 6 * ChunkPositions, ref a6, ref b6, ref c6);
+                Load512<TN>(tile + 7 * ChunkPositions, ref a7, ref b7, ref c7);
+            }
+        }
         for (int r = 0; r < nRanges; r++)
         for (int k = ranges[2 * r], kEnd = ranges[2 * r + 1]; k < kEnd; k++)
         {
@@ -417,6 +442,15 @@ internal static unsafe partial class ConvKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Load512<TN>(float* p, ref Vector512<float> a, ref Vector512<float> b, ref Vector512<float> c)
+        where TN : struct, IVectors
+    {
+        a = Vector512.Load(p);
+        if (TN.N > 1) b = Vector512.Load(p + 16);
+        if (TN.N > 2) c = Vector512.Load(p + 32);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Store512<TN>(float* p, Vector512<float> a, Vector512<float> b, Vector512<float> c)
         where TN : struct, IVectors
     {
@@ -427,12 +461,19 @@ internal static unsafe partial class ConvKernels
 
     // 4 output channels x N vectors of 8 positions (12 of the 16 ymm registers hold accumulators).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    static void Tile256<TN>(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0)
+    static void Tile256<TN>(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0, bool acc)
         where TN : struct, IVectors
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        if (acc)
+        {
+            Load256<TN>(tile + 0 * ChunkPositions, ref a0, ref b0, ref c0);
+            Load256<TN>(tile + 1 * ChunkPositions, ref a1, ref b1, ref c1);
+            Load256<TN>(tile + 2 * ChunkPositions, ref a2, ref b2, ref c2);
+            Load256<TN>(tile + 3 * ChunkPositions, ref a3, ref b3, ref c3);
+        }
         for (int r = 0; r < nRanges; r++)
         for (int k = ranges[2 * r], kEnd = ranges[2 * r + 1]; k < kEnd; k++)
         {
@@ -450,6 +491,15 @@ internal static unsafe partial class ConvKernels
         Store256<TN>(tile + 1 * ChunkPositions, a1, b1, c1);
         Store256<TN>(tile + 2 * ChunkPositions, a2, b2, c2);
         Store256<TN>(tile + 3 * ChunkPositions, a3, b3, c3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Load256<TN>(float* p, ref Vector256<float> a, ref Vector256<float> b, ref Vector256<float> c)
+        where TN : struct, IVectors
+    {
+        a = Vector256.Load(p);
+        if (TN.N > 1) b = Vector256.Load(p + 8);
+        if (TN.N > 2) c = Vector256.Load(p + 16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
