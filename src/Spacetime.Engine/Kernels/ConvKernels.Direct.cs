@@ -13,35 +13,45 @@
 // which is a unit-stride vector load along m for every tap, whatever the stride and padding. Columns q >= Wo of
 // the grid (and, in a frame, rows e >= Ho) are computed and thrown away: 2 of 34 columns on a 32-wide frame.
 //
-// Forward, v3 (DirectPass): y[o, m] = bias[o] + sum over (c, tap) of wp[o][c, tap] · xbuf[tap[c, tap] + m].
-// A register tile is OB output channels x NV vectors of consecutive m (AVX-512: 8 x 3 x 16 floats, 24 zmm
-// accumulators; AVX2: 4 x 3 x 8, 12 ymm). Per (c, tap) it loads NV vectors of x, broadcasts OB weights and does
-// OB·NV FMAs. Weights are packed O-blocked, wp[o / OB][c·taps + tap][o % OB] (zeros past O), so each tile
-// streams one contiguous panel. Work items are (sample, output frame, chunk of ChunkPositions grid positions);
-// a chunk's tile rows go to a stack buffer and its valid columns (plus bias) to y.
+// Forward, v3 (DirectPass): y[o, m] = bias[o] + sum over (i, c, j, k) of wp[o][i, c, j, k] · xbuf[tap[c, i, j, k] + m].
+//   for each work item (sample, output frame, chunk of ChunkPositions grid positions)        (Par over items)
+//     for each channel block c0..c1 (its plane rows for the chunk fit in L1Floats)
+//       for each block of OB output channels: for each TN-vector stretch of the chunk: register tile
+//     copy the tile's valid columns (+ bias) to y
+// A register tile is OB output channels x TN vectors of consecutive m (AVX-512: 8 x 3 x 16 floats, 24 zmm
+// accumulators, or 4 x 3 when O <= 4; AVX2: 4 x 3 x 8, 12 ymm). Per k it loads TN vectors of x, broadcasts OB
+// weights and does OB·TN FMAs; after the first channel block it starts from the tile it stored. Weights are
+// packed O-blocked in time-major order, wp[o / OB][(i·C + c)·kh·kw + j·kw + k][o % OB] (zeros past O), so each
+// tile streams one contiguous panel, and each time tap i is a contiguous k range: an output frame skips the
+// ranges whose input frame is padding (or a dilation zero, in dx), which no FMA then touches.
 //
 // dx, v3: the adjoint of a conv is a conv of dy with the kernel flipped and O and C swapped. dy is laid out as
 // input planes padded by k - 1 - p on both sides (plus the forward's dropped remainder at the back) and dilated by
-// the forward stride, then DirectPass runs with stride 1. For stride 2 three quarters (seven eighths in 3-d) of
-// the dilated dy are zeros that still cost FMAs; the downsampling convs are a small part of the VAE's work.
+// the forward stride, then DirectPass runs with stride 1. For stride 2 in H and W three quarters of the dilated
+// dy are zeros that still cost FMAs (the zero frames of a time stride are skipped); the downsampling convs are a
+// small part of the VAE's work, so a polyphase dx is not written.
 //
 // dW, v3 (WeightGradPass): dW[o, c, tap] = sum over b, a, e < Ho, q < Wo of dy[b, o, a, e, q] ·
 // xbuf[b][tap[c, tap] + a·Hq·Pq + e·Pq + q]. dy is copied to the grid (dyg[b][o][a][e·Pq + q], zero at q >= Wo
 // and to the end of the frame's rounded segment), so the sum runs over whole vectors of m. A register tile is
-// OW output channels x KW (c, tap) columns of vector accumulators (AVX-512: 4 x 6, AVX2: 2 x 6), fed per vector
-// of m by OW loads of dy and KW loads of x. The positions are cut into blocks of about BlockPositions (several
-// small frames, or part of a large one); each thread owns a fixed set of tiles, and per block adds the horizontal
-// sum of each accumulator to its dW element. db is BiasBackward (part 1).
+// OW output channels x 6 (c, tap) columns of vector accumulators (AVX-512: 4 x 6, AVX2: 2 x 6), fed per vector
+// of m by OW loads of dy and 6 loads of x. The positions are cut into blocks of about BlockPositions (several
+// small frames, or part of a large one); each thread owns a fixed set of tiles (Par over tiles, output channels
+// fastest so neighbours share x), keeps a tile's sums in registers over a whole block, and then adds each
+// accumulator's horizontal sum to its dW element. db is BiasBackward (part 1).
 //
-// Determinism: every y and dx element is one register lane summed over (c, tap) in ascending order; every dW
-// element is summed lane-wise within a block, then over the blocks in order. Threads split output elements or
-// dW tiles, never a sum, so 1 and 2 threads give bitwise-identical results (AVX-512 and AVX2 differ, as the
-// blocking differs).
+// Determinism: every y and dx element is one register lane summed in a fixed k order (channel blocks, then time
+// taps, channels, space taps); every dW element is summed lane-wise within a block, then over the blocks in order.
+// Threads split output elements or dW tiles, never a sum, so 1 and 2 threads give bitwise-identical results
+// (AVX-512 and AVX2 differ from each other, as their tiles differ).
 // Scratch: one float buffer from the caller (DirectScratchFloats): the input planes, packed weights, and for the
-// backward the dy planes, the dy grid and the padded dW. Tap tables and block lists come from ArrayPool.
-// Blocking (measured with `-- conv` of the benchmark on a 2-core Zen AVX-512 machine): ChunkPositions = 384
-// keeps a chunk's x rows for all channels in L2 at 64 channels; BlockPositions = 2048 amortises the horizontal
-// sums (24 per tile and block) to a few percent while dy and x of a block stay in L2.
+// backward the dy planes, the dy grid and the padded dW; all of it is written before it is read. Tap tables,
+// block lists and the per-item output tiles come from ArrayPool, so a call allocates nothing after warm-up.
+// Blocking: ChunkPositions = 384 (8 three-vector tiles) gives the VAE's frames enough work items for 2 threads;
+// L1Floats = 6 Ki floats (24 KiB of a 32-48 KiB L1) for one channel block's plane rows, as the x loads then hit
+// L1 for every output block (the 128-channel 32x32 forward went from ~60% to 73-78% of peak in `-- conv`);
+// BlockPositions = 2048 keeps the 24 horizontal sums per tile and block to a few percent of its FMAs. The last
+// two were set from these estimates and one measurement each, not swept.
 using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
