@@ -5,6 +5,7 @@
 // StreamingCausalConv3d runs them. bench/conv_peer.py times the same layers in PyTorch.
 // FLOPs per pass = 2·B·O·L·C·kt·kh·kw (L = output positions per sample); the three passes do the same count.
 // Options: --threads 2   --version 3 (the direct kernels) or 2 (im2col + GEMM)   --only NAME (one layer)
+//          --isa avx2 (force the AVX2 path and measure the peak with 256-bit FMAs, on an AVX-512 machine)
 //          --clock cpu (process CPU time / threads instead of wall time, for a busy machine).
 using System.Runtime.Intrinsics;
 using Spacetime.Engine.Kernels;
@@ -36,8 +37,11 @@ static class ConvQuick
         string? only = Quick.Option(args, "only");
         bool cpuClock = Quick.Option(args, "clock") == "cpu";
         using var _ = Par.UseThreads(threads);
-        double peak = MeasurePeak(threads, cpuClock);
+        bool avx2 = Quick.Option(args, "isa") == "avx2";
+        using var isa = avx2 ? MatMulKernels.UseIsa(MatMulKernels.Isa.Vector256) : null;
+        double peak = MeasurePeak(threads, cpuClock, wide: !avx2 && Vector512.IsHardwareAccelerated);
         Quick.Print(new { what = "peak", threads, isa = MatMulKernels.CurrentIsa.ToString(), gflops = Math.Round(peak, 1) });
+        bool warm = true;
         foreach (var (name, B, C, O, T, H, W, st, ss) in Layers)
         {
             if (only != null && only != name) continue;
@@ -58,6 +62,12 @@ static class ConvQuick
                 ? () => ConvKernels.ConvDirectBackward(null, dw, db, dy, 0, x, 0, w, 0, scratch, s)
                 : () => { Array.Clear(dw); ConvKernels.ConvBackward(null, dw, db, dy, 0, x, 0, w, 0, scratch, s); };
             double flops = 2.0 * B * O * s.L * s.CK;
+            if (warm)   // the first layer also runs ~1 s untimed, so tiered JIT has settled before any timing
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (clock.Elapsed.TotalSeconds < 1) { forward(); gradInput(); gradWeight(); }
+                warm = false;
+            }
             foreach (var (pass, once) in new[] { ("fwd", forward), ("dx", gradInput), ("dW", gradWeight) })
             {
                 double seconds = cpuClock ? Quick.MedianCpuSeconds(once, threads, samples: 5, sampleSeconds: 0.1)
@@ -80,12 +90,11 @@ static class ConvQuick
     }
 
     /// <summary>fp32 FMA peak in GFLOP/s on <paramref name="threads"/> threads: 12 independent FMA chains per
-    /// thread in the widest vectors this CPU accelerates, the best of 3 runs of ~0.2 s; on process CPU time /
+    /// thread in 512-bit (wide) or 256-bit vectors, the best of 3 runs of ~0.2 s; on process CPU time /
     /// threads when <paramref name="cpuClock"/>, like the layers.</summary>
-    public static double MeasurePeak(int threads, bool cpuClock)
+    public static double MeasurePeak(int threads, bool cpuClock, bool wide)
     {
         var process = System.Diagnostics.Process.GetCurrentProcess();
-        bool wide = Vector512.IsHardwareAccelerated;
         int lanes = wide ? 16 : 8;
         const long Iterations = 20_000_000;
         double best = 0;

@@ -13,35 +13,45 @@
 // which is a unit-stride vector load along m for every tap, whatever the stride and padding. Columns q >= Wo of
 // the grid (and, in a frame, rows e >= Ho) are computed and thrown away: 2 of 34 columns on a 32-wide frame.
 //
-// Forward, v3 (DirectPass): y[o, m] = bias[o] + sum over (c, tap) of wp[o][c, tap] · xbuf[tap[c, tap] + m].
-// A register tile is OB output channels x NV vectors of consecutive m (AVX-512: 8 x 3 x 16 floats, 24 zmm
-// accumulators; AVX2: 4 x 3 x 8, 12 ymm). Per (c, tap) it loads NV vectors of x, broadcasts OB weights and does
-// OB·NV FMAs. Weights are packed O-blocked, wp[o / OB][c·taps + tap][o % OB] (zeros past O), so each tile
-// streams one contiguous panel. Work items are (sample, output frame, chunk of ChunkPositions grid positions);
-// a chunk's tile rows go to a stack buffer and its valid columns (plus bias) to y.
+// Forward, v3 (DirectPass): y[o, m] = bias[o] + sum over (i, c, j, k) of wp[o][i, c, j, k] · xbuf[tap[c, i, j, k] + m].
+//   for each work item (sample, output frame, chunk of ChunkPositions grid positions)        (Par over items)
+//     for each channel block c0..c1 (its plane rows for the chunk fit in L1Floats)
+//       for each block of OB output channels: for each TN-vector stretch of the chunk: register tile
+//     copy the tile's valid columns (+ bias) to y
+// A register tile is OB output channels x TN vectors of consecutive m (AVX-512: 8 x 3 x 16 floats, 24 zmm
+// accumulators, or 4 x 3 when O <= 4; AVX2: 4 x 3 x 8, 12 ymm). Per k it loads TN vectors of x, broadcasts OB
+// weights and does OB·TN FMAs; after the first channel block it starts from the tile it stored. Weights are
+// packed O-blocked in time-major order, wp[o / OB][(i·C + c)·kh·kw + j·kw + k][o % OB] (zeros past O), so each
+// tile streams one contiguous panel, and each time tap i is a contiguous k range: an output frame skips the
+// ranges whose input frame is padding (or a dilation zero, in dx), which no FMA then touches.
 //
 // dx, v3: the adjoint of a conv is a conv of dy with the kernel flipped and O and C swapped. dy is laid out as
 // input planes padded by k - 1 - p on both sides (plus the forward's dropped remainder at the back) and dilated by
-// the forward stride, then DirectPass runs with stride 1. For stride 2 three quarters (seven eighths in 3-d) of
-// the dilated dy are zeros that still cost FMAs; the downsampling convs are a small part of the VAE's work.
+// the forward stride, then DirectPass runs with stride 1. For stride 2 in H and W three quarters of the dilated
+// dy are zeros that still cost FMAs (the zero frames of a time stride are skipped); the downsampling convs are a
+// small part of the VAE's work, so a polyphase dx is not written.
 //
 // dW, v3 (WeightGradPass): dW[o, c, tap] = sum over b, a, e < Ho, q < Wo of dy[b, o, a, e, q] ·
 // xbuf[b][tap[c, tap] + a·Hq·Pq + e·Pq + q]. dy is copied to the grid (dyg[b][o][a][e·Pq + q], zero at q >= Wo
 // and to the end of the frame's rounded segment), so the sum runs over whole vectors of m. A register tile is
-// OW output channels x KW (c, tap) columns of vector accumulators (AVX-512: 4 x 6, AVX2: 2 x 6), fed per vector
-// of m by OW loads of dy and KW loads of x. The positions are cut into blocks of about BlockPositions (several
-// small frames, or part of a large one); each thread owns a fixed set of tiles, and per block adds the horizontal
-// sum of each accumulator to its dW element. db is BiasBackward (part 1).
+// OW output channels x 6 (c, tap) columns of vector accumulators (AVX-512: 4 x 6, AVX2: 2 x 6), fed per vector
+// of m by OW loads of dy and 6 loads of x. The positions are cut into blocks of about BlockPositions (several
+// small frames, or part of a large one); each thread owns a fixed set of tiles (Par over tiles, output channels
+// fastest so neighbours share x), keeps a tile's sums in registers over a whole block, and then adds each
+// accumulator's horizontal sum to its dW element. db is BiasBackward (part 1).
 //
-// Determinism: every y and dx element is one register lane summed over (c, tap) in ascending order; every dW
-// element is summed lane-wise within a block, then over the blocks in order. Threads split output elements or
-// dW tiles, never a sum, so 1 and 2 threads give bitwise-identical results (AVX-512 and AVX2 differ, as the
-// blocking differs).
+// Determinism: every y and dx element is one register lane summed in a fixed k order (channel blocks, then time
+// taps, channels, space taps); every dW element is summed lane-wise within a block, then over the blocks in order.
+// Threads split output elements or dW tiles, never a sum, so 1 and 2 threads give bitwise-identical results
+// (AVX-512 and AVX2 differ from each other, as their tiles differ).
 // Scratch: one float buffer from the caller (DirectScratchFloats): the input planes, packed weights, and for the
-// backward the dy planes, the dy grid and the padded dW. Tap tables and block lists come from ArrayPool.
-// Blocking (measured with `-- conv` of the benchmark on a 2-core Zen AVX-512 machine): ChunkPositions = 384
-// keeps a chunk's x rows for all channels in L2 at 64 channels; BlockPositions = 2048 amortises the horizontal
-// sums (24 per tile and block) to a few percent while dy and x of a block stay in L2.
+// backward the dy planes, the dy grid and the padded dW; all of it is written before it is read. Tap tables,
+// block lists and the per-item output tiles come from ArrayPool, so a call allocates nothing after warm-up.
+// Blocking: ChunkPositions = 384 (8 three-vector tiles) gives the VAE's frames enough work items for 2 threads;
+// L1Floats = 6 Ki floats (24 KiB of a 32-48 KiB L1) for one channel block's plane rows, as the x loads then hit
+// L1 for every output block (the 128-channel 32x32 forward went from ~60% to 73-78% of peak in `-- conv`);
+// BlockPositions = 2048 keeps the 24 horizontal sums per tile and block to a few percent of its FMAs. The last
+// two were set from these estimates and one measurement each, not swept.
 using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
@@ -83,6 +93,7 @@ internal static unsafe partial class ConvKernels
 {
     const int ChunkPositions = 384;     // forward/dx work item: grid positions of one frame (multiple of 48)
     const int BlockPositions = 2048;    // dW: positions summed before the horizontal sums
+    const int L1Floats = 6 * 1024;      // forward/dx: plane data per channel block (24 KiB of a 32-48 KiB L1)
 
     // ---- when v3 runs ---------------------------------------------------------------------------------------
 
@@ -294,8 +305,13 @@ internal static unsafe partial class ConvKernels
     static void DirectPass(float[] y, float[] planes, long planesOff, ConvPlanes p, int B, int O, float[] wp,
                            long wpOff, float[]? bias, long biasOff, MatMulKernels.Isa isa)
     {
-        int ob = OutBlock(isa, O), CK = p.C * p.K3, To = p.T.Out, Ho = p.H.Out, Wo = p.W.Out, perTap = CK / p.T.K;
+        int ob = OutBlock(isa, O), CK = p.C * p.K3, To = p.T.Out, Ho = p.H.Out, Wo = p.W.Out, perChannel = p.K3 / p.T.K;
         int frameLen = Ho * p.RowPitch, chunks = (frameLen + ChunkPositions - 1) / ChunkPositions;
+        // channels per block: the planes' rows that a chunk reads for them fit in L1Floats, so they stay in L1 while
+        // every output block runs over them (a channel's rows: per phase, its frames x (chunk + the kernel's rows))
+        long channelFloats = (long)p.Phases * CeilDiv(p.T.K, p.T.S)
+                             * (Math.Min(ChunkPositions, frameLen) + CeilDiv(p.H.K, p.H.S) * p.RowPitch);
+        int cBlock = (int)Math.Clamp(L1Floats / channelFloats, 1, p.C);
         var taps = RentTaps(p, CK, timeMajor: true);
         try
         {
@@ -303,43 +319,48 @@ internal static unsafe partial class ConvKernels
             {
                 int b = item / (To * chunks), a = item / chunks % To, m0 = item % chunks * ChunkPositions;
                 int len = Math.Min(ChunkPositions, frameLen - m0);
-                float* tile = stackalloc float[ob * ChunkPositions];
-                // the k ranges of the time taps that read a real frame: padding frames, and dilation zeros in dx
-                // of a strided conv, add nothing (an output frame that reads none of them is all bias)
+                var tileArray = ArrayPool<float>.Shared.Rent(Pad(O, ob) * ChunkPositions);
                 int* ranges = stackalloc int[2 * p.T.K];
-                int nRanges = 0;
-                for (int i = 0; i < p.T.K; i++)
-                    if (Source(p.T, a * p.T.S + i) >= 0)
-                    {
-                        if (nRanges > 0 && ranges[2 * nRanges - 1] == i * perTap) ranges[2 * nRanges - 1] += perTap;
-                        else { ranges[2 * nRanges] = i * perTap; ranges[2 * nRanges + 1] = (i + 1) * perTap; nRanges++; }
-                    }
-                fixed (float* xb = planes, wb = wp, yb = y)
+                fixed (float* xb = planes, wb = wp, yb = y, tile = tileArray)
                 fixed (int* tp = taps)
                 {
                     float* xs = xb + planesOff + b * p.SampleSize + (long)a * p.FramePitch + m0;
-                    for (int o0 = 0; o0 < O; o0 += ob)
+                    for (int c0 = 0; c0 < p.C; c0 += cBlock)
                     {
-                        float* w0 = wb + wpOff + (long)o0 * CK;
-                        if (isa != MatMulKernels.Isa.Vector512) Chunk256(tile, xs, tp, ranges, nRanges, w0, len);
-                        else if (ob == 8) Chunk512<Eight>(tile, xs, tp, ranges, nRanges, w0, len);
-                        else Chunk512<Four>(tile, xs, tp, ranges, nRanges, w0, len);
-                        // valid columns of each grid row in [m0, m0 + len) go to y, plus the bias
-                        for (int o = o0; o < Math.Min(O, o0 + ob); o++)
+                        // the k ranges of channels c0.. of the time taps that read a real frame: padding frames, and
+                        // dilation zeros in dx of a strided conv, add nothing (a frame that reads none is all bias)
+                        int c1 = Math.Min(p.C, c0 + cBlock), nRanges = 0;
+                        for (int i = 0; i < p.T.K; i++)
                         {
-                            float add = bias is null ? 0f : bias[biasOff + o];
-                            float* trow = tile + (o - o0) * ChunkPositions;
-                            float* yo = yb + ((long)b * O + o) * To * Ho * Wo + (long)a * Ho * Wo;
-                            for (int e = m0 / p.RowPitch; e * p.RowPitch < m0 + len; e++)
-                            {
-                                int q0 = Math.Max(0, m0 - e * p.RowPitch), q1 = Math.Min(Wo, m0 + len - e * p.RowPitch);
-                                if (q1 > q0)
-                                    TensorPrimitives.Add(new ReadOnlySpan<float>(trow + e * p.RowPitch + q0 - m0, q1 - q0),
-                                                         add, new Span<float>(yo + e * Wo + q0, q1 - q0));
-                            }
+                            if (Source(p.T, a * p.T.S + i) < 0) continue;
+                            int k0 = (i * p.C + c0) * perChannel, k1 = (i * p.C + c1) * perChannel;
+                            if (nRanges > 0 && ranges[2 * nRanges - 1] == k0) ranges[2 * nRanges - 1] = k1;
+                            else { ranges[2 * nRanges] = k0; ranges[2 * nRanges + 1] = k1; nRanges++; }
+                        }
+                        for (int o0 = 0; o0 < O; o0 += ob)
+                        {
+                            float* w0 = wb + wpOff + (long)o0 * CK, t0 = tile + o0 * ChunkPositions;
+                            if (isa != MatMulKernels.Isa.Vector512) Chunk256(t0, xs, tp, ranges, nRanges, w0, len, c0 > 0);
+                            else if (ob == 8) Chunk512<Eight>(t0, xs, tp, ranges, nRanges, w0, len, c0 > 0);
+                            else Chunk512<Four>(t0, xs, tp, ranges, nRanges, w0, len, c0 > 0);
+                        }
+                    }
+                    // valid columns of each grid row in [m0, m0 + len) go to y, plus the bias
+                    for (int o = 0; o < O; o++)
+                    {
+                        float add = bias is null ? 0f : bias[biasOff + o];
+                        float* trow = tile + o * ChunkPositions;
+                        float* yo = yb + ((long)b * O + o) * To * Ho * Wo + (long)a * Ho * Wo;
+                        for (int e = m0 / p.RowPitch; e * p.RowPitch < m0 + len; e++)
+                        {
+                            int q0 = Math.Max(0, m0 - e * p.RowPitch), q1 = Math.Min(Wo, m0 + len - e * p.RowPitch);
+                            if (q1 > q0)
+                                TensorPrimitives.Add(new ReadOnlySpan<float>(trow + e * p.RowPitch + q0 - m0, q1 - q0),
+                                                     add, new Span<float>(yo + e * Wo + q0, q1 - q0));
                         }
                     }
                 }
+                ArrayPool<float>.Shared.Return(tileArray);
             });
         }
         finally { ArrayPool<int>.Shared.Return(taps); }
@@ -348,23 +369,23 @@ internal static unsafe partial class ConvKernels
     // tile[o][0 .. len) for o < TO (row stride ChunkPositions) = sum over k in the ranges of
     // w0[k·TO + o] · xs[taps[k] + m]: 3-vector tiles, then a 3-, 2- or 1-vector tile for the rest (rounded up to a
     // vector; the extra lanes are junk that the caller drops).
-    static void Chunk512<TO>(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0, int len)
-        where TO : struct, IVectors
+    static void Chunk512<TO>(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0, int len,
+                             bool acc) where TO : struct, IVectors
     {
         int m = 0;
-        for (; m + 48 <= len; m += 48) Tile512<TO, Three>(tile + m, xs + m, taps, ranges, nRanges, w0);
-        if (len - m > 32) Tile512<TO, Three>(tile + m, xs + m, taps, ranges, nRanges, w0);
-        else if (len - m > 16) Tile512<TO, Two>(tile + m, xs + m, taps, ranges, nRanges, w0);
-        else if (len > m) Tile512<TO, One>(tile + m, xs + m, taps, ranges, nRanges, w0);
+        for (; m + 48 <= len; m += 48) Tile512<TO, Three>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
+        if (len - m > 32) Tile512<TO, Three>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
+        else if (len - m > 16) Tile512<TO, Two>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
+        else if (len > m) Tile512<TO, One>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
     }
 
-    static void Chunk256(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0, int len)
+    static void Chunk256(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0, int len, bool acc)
     {
         int m = 0;
-        for (; m + 24 <= len; m += 24) Tile256<Three>(tile + m, xs + m, taps, ranges, nRanges, w0);
-        if (len - m > 16) Tile256<Three>(tile + m, xs + m, taps, ranges, nRanges, w0);
-        else if (len - m > 8) Tile256<Two>(tile + m, xs + m, taps, ranges, nRanges, w0);
-        else if (len > m) Tile256<One>(tile + m, xs + m, taps, ranges, nRanges, w0);
+        for (; m + 24 <= len; m += 24) Tile256<Three>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
+        if (len - m > 16) Tile256<Three>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
+        else if (len - m > 8) Tile256<Two>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
+        else if (len > m) Tile256<One>(tile + m, xs + m, taps, ranges, nRanges, w0, acc);
     }
 
     // The vector count of a tile as a type, so the JIT compiles one tile per count with the unused lanes removed.
@@ -378,7 +399,7 @@ internal static unsafe partial class ConvKernels
     // TO (8 or 4) output channels x TN vectors of 16 positions; per k: TN loads of x, TO broadcasts of w, TO·TN
     // FMAs.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    static void Tile512<TO, TN>(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0)
+    static void Tile512<TO, TN>(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0, bool acc)
         where TO : struct, IVectors where TN : struct, IVectors
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -387,6 +408,20 @@ internal static unsafe partial class ConvKernels
         Vector512<float> b4 = default, b5 = default, b6 = default, b7 = default;
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
         Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
+        if (acc)
+        {
+            Load512<TN>(tile + 0 * ChunkPositions, ref a0, ref b0, ref c0);
+            Load512<TN>(tile + 1 * ChunkPositions, ref a1, ref b1, ref c1);
+            Load512<TN>(tile + 2 * ChunkPositions, ref a2, ref b2, ref c2);
+            Load512<TN>(tile + 3 * ChunkPositions, ref a3, ref b3, ref c3);
+            if (TO.N > 4)
+            {
+                Load512<TN>(tile + 4 * ChunkPositions, ref a4, ref b4, ref c4);
+                Load512<TN>(tile + 5 * ChunkPositions, ref a5, ref b5, ref c5);
+                Load512<TN>(tile + 6 * ChunkPositions, ref a6, ref b6, ref c6);
+                Load512<TN>(tile + 7 * ChunkPositions, ref a7, ref b7, ref c7);
+            }
+        }
         for (int r = 0; r < nRanges; r++)
         for (int k = ranges[2 * r], kEnd = ranges[2 * r + 1]; k < kEnd; k++)
         {
@@ -417,6 +452,15 @@ internal static unsafe partial class ConvKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Load512<TN>(float* p, ref Vector512<float> a, ref Vector512<float> b, ref Vector512<float> c)
+        where TN : struct, IVectors
+    {
+        a = Vector512.Load(p);
+        if (TN.N > 1) b = Vector512.Load(p + 16);
+        if (TN.N > 2) c = Vector512.Load(p + 32);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Store512<TN>(float* p, Vector512<float> a, Vector512<float> b, Vector512<float> c)
         where TN : struct, IVectors
     {
@@ -427,12 +471,19 @@ internal static unsafe partial class ConvKernels
 
     // 4 output channels x N vectors of 8 positions (12 of the 16 ymm registers hold accumulators).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    static void Tile256<TN>(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0)
+    static void Tile256<TN>(float* tile, float* xs, int* taps, int* ranges, int nRanges, float* w0, bool acc)
         where TN : struct, IVectors
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        if (acc)
+        {
+            Load256<TN>(tile + 0 * ChunkPositions, ref a0, ref b0, ref c0);
+            Load256<TN>(tile + 1 * ChunkPositions, ref a1, ref b1, ref c1);
+            Load256<TN>(tile + 2 * ChunkPositions, ref a2, ref b2, ref c2);
+            Load256<TN>(tile + 3 * ChunkPositions, ref a3, ref b3, ref c3);
+        }
         for (int r = 0; r < nRanges; r++)
         for (int k = ranges[2 * r], kEnd = ranges[2 * r + 1]; k < kEnd; k++)
         {
@@ -450,6 +501,15 @@ internal static unsafe partial class ConvKernels
         Store256<TN>(tile + 1 * ChunkPositions, a1, b1, c1);
         Store256<TN>(tile + 2 * ChunkPositions, a2, b2, c2);
         Store256<TN>(tile + 3 * ChunkPositions, a3, b3, c3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Load256<TN>(float* p, ref Vector256<float> a, ref Vector256<float> b, ref Vector256<float> c)
+        where TN : struct, IVectors
+    {
+        a = Vector256.Load(p);
+        if (TN.N > 1) b = Vector256.Load(p + 8);
+        if (TN.N > 2) c = Vector256.Load(p + 16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -20,7 +20,10 @@
 //        db[o] = sum over b, then l, of dy[b, o, l]
 //      Threads work inside each step (im2col rows, GEMM tiles, col2im channels, bias rows) and never split a sum,
 //      so 1 and 2 threads give bitwise-identical results. A 1x1x1 kernel with stride 1 and no padding skips
-//      im2col: col is x_b itself.
+//      im2col: col is x_b itself, and the conv is one GEMM per sample (v3 is not used for it).
+//   v3 ConvDirectForward/ConvDirectBackward (ConvKernels.Direct.cs): direct convolution with AVX-512 or AVX2
+//      register tiles on zero-padded, stride-phase copies of the input; what runs wherever UsesDirect says so
+//      (every non-pointwise conv with padding < kernel on a CPU with AVX2 + FMA). v2 is the fallback otherwise.
 using System.Numerics.Tensors;
 
 namespace Spacetime.Engine.Kernels;
