@@ -81,7 +81,7 @@ internal static class TrainCommands
     }
 
     /// <summary>The VAE's knobs: no EMA (the exported model is the trained weights), lr 1e-3 after 200 warmup steps,
-    /// 8 crops a step, 3,000 steps (the world recipe's measured schedule, docs/vae.md).</summary>
+    /// 8 crops a step, 3,000 steps (the world recipe's schedule measured in bench/vae-lab).</summary>
     static readonly TrainConfig VaeDefaults = new() { Steps = 3000, Batch = 8, Lr = 1e-3f, EmaDecay = 0, WarmupSteps = 200,
                                                       CheckpointEvery = 100 };
     /// <summary>The DiT's knobs.</summary>

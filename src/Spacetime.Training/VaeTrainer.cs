@@ -37,9 +37,9 @@ public sealed record VaeRecipe(VideoVaeConfig Vae, int Width, int Height, double
             ["tiny"] = new(new VideoVaeConfig { BaseChannels = 8, ChannelMultipliers = [1, 2, 2], NormGroups = 4 },
                            32, 32, 1, 8, 5, 16, new VaeLoss()),
             // the world VAE (VideoVaeConfig preset "world-p2": 2x2 pixel folding, 32-64-128 channels, 8x8 spatial and
-            // 4x temporal compression, z = 16, no norm, the residual shortcut), MSE, on 64x64 crops of 9-frame windows of
+            // 4x temporal compression, z = 16, per-frame GroupNorm, the residual shortcut), MSE, on 64x64 crops of 9-frame windows of
             // 128x128 clips, each the edgiest of 4 random crops. Chosen by measurement among 17 designs trained side by
-            // side (docs/vae.md); the previous design (per-frame GroupNorm at full resolution, 32x32 crops, no
+            // side (bench/vae-lab/README.md); the previous design (per-frame GroupNorm at full resolution, 32x32 crops, no
             // folding) stalled near 24 dB.
             ["world"] = new(VideoVaeConfig.Presets["world-p2"], 128, 128, 2, 8, 9, 64,
                             new VaeLoss(Distance: VaeReconstruction.Mse), CropChoices: 4),
