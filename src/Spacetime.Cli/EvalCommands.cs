@@ -73,14 +73,7 @@ internal static class EvalCommands
             Func<Frames, Frames> roundTrip = f => m.Latents.Decode(m.Latents.Encode(f), f.Fps);
             if (parsed.GetValue(vae) is { } vaeDir)
             {
-                Spacetime.Models.Vae.VideoVae v;
-                try { v = Spacetime.Models.Vae.VaeCheckpoint.Load(vaeDir); }
-                catch (Exception e) when (e is FileNotFoundException or InvalidDataException)
-                {
-                    throw new UserError($"--vae: {e.Message}");
-                }
-                v.Eval();
-                var codec = new VaeLatents(v);
+                var codec = new VaeLatents(VaeCommands.Load(vaeDir));
                 if (m.Config.Width % codec.SpatialFactor != 0 || m.Config.Height % codec.SpatialFactor != 0)
                     throw new UserError($"--vae {vaeDir}: the model's {m.Config.Width}x{m.Config.Height} frames do not " +
                                         $"divide by the VAE's {codec.SpatialFactor}x");

@@ -68,8 +68,8 @@ internal static class VaeCommands
         return command;
     }
 
-    // The VAE folder, or one user error that names what is wrong with it.
-    static VideoVae Load(string dir)
+    // The VAE folder, in eval mode, or one user error (--vae) that names what is wrong with it.
+    internal static VideoVae Load(string dir)
     {
         VideoVae model;
         try { model = VaeCheckpoint.Load(dir); }

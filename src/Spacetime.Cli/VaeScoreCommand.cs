@@ -35,13 +35,7 @@ internal static class VaeScoreCommand
             long seedValue = parsed.GetValue(seed);
             if (seedValue < 0) throw new UserError($"--seed {seedValue}: must be 0 or more");
             string outDir = parsed.GetValue(output)!;
-            VideoVae model;
-            try { model = VaeCheckpoint.Load(parsed.GetValue(dir)!); }
-            catch (Exception e) when (e is FileNotFoundException or ArgumentException or InvalidDataException)
-            {
-                throw new UserError($"--vae: {e.Message}");
-            }
-            model.Eval();
+            var model = VaeCommands.Load(parsed.GetValue(dir)!);
             var codec = new VaeLatents(model);
             foreach (var (w, h) in sizeList)
                 if (w % codec.SpatialFactor != 0 || h % codec.SpatialFactor != 0)
