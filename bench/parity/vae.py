@@ -11,7 +11,7 @@ from common import BadInput, Node, check_fields
 
 # VideoVaeConfig fields this mirror implements (LatentScale only scales latents for the DiT: not in training)
 FIELDS = {"LatentChannels", "BaseChannels", "ChannelMultipliers", "ResBlocks", "TemporalCompression", "NormGroups",
-          "LatentScale", "Shortcut"}
+          "LatentScale", "Shortcut", "Patch", "Norm", "TimeHalvingLevels"}
 
 
 class CausalConv3d(nn.Module):
@@ -42,42 +42,55 @@ class FrameGroupNorm(nn.Module):
         return y.reshape(B, T, C, H, W).permute(0, 2, 1, 3, 4)
 
 
+def frame_norm(cfg, channels):
+    """FrameGroupNorm for VaeNorm Group; None (no module, no keys) for VaeNorm None."""
+    return FrameGroupNorm(cfg["NormGroups"], channels) if cfg.get("Norm", "Group") == "Group" else None
+
+
+def normed(norm, x):
+    return x if norm is None else norm(x)
+
+
 class ResnetBlock3d(nn.Module):
-    def __init__(self, cin, cout, groups):
+    def __init__(self, cin, cout, cfg):
         super().__init__()
-        self.norm1 = FrameGroupNorm(groups, cin)
+        self.norm1 = frame_norm(cfg, cin)
         self.conv1 = CausalConv3d(cin, cout, (3, 3, 3))
-        self.norm2 = FrameGroupNorm(groups, cout)
+        self.norm2 = frame_norm(cfg, cout)
         self.conv2 = CausalConv3d(cout, cout, (3, 3, 3))
         self.nin_shortcut = CausalConv3d(cin, cout, (1, 1, 1)) if cin != cout else None
 
     def forward(self, x):
-        h = self.conv1(F.silu(self.norm1(x)))
-        h = self.conv2(F.silu(self.norm2(h)))
+        h = self.conv1(F.silu(normed(self.norm1, x)))
+        h = self.conv2(F.silu(normed(self.norm2, h)))
         return (self.nin_shortcut(x) if self.nin_shortcut is not None else x) + h
 
 
 class Downsample(nn.Module):
-    def __init__(self, channels, time):
+    def __init__(self, channels, time, space=True):
         super().__init__()
-        self.conv = CausalConv3d(channels, channels, (3, 3, 3), stride=(2 if time else 1, 2, 2))
+        s = 2 if space else 1
+        self.conv = CausalConv3d(channels, channels, (3, 3, 3), stride=(2 if time else 1, s, s))
 
     def forward(self, x):
         return self.conv(x)
 
 
 class Upsample(nn.Module):
-    """Nearest 2x (time too when `time`, then frame 0 kept single), then a causal conv to the next level's width."""
+    """Nearest 2x in space (unless not `space`) and time (when `time`, then frame 0 kept single), then a causal conv
+    to the next level's width."""
 
-    def __init__(self, cin, cout, time):
+    def __init__(self, cin, cout, time, space=True):
         super().__init__()
-        self.time = time
+        self.time, self.space = time, space
         self.conv = CausalConv3d(cin, cout, (3, 3, 3))
 
     def forward(self, x):
         if self.time:
             x = x.repeat_interleave(2, dim=2)[:, :, 1:]
-        return self.conv(x.repeat_interleave(2, dim=3).repeat_interleave(2, dim=4))
+        if self.space:
+            x = x.repeat_interleave(2, dim=3).repeat_interleave(2, dim=4)
+        return self.conv(x)
 
 
 def channels(cfg, level):
@@ -85,17 +98,46 @@ def channels(cfg, level):
 
 
 def halves_time(cfg, level):
+    """VideoVaeConfig.HalvesTime: the named levels, else the first log2(TemporalCompression)."""
+    if cfg.get("TimeHalvingLevels") is not None:
+        return level in cfg["TimeHalvingLevels"]
     return level < int(np.log2(cfg["TemporalCompression"]))
+
+
+def patch(cfg):
+    return cfg.get("Patch", 1)
+
+
+def spatial_compression(cfg):
+    return patch(cfg) * 2 ** (len(cfg["ChannelMultipliers"]) - 1)
+
+
+def fold(x, p):
+    """PixelFold.Fold: (B, C, T, H, W) -> (B, C p p, T, H/p, W/p), channel c p^2 + i p + j = pixel (p y + i, p x + j)."""
+    if p == 1:
+        return x
+    B, C, T, H, W = x.shape
+    return (x.reshape(B, C, T, H // p, p, W // p, p).permute(0, 1, 4, 6, 2, 3, 5)
+            .reshape(B, C * p * p, T, H // p, W // p))
+
+
+def unfold(x, p):
+    """PixelFold.Unfold, the inverse of fold."""
+    if p == 1:
+        return x
+    B, Cpp, T, h, w = x.shape
+    C = Cpp // (p * p)
+    return x.reshape(B, C, p, p, T, h, w).permute(0, 1, 4, 5, 2, 6, 3).reshape(B, C, T, h * p, w * p)
 
 
 class EncoderLevel(nn.Module):
     def __init__(self, cfg, level):
         super().__init__()
         cin, ch = channels(cfg, max(level - 1, 0)), channels(cfg, level)
-        self.block = nn.ModuleList(ResnetBlock3d(cin if j == 0 else ch, ch, cfg["NormGroups"])
-                                   for j in range(cfg["ResBlocks"]))
+        self.block = nn.ModuleList(ResnetBlock3d(cin if j == 0 else ch, ch, cfg) for j in range(cfg["ResBlocks"]))
         last = level == len(cfg["ChannelMultipliers"]) - 1
-        self.downsample = None if last else Downsample(ch, halves_time(cfg, level))
+        has = not last or halves_time(cfg, level)      # the last level may have a time-only step
+        self.downsample = Downsample(ch, halves_time(cfg, level), space=not last) if has else None
 
     def forward(self, x):
         for b in self.block:
@@ -107,19 +149,23 @@ class DecoderLevel(nn.Module):
     def __init__(self, cfg, level):
         super().__init__()
         ch = channels(cfg, level)
-        self.block = nn.ModuleList(ResnetBlock3d(ch, ch, cfg["NormGroups"]) for _ in range(cfg["ResBlocks"] + 1))
+        deepest = level == len(cfg["ChannelMultipliers"]) - 1
+        self.upsample_time = Upsample(ch, ch, True, space=False) if deepest and halves_time(cfg, level) else None
+        self.block = nn.ModuleList(ResnetBlock3d(ch, ch, cfg) for _ in range(cfg["ResBlocks"] + 1))
         self.upsample = Upsample(ch, channels(cfg, level - 1), halves_time(cfg, level - 1)) if level > 0 else None
 
     def forward(self, x):
+        if self.upsample_time is not None:
+            x = self.upsample_time(x)
         for b in self.block:
             x = b(x)
         return x if self.upsample is None else self.upsample(x)
 
 
-def mid_blocks(top, groups):
+def mid_blocks(top, cfg):
     mid = Node()
-    mid.block_1 = ResnetBlock3d(top, top, groups)
-    mid.block_2 = ResnetBlock3d(top, top, groups)
+    mid.block_1 = ResnetBlock3d(top, top, cfg)
+    mid.block_2 = ResnetBlock3d(top, top, cfg)
     return mid
 
 
@@ -143,21 +189,21 @@ class Encoder(nn.Module):
         self.cfg = cfg
         levels = len(cfg["ChannelMultipliers"])
         top = channels(cfg, levels - 1)
-        self.conv_in = CausalConv3d(3, channels(cfg, 0), (3, 3, 3))
+        self.conv_in = CausalConv3d(3 * patch(cfg) ** 2, channels(cfg, 0), (3, 3, 3))
         self.down = nn.ModuleList(EncoderLevel(cfg, i) for i in range(levels))
-        self.mid = mid_blocks(top, cfg["NormGroups"])
-        self.norm_out = FrameGroupNorm(cfg["NormGroups"], top)
+        self.mid = mid_blocks(top, cfg)
+        self.norm_out = frame_norm(cfg, top)
         self.conv_out = CausalConv3d(top, 2 * cfg["LatentChannels"], (3, 3, 3))
 
     def forward(self, x):                                    # (B, 3, T, H, W) -> (B, 2z, T', H/f, W/f)
-        h = self.conv_in(x)
+        h = self.conv_in(fold(x, patch(self.cfg)))
         for level in self.down:
             h = level(h)
         h = self.mid.block_2(self.mid.block_1(h))
-        moments = self.conv_out(F.silu(self.norm_out(h)))
+        moments = self.conv_out(F.silu(normed(self.norm_out, h)))
         if not self.cfg["Shortcut"]:
             return moments
-        means = shortcut_means(x, 2 ** (len(self.cfg["ChannelMultipliers"]) - 1), self.cfg["TemporalCompression"])
+        means = shortcut_means(x, spatial_compression(self.cfg), self.cfg["TemporalCompression"])
         return moments + F.pad(means, (0, 0, 0, 0, 0, 0, 0, 2 * self.cfg["LatentChannels"] - 3))
 
 
@@ -168,20 +214,19 @@ class Decoder(nn.Module):
         levels = len(cfg["ChannelMultipliers"])
         top = channels(cfg, levels - 1)
         self.conv_in = CausalConv3d(cfg["LatentChannels"], top, (3, 3, 3))
-        self.mid = mid_blocks(top, cfg["NormGroups"])
+        self.mid = mid_blocks(top, cfg)
         self.up = nn.ModuleList(DecoderLevel(cfg, i) for i in range(levels))
-        self.norm_out = FrameGroupNorm(cfg["NormGroups"], channels(cfg, 0))
-        self.conv_out = CausalConv3d(channels(cfg, 0), 3, (3, 3, 3))
+        self.norm_out = frame_norm(cfg, channels(cfg, 0))
+        self.conv_out = CausalConv3d(channels(cfg, 0), 3 * patch(cfg) ** 2, (3, 3, 3))
 
     def forward(self, z):                                    # (B, z, T', h, w) -> (B, 3, T, f h, f w)
         h = self.mid.block_2(self.mid.block_1(self.conv_in(z)))
         for level in reversed(self.up):
             h = level(h)
-        video = self.conv_out(F.silu(self.norm_out(h)))
+        video = unfold(self.conv_out(F.silu(normed(self.norm_out, h))), patch(self.cfg))
         if not self.cfg["Shortcut"]:
             return video
-        return video + shortcut_repeat(z, 2 ** (len(self.cfg["ChannelMultipliers"]) - 1),
-                                       self.cfg["TemporalCompression"])
+        return video + shortcut_repeat(z, spatial_compression(self.cfg), self.cfg["TemporalCompression"])
 
 
 class VideoVae(nn.Module):
