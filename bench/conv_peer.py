@@ -2,7 +2,7 @@
 # of the same video VAE conv layers (kernel 3x3x3, padding (0, 1, 1), causal frames already in T), one JSON line per
 # (layer, pass) with the same keys. dx and dW run as separate aten.convolution_backward calls (output_mask), as the
 # engine's benchmark times them separately.
-# Run: OMP_WAIT_POLICY=PASSIVE env -u OPENBLAS_CORETYPE /usr/bin/python3 bench/conv_peer.py [--threads 2] [--only NAME]
+# Run: OMP_WAIT_POLICY=PASSIVE env -u OPENBLAS_CORETYPE /usr/bin/python3 bench/conv_peer.py [--threads 2] [--only NAME (a prefix, e.g. p2)]
 #      [--clock cpu] (process CPU time / threads, like the engine's --clock cpu)
 import argparse
 import json
@@ -25,6 +25,17 @@ LAYERS = [
     ("clip 32->32 64x64", 1, 32, 32, 11, 64, 64, 1, 1),
     ("clip 64->64 32x32", 1, 64, 64, 7, 32, 32, 1, 1),
     ("clip 128->128 32x32", 1, 128, 128, 7, 32, 32, 1, 1),
+    # the world recipe's training step (VAE world-p2: 2x2 pixel fold, 32-64-128 channels; batch 8 of 64x64 x 9)
+    ("p2 12->32 32x32", 8, 12, 32, 11, 32, 32, 1, 1),  # conv_in on the folded crop
+    ("p2 32->32 32x32", 8, 32, 32, 11, 32, 32, 1, 1),  # level 0 ResNet convs
+    ("p2 32->32 s122 32x32", 8, 32, 32, 11, 32, 32, 1, 2),  # level 0 downsample (space only)
+    ("p2 64->64 16x16", 8, 64, 64, 11, 16, 16, 1, 1),  # level 1 ResNet convs
+    ("p2 64->64 s222 16x16", 8, 64, 64, 11, 16, 16, 2, 2),  # level 1 downsample (time and space)
+    ("p2 128->128 8x8", 8, 128, 128, 7, 8, 8, 1, 1),  # level 2 ResNet convs
+    ("p2 128->128 s211 8x8", 8, 128, 128, 7, 8, 8, 2, 1),  # level 2's time-only downsample
+    ("p2 128->128 8x8 t5", 8, 128, 128, 5, 8, 8, 1, 1),  # mid blocks
+    ("p2 128->64 16x16", 8, 128, 64, 11, 16, 16, 1, 1),  # decoder upsample conv to level 1
+    ("p2 64->32 32x32", 8, 64, 32, 11, 32, 32, 1, 1),  # decoder upsample conv to level 0
 ]
 
 
@@ -57,7 +68,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     for name, B, C, O, T, H, W, st, ss in LAYERS:
-        if args.only and args.only != name:
+        if args.only and not name.startswith(args.only):
             continue
         stride, padding = (st, ss, ss), (0, 1, 1)
         x = torch.rand(B, C, T, H, W) * 2 - 1

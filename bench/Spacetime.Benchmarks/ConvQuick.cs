@@ -4,7 +4,7 @@
 // 17 frames, at each level's resolution, with the causal time padding (kt - 1 frames) already in T, as
 // StreamingCausalConv3d runs them. bench/conv_peer.py times the same layers in PyTorch.
 // FLOPs per pass = 2·B·O·L·C·kt·kh·kw (L = output positions per sample); the three passes do the same count.
-// Options: --threads 2   --version 3 (the direct kernels) or 2 (im2col + GEMM)   --only NAME (one layer)
+// Options: --threads 2   --version 3 (the direct kernels) or 2 (im2col + GEMM)   --only NAME (the layers whose name starts with NAME, e.g. "p2")
 //          --isa avx2 (force the AVX2 path and measure the peak with 256-bit FMAs, on an AVX-512 machine)
 //          --clock cpu (process CPU time / threads instead of wall time, for a busy machine).
 using System.Runtime.Intrinsics;
@@ -28,6 +28,17 @@ static class ConvQuick
         ("clip 32->32 64x64", 1, 32, 32, 11, 64, 64, 1, 1),
         ("clip 64->64 32x32", 1, 64, 64, 7, 32, 32, 1, 1),
         ("clip 128->128 32x32", 1, 128, 128, 7, 32, 32, 1, 1),     // the 32-64-128 presets' top level
+        // the world recipe's training step (VAE world-p2: 2x2 pixel fold, 32-64-128 channels; batch 8 of 64x64 x 9)
+        ("p2 12->32 32x32", 8, 12, 32, 11, 32, 32, 1, 1),          // conv_in on the folded crop
+        ("p2 32->32 32x32", 8, 32, 32, 11, 32, 32, 1, 1),          // level 0 ResNet convs
+        ("p2 32->32 s122 32x32", 8, 32, 32, 11, 32, 32, 1, 2),     // level 0 downsample (space only)
+        ("p2 64->64 16x16", 8, 64, 64, 11, 16, 16, 1, 1),          // level 1 ResNet convs
+        ("p2 64->64 s222 16x16", 8, 64, 64, 11, 16, 16, 2, 2),     // level 1 downsample (time and space)
+        ("p2 128->128 8x8", 8, 128, 128, 7, 8, 8, 1, 1),           // level 2 ResNet convs
+        ("p2 128->128 s211 8x8", 8, 128, 128, 7, 8, 8, 2, 1),      // level 2's time-only downsample
+        ("p2 128->128 8x8 t5", 8, 128, 128, 5, 8, 8, 1, 1),        // mid blocks
+        ("p2 128->64 16x16", 8, 128, 64, 11, 16, 16, 1, 1),        // decoder upsample conv to level 1
+        ("p2 64->32 32x32", 8, 64, 32, 11, 32, 32, 1, 1),          // decoder upsample conv to level 0
     ];
 
     public static void Run(string[] args)
@@ -39,12 +50,12 @@ static class ConvQuick
         using var _ = Par.UseThreads(threads);
         bool avx2 = Quick.Option(args, "isa") == "avx2";
         using var isa = avx2 ? MatMulKernels.UseIsa(MatMulKernels.Isa.Vector256) : null;
-        double peak = MeasurePeak(threads, cpuClock, wide: !avx2 && Vector512.IsHardwareAccelerated);
+        double peak = Peak.Measure(threads, cpuClock, wide: !avx2 && Vector512.IsHardwareAccelerated);
         Quick.Print(new { what = "peak", threads, isa = MatMulKernels.CurrentIsa.ToString(), gflops = Math.Round(peak, 1) });
         bool warm = true;
         foreach (var (name, B, C, O, T, H, W, st, ss) in Layers)
         {
-            if (only != null && only != name) continue;
+            if (only != null && !name.StartsWith(only, StringComparison.Ordinal)) continue;
             var s = new ConvShape(B, C, T, H, W, O, 3, 3, 3, st, ss, ss, 0, 1, 1);
             var rng = new Random(1);
             float[] x = Rand(rng, B * s.InSample), w = Rand(rng, (long)O * s.CK), bias = Rand(rng, O);
@@ -87,69 +98,5 @@ static class ConvQuick
         var a = new float[n];
         for (long i = 0; i < n; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
         return a;
-    }
-
-    /// <summary>fp32 FMA peak in GFLOP/s on <paramref name="threads"/> threads: 12 independent FMA chains per
-    /// thread in 512-bit (wide) or 256-bit vectors, the best of 3 runs of ~0.2 s; on process CPU time /
-    /// threads when <paramref name="cpuClock"/>, like the layers.</summary>
-    public static double MeasurePeak(int threads, bool cpuClock, bool wide)
-    {
-        var process = System.Diagnostics.Process.GetCurrentProcess();
-        int lanes = wide ? 16 : 8;
-        const long Iterations = 20_000_000;
-        double best = 0;
-        for (int run = 0; run < 3; run++)
-        {
-            process.Refresh();
-            var cpu0 = process.TotalProcessorTime;
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
-                         _ => Sink = wide ? Chains512(Iterations) : Chains256(Iterations));
-            double seconds = clock.Elapsed.TotalSeconds;
-            process.Refresh();
-            if (cpuClock) seconds = (process.TotalProcessorTime - cpu0).TotalSeconds / threads;
-            best = Math.Max(best, 2.0 * 12 * lanes * Iterations * threads / seconds / 1e9);
-        }
-        return best;
-    }
-
-    static volatile float Sink;
-
-    static float Chains512(long n)
-    {
-        Vector512<float> m = Vector512.Create(0.999999f), c = Vector512.Create(1e-7f);
-        Vector512<float> a0 = Vector512.Create(0f), a1 = Vector512.Create(1f), a2 = Vector512.Create(2f);
-        Vector512<float> a3 = Vector512.Create(3f), a4 = Vector512.Create(4f), a5 = Vector512.Create(5f);
-        Vector512<float> a6 = Vector512.Create(6f), a7 = Vector512.Create(7f), a8 = Vector512.Create(8f);
-        Vector512<float> a9 = Vector512.Create(9f), a10 = Vector512.Create(10f), a11 = Vector512.Create(11f);
-        for (long i = 0; i < n; i++)
-        {
-            a0 = Vector512.FusedMultiplyAdd(a0, m, c); a1 = Vector512.FusedMultiplyAdd(a1, m, c);
-            a2 = Vector512.FusedMultiplyAdd(a2, m, c); a3 = Vector512.FusedMultiplyAdd(a3, m, c);
-            a4 = Vector512.FusedMultiplyAdd(a4, m, c); a5 = Vector512.FusedMultiplyAdd(a5, m, c);
-            a6 = Vector512.FusedMultiplyAdd(a6, m, c); a7 = Vector512.FusedMultiplyAdd(a7, m, c);
-            a8 = Vector512.FusedMultiplyAdd(a8, m, c); a9 = Vector512.FusedMultiplyAdd(a9, m, c);
-            a10 = Vector512.FusedMultiplyAdd(a10, m, c); a11 = Vector512.FusedMultiplyAdd(a11, m, c);
-        }
-        return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
-    }
-
-    static float Chains256(long n)
-    {
-        Vector256<float> m = Vector256.Create(0.999999f), c = Vector256.Create(1e-7f);
-        Vector256<float> a0 = Vector256.Create(0f), a1 = Vector256.Create(1f), a2 = Vector256.Create(2f);
-        Vector256<float> a3 = Vector256.Create(3f), a4 = Vector256.Create(4f), a5 = Vector256.Create(5f);
-        Vector256<float> a6 = Vector256.Create(6f), a7 = Vector256.Create(7f), a8 = Vector256.Create(8f);
-        Vector256<float> a9 = Vector256.Create(9f), a10 = Vector256.Create(10f), a11 = Vector256.Create(11f);
-        for (long i = 0; i < n; i++)
-        {
-            a0 = Vector256.FusedMultiplyAdd(a0, m, c); a1 = Vector256.FusedMultiplyAdd(a1, m, c);
-            a2 = Vector256.FusedMultiplyAdd(a2, m, c); a3 = Vector256.FusedMultiplyAdd(a3, m, c);
-            a4 = Vector256.FusedMultiplyAdd(a4, m, c); a5 = Vector256.FusedMultiplyAdd(a5, m, c);
-            a6 = Vector256.FusedMultiplyAdd(a6, m, c); a7 = Vector256.FusedMultiplyAdd(a7, m, c);
-            a8 = Vector256.FusedMultiplyAdd(a8, m, c); a9 = Vector256.FusedMultiplyAdd(a9, m, c);
-            a10 = Vector256.FusedMultiplyAdd(a10, m, c); a11 = Vector256.FusedMultiplyAdd(a11, m, c);
-        }
-        return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
     }
 }

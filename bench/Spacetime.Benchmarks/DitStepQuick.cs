@@ -14,7 +14,8 @@
 // oversubscribed machine this measures the work done more steadily than wall-clock time (compare_dit.sh records the
 // same for PyTorch).
 // Options: --hidden 384 --heads 6 --depth 12 --batch 8 --frames 8 --size 16 (latent H = W) --threads 2 --reps 5
-//          --warmup 2 --peak GFLOP/s (adds fwd_MFU, train_MFU, mfu; no default: measure your machine's peak).
+//          --warmup 2 --peak GFLOP/s (the MFU denominator; default: this machine's fp32 FMA peak, measured first in the
+//          same run) --profile N (then N more training steps under OpProfile: a per-op forward/backward table).
 using System.Diagnostics;
 using System.Globalization;
 using Spacetime.Engine;
@@ -34,7 +35,9 @@ static class DitStepQuick
         int D = Int(args, "hidden", 384), heads = Int(args, "heads", 6), depth = Int(args, "depth", 12);
         int B = Int(args, "batch", 8), T = Int(args, "frames", 8), S = Int(args, "size", 16);
         int threads = Int(args, "threads", 2), reps = Int(args, "reps", 5), warmup = Int(args, "warmup", 2);
-        double peak = double.Parse(Quick.Option(args, "peak") ?? "0", CultureInfo.InvariantCulture);
+        double peak = Quick.Option(args, "peak") is { } given ? double.Parse(given, CultureInfo.InvariantCulture)
+                                                              : Peak.Measure(threads);
+        int profileSteps = Int(args, "profile", 0);
 
         var cfg = new DitConfig { Hidden = D, Heads = heads, Depth = depth, InChannels = Channels, Patch = Patch,
                                   PatchT = PatchT, LearnSigma = false };
@@ -109,14 +112,23 @@ static class DitStepQuick
             ["train_cpu_s_median"] = Math.Round(Median(trainCpu), 3),
             ["allocated_bytes_per_step"] = (long)Median(allocated),
         };
-        if (peak > 0)
         {
-            r["peak_GFLOPs"] = peak;
+            r["peak_GFLOPs"] = Math.Round(peak, 1);
             r["fwd_MFU"] = Math.Round(fwdGflops / peak, 3);
             r["train_MFU"] = Math.Round(trainGflops / peak, 3);
             r["mfu"] = r["train_MFU"];
         }
         Quick.Print(r);
+        if (profileSteps > 0)
+            Quick.Profile($"DiT training step (D {D}, depth {depth}, {N} tokens, batch {B}, {threads} threads)", profile =>
+            {
+                using var s = TensorScope.Begin();
+                profile?.Mark();                                    // the previous step's optimizer is not charged
+                var loss = F.MseLoss(model.Forward(x, t, y), x);
+                opt.ZeroGrad(setToNone: false);
+                loss.Backward();
+                opt.Step();
+            }, profileSteps);
     }
 
     // Forward FLOPs as dit_bench.py counts them: (all, attention products only).

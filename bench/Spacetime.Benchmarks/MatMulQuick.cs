@@ -1,10 +1,12 @@
 // `-- matmul`: GFLOP/s and MFU of MatMulKernels on the shared/PERF.md GEMM shapes, 1 and 2 threads, one JSON line
-// per case (keys m, k, n, batch, layout, threads, gflops, mfu). The DiT shapes (M = 4096 tokens) also run as NT
+// per case (keys m, k, n, batch, layout, threads, gflops, mfu), after a line with the fp32 FMA peak measured in the same
+// run for each thread count (the MFU's denominator). The DiT shapes (M = 4096 tokens) also run as NT
 // (the Linear layer x·W^T) and TN, the layouts of the backward pass; TN adds the true weight-gradient shapes
 // dW[out, in] = dY^T·X, i.e. (M, K, N) = (out, tokens, in).
 // Options: --threads 1,2   --layouts NN,NT,TN   (defaults: all);  --shape MxKxN (one shape);
 //          --kc 512 --mc 240 (blocking sweep: overrides the active path's KC/MC for this run);
 //          --clock cpu (process CPU time / threads instead of wall time: for tuning on a busy machine).
+using System.Runtime.Intrinsics;
 using Spacetime.Engine.Kernels;
 
 namespace Spacetime.Benchmarks;
@@ -26,6 +28,9 @@ static class MatMulQuick
         SetBlocking(Quick.Option(args, "kc"), Quick.Option(args, "mc"));
         bool cpuClock = Quick.Option(args, "clock") == "cpu";
         foreach (int threads in threadCounts)
+        {
+            double peak = Peak.Measure(threads, cpuClock, wide: Vector512.IsHardwareAccelerated);
+            Quick.Print(new { what = "peak", threads, gflops = Math.Round(peak, 1) });
             foreach (string layout in layouts)
                 foreach (var (M, K, N, batch) in layout == "TN" ? Shapes.Concat(WeightGradients()) : Shapes)
                 {
@@ -36,9 +41,10 @@ static class MatMulQuick
                     Quick.Print(new
                     {
                         m = M, k = K, n = N, batch, layout, threads,
-                        gflops = Math.Round(gflops, 1), mfu = Math.Round(gflops / Quick.PeakGflops(threads), 3),
+                        gflops = Math.Round(gflops, 1), mfu = Math.Round(gflops / peak, 3),
                     });
                 }
+        }
     }
 
     // dW = dY^T·X for each DiT linear y = x·W^T on 4096 tokens.

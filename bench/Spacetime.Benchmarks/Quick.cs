@@ -1,4 +1,4 @@
-// Helpers shared by the quick modes: warm-up, median timing, the machine's peak (shared/PERF.md) and JSON output.
+// Helpers shared by the quick modes: warm-up, median timing, per-op profiles and JSON output (the peak: Peak.cs).
 using System.Diagnostics;
 using System.Text.Json;
 
@@ -6,9 +6,6 @@ namespace Spacetime.Benchmarks;
 
 static class Quick
 {
-    /// <summary>MFU denominator: fp32 FMA peak of this machine (shared/PERF.md), 240 GFLOP/s on 1 thread, 470 on 2.</summary>
-    public static double PeakGflops(int threads) => threads >= 2 ? 470 : 240;
-
     /// <summary>
     /// Median seconds per call of <paramref name="once"/>. Warms up first, past tiered JIT and PGO (tier-0 code
     /// is recompiled after 30 calls and a ~100 ms quiet period), then takes <paramref name="samples"/> samples of
@@ -59,5 +56,30 @@ static class Quick
     {
         int i = Array.IndexOf(args, "--" + name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="step"/> once to warm up, then <paramref name="steps"/> times under an
+    /// <see cref="Spacetime.Engine.OpProfile"/>, and prints where the time went as markdown: per op kind, then the
+    /// costliest ops by shape, per step, with the wall time of a whole step and the share no recorded op accounts for
+    /// (the optimizer, gradient zeroing, allocation). <paramref name="step"/> gets the profile so it can Mark() work
+    /// that should not be charged to the next op.
+    /// </summary>
+    public static void Profile(string title, Action<Spacetime.Engine.OpProfile?> step, int steps)
+    {
+        step(null);
+        var clock = Stopwatch.StartNew();
+        string table;
+        using (var profile = Spacetime.Engine.OpProfile.Start())
+        {
+            for (int i = 0; i < steps; i++) step(profile);
+            double wall = clock.Elapsed.TotalSeconds / steps;
+            double recorded = profile.Rows.Sum(r => r.ForwardSeconds + r.BackwardSeconds) / steps;
+            table = $"## Profile: {title}, {steps} steps\n\n" +
+                    string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"Wall time per step {wall * 1e3:F0} ms; in recorded ops {recorded * 1e3:F0} ms ({recorded / wall:P0}).\n\n") +
+                    profile.Table(steps);
+        }
+        Console.WriteLine(table);
     }
 }

@@ -1,10 +1,12 @@
-// `-- vae`: the video VAE's encode and decode time for one clip and its training-step time, for a preset
-// (VideoVaeConfig presets, or "world" = the shipped recipe's network). Random weights: the cost does not depend on
-// them. One JSON line per case: frames, height, width, gmac (multiply-adds of the convolutions), seconds (wall,
-// median), cpu_seconds (process CPU time / threads, median), gmacs (GMAC per wall second).
+// `-- vae`: the video VAE's encode and decode time for one clip and its training-step time, for a VideoVaeConfig
+// preset (default world-p2, the world recipe's network; its training step defaults to the recipe's: batch 8 of 64x64
+// x 9-frame crops). Random weights: the cost does not depend on them. One JSON line per case: frames, height, width,
+// gmac (multiply-adds of the convolutions), seconds (wall, median), cpu_seconds (process CPU time / threads, median),
+// gmacs (GMAC per wall second), mfu (2 x gmacs against this machine's fp32 FMA peak, measured first in the same run).
 // Timing: one warm-up call, then the median of three.
-// Options: --preset world --size 128 --frames 17 --threads 2 --train-size 32 --train-frames 5 --batch 4
+// Options: --preset world-p2 --size 128 --frames 17 --threads 2 --train-size 64 --train-frames 9 --batch 8
 //          --conv 3 (the direct conv kernels where they apply) or 2 (im2col + GEMM everywhere, for comparison)
+//          --profile N (then N training steps under OpProfile: a per-op forward/backward table)
 using System.Globalization;
 using Spacetime.Engine;
 using Spacetime.Engine.Kernels;
@@ -16,13 +18,14 @@ static class VaeQuick
 {
     public static void Run(string[] args)
     {
-        string preset = Quick.Option(args, "preset") ?? "world";
+        string preset = Quick.Option(args, "preset") ?? "world-p2";
         int size = Int(args, "size", 128), frames = Int(args, "frames", 17), threads = Int(args, "threads", 2);
-        int trainSize = Int(args, "train-size", 32), trainFrames = Int(args, "train-frames", 5), batch = Int(args, "batch", 4);
-        var cfg = preset == "world"
-            ? new VideoVaeConfig { BaseChannels = 16, ChannelMultipliers = [1, 2, 4], NormGroups = 8 }
-            : VideoVaeConfig.Presets[preset];
+        int trainSize = Int(args, "train-size", 64), trainFrames = Int(args, "train-frames", 9), batch = Int(args, "batch", 8);
+        int profileSteps = Int(args, "profile", 0);
+        var cfg = VideoVaeConfig.Presets[preset];
         using var _ = Par.UseThreads(threads);
+        peak = Peak.Measure(threads);
+        Quick.Print(new { what = "peak", threads, gflops = Math.Round(peak, 1) });
         ConvKernels.DirectEnabled = Int(args, "conv", 3) == 3;
         Quick.Print(new { what = "conv kernels", version = ConvKernels.DirectEnabled ? 3 : 2 });
         var vae = new VideoVae(cfg, new Rng(0));
@@ -42,14 +45,21 @@ static class VaeQuick
         var crops = rng.Uniform(-1, 1, batch, 3, trainFrames, trainSize, trainSize);    // (B, 3, T, c, c)
         var loss = new VaeLoss();
         long stepMacs = 3 * batch * vae.CountMultiplyAdds(trainFrames, trainSize, trainSize);
-        Report("train-step", () =>
+        void TrainStep(OpProfile? profile)
         {
             using var s = TensorScope.Begin();
+            profile?.Mark();
             var (rec, post) = vae.Forward(crops, rng);
             loss.Compute(crops, rec, post).Total.Backward();
             foreach (var p in vae.Parameters()) p.Grad = null;
-        }, trainFrames, trainSize, threads, stepMacs / 1e9, batch);
+        }
+        Report("train-step", () => TrainStep(null), trainFrames, trainSize, threads, stepMacs / 1e9, batch);
+        if (profileSteps > 0)
+            Quick.Profile($"VAE {preset} training step (batch {batch} of {trainSize}x{trainSize} x {trainFrames}, " +
+                          $"{threads} threads)", TrainStep, profileSteps);
     }
+
+    static double peak;
 
     static void Report(string what, Action once, int frames, int size, int threads, double gmac, int batch = 1)
     {
@@ -72,7 +82,8 @@ static class VaeQuick
         double? known = double.IsNaN(gmac) ? null : gmac;                               // encode/decode alone: not split
         Quick.Print(new { what, batch, frames, height = size, width = size, threads, gmac = known is { } g ? Math.Round(g, 2) : (double?)null,
                           seconds = Math.Round(wall, 4), cpu_seconds = Math.Round(cpu, 4),
-                          gmacs = known is { } k ? Math.Round(k / wall, 1) : (double?)null });
+                          gmacs = known is { } k ? Math.Round(k / wall, 1) : (double?)null,
+                          mfu = known is { } m ? Math.Round(2 * m / wall / peak, 3) : (double?)null });
     }
 
     static int Int(string[] args, string name, int fallback) =>

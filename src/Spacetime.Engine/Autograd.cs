@@ -59,6 +59,7 @@ public static class Autograd
         var node = new Node(kind, output, inputs, backward);
         output.Node = node;
         Tape.Add(node);
+        OpProfile.Forward(kind, output, inputs);
         return output;
     }
 
@@ -111,7 +112,9 @@ public static class Autograd
                 var node = list[i];
                 var g = node.Output.Grad;
                 if (g is null) continue;
+                long start = OpProfile.BackwardStart();
                 node.Backward(g);
+                OpProfile.Backward(node.Kind, node.Output, node.Inputs, start);
                 node.Output.Grad = null;           // non-leaf gradients are not kept (as in PyTorch)
             }
         }
