@@ -6,6 +6,7 @@
 // short prompt, with the scene's seed as the noise seed (the model and the floor start from the same noise).
 using System.CommandLine;
 using System.Diagnostics;
+using Spacetime.Diffusion;
 using Spacetime.Eval;
 using Spacetime.Media;
 using Spacetime.Pipelines;
@@ -55,15 +56,19 @@ internal static class EvalCommands
             m.Eval();
             var floorModel = m.Untrained();
             floorModel.Eval();
-            var (trained, floor) = (new TextToVideo(m), new TextToVideo(floorModel));
+            var (trained, floor) = (new Generator(m), new Generator(floorModel));
 
-            int frames = trained.NearestFrames(m.Config.Frames);
+            int frames = trained.WindowFrames;
             var settings = new EvalSettings(count, seedValue, m.Config.Width, m.Config.Height, frames / m.Config.Fps,
                                             m.Config.Fps);
             bool expand = !parsed.GetValue(noExpand);
-            Frames Sample(TextToVideo pipeline, string prompt, ClipSettings c) =>
-                pipeline.Generate(expand ? PromptExpander.Expand(prompt) : prompt,
-                    new GenerateSettings(c.Width, c.Height, c.FrameCount, c.Fps, (ulong)c.Seed, stepCount, scale));
+            Frames Sample(Generator generator, string prompt, ClipSettings c) =>
+                generator.Generate(new GenerationRequest(prompt)
+                {
+                    Width = c.Width, Height = c.Height, Frames = c.FrameCount, Fps = c.Fps, Seed = (ulong)c.Seed,
+                    Sampler = new SamplerConfig(Steps: stepCount), Guidance = scale,
+                    ExpandPrompt = expand,
+                }).Video;
             EvalSystem[] systems =
             [
                 new("model", (prompt, c) => Sample(trained, prompt, c)),

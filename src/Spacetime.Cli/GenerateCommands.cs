@@ -1,15 +1,19 @@
-// spacetime generate "<prompt>": a video from a trained text-to-video model folder (written by `train dit`).
-//   spacetime generate "a red ball falls and bounces" --model runs/tiny --size 32x32 --seconds 1 --fps 8 --seed 0
-//       --steps 25 --sampler dpm++2m --guidance 4 --negative "a blue square" --out out.gif [--no-expand]
-// The prompt is first expanded into a dense caption (PromptExpander: the style the model was trained on) unless
-// --no-expand. Every input is checked before sampling starts, so a mistake costs no sampling time, prints one line,
+// spacetime generate "<prompt>": a video from a trained text-to-video model folder (written by `train dit`), in every
+// mode of the Sora report's "prompting with images and videos" (Pipelines/Generation.cs does the work):
+//   spacetime generate "a red ball falls and bounces" [--model DIR] [--size 128x128] [--seconds 2 | --frames N]
+//       [--fps 8] [--seed 0] [--steps 25] [--sampler dpm++2m] [--guidance 4] [--negative "..."] [--no-expand]
+//       [--image FILE | --video FILE [--strength 0.6] | --extend FILE [--backward] | --connect A B] [--loop]
+//       [--out out.gif]
+// --image animates a still; --video edits a video (SDEdit); --extend adds frames after (or before) a video; --loop
+// makes the end lead back into the start (from --image when given); --connect makes a transition from A's end to B's
+// start; --seconds up to 60 goes beyond the model's window in chunks; --frames 1 makes an image (a plain .png).
+// Every input is checked and read before sampling starts, so a mistake costs no sampling time, prints one line,
 // exits with code 2 and writes no file. The video is written atomically (a temporary file, then a rename).
 using System.CommandLine;
 using System.Diagnostics;
 using Spacetime.Diffusion;
 using Spacetime.Media;
 using Spacetime.Pipelines;
-using Spacetime.World;
 using Spectre.Console;
 
 namespace Spacetime.Cli;
@@ -30,7 +34,8 @@ internal static class GenerateCommands
         var prompt = new Argument<string>("prompt") { Description = "What the video shows." };
         var model = CliArgs.Option("--model", "Model folder (written by `spacetime train dit`).", ShippedModel);
         var size = new Option<string?>("--size") { Description = "Frame size WxH (default: the model's training size)." };
-        var seconds = new Option<double?>("--seconds") { Description = "Duration (default: the model's clip length)." };
+        var seconds = new Option<double?>("--seconds") { Description = "Duration, up to 60 (default: the model's clip length)." };
+        var frameCount = new Option<int?>("--frames") { Description = "Frame count instead of --seconds; 1 makes an image." };
         var fps = new Option<double?>("--fps") { Description = "Frames per second (default: the model's)." };
         var seed = CliArgs.Option("--seed", "Noise seed; the same seed gives the same video.", 0L);
         var steps = new Option<int?>("--steps") { Description = "Sampler steps (default: the sampler's own)." };
@@ -40,10 +45,26 @@ internal static class GenerateCommands
                                                     "branch of guidance (default: the learned empty caption).", "");
         var noExpand = new Option<bool>("--no-expand") { Description = "Use the prompt as typed (default: expand it " +
                                                                        "into a dense caption first)." };
-        var output = CliArgs.Option("--out", "Video file: .gif .png (contact sheet) .mp4 (needs ffmpeg) ...", "out.gif", "-o");
-        var command = new Command("generate", "Generate a video from a text prompt.")
+        var image = new Option<string?>("--image") { Description = "Image to video: this image (PNG, JPEG, WebP, a GIF's " +
+                                                                   "first frame) is frame 0." };
+        var video = new Option<string?>("--video") { Description = "Video to video: change this video as the prompt says." };
+        var strength = new Option<double?>("--strength") { Description = "With --video: how much to change, above 0 and " +
+                                                                         "at most 1 (default 0.6)." };
+        var extend = new Option<string?>("--extend") { Description = "Extend this video: its frames are kept, new ones " +
+                                                                     "follow (or, with --backward, come before)." };
+        var backward = new Option<bool>("--backward") { Description = "With --extend: new frames before the video." };
+        var loop = new Option<bool>("--loop") { Description = "A seamless loop: the end leads back into the start." };
+        var connect = new Option<string[]?>("--connect")
         {
-            prompt, model, size, seconds, fps, seed, steps, sampler, guidance, negative, noExpand, output,
+            Description = "Connect two videos: a transition from the end of A to the start of B (--connect A B).",
+            Arity = new ArgumentArity(2, 2), AllowMultipleArgumentsPerToken = true,
+        };
+        var output = CliArgs.Option("--out", "Video file: .gif .png (contact sheet; one frame: the image) .mp4 (needs ffmpeg) ...",
+                                    "out.gif", "-o");
+        var command = new Command("generate", "Generate a video from a text prompt, an image or videos.")
+        {
+            prompt, model, size, seconds, frameCount, fps, seed, steps, sampler, guidance, negative, noExpand,
+            image, video, strength, extend, backward, loop, connect, output,
         };
         command.SetAction(parsed =>
         {
@@ -65,45 +86,107 @@ internal static class GenerateCommands
             int stepCount = CliArgs.Positive("--steps", parsed.GetValue(steps) ?? samplerConfig.Steps);
             double scale = parsed.GetValue(guidance);
             if (!(scale >= 0) || double.IsInfinity(scale)) throw new UserError($"--guidance {scale}: must be 0 or more");
+            (int W, int H)? wh = parsed.GetValue(size) is { } s ? CliArgs.Size("--size", s) : null;
+            double? rate = parsed.GetValue(fps) is { } fv ? CliArgs.Positive("--fps", fv) : null;
+            double? sec = parsed.GetValue(seconds);
+            if (sec is { } sv && !(sv > 0 && sv <= GenerationRequest.MaxSeconds))
+                throw new UserError($"--seconds {sv}: must be above 0 and at most {GenerationRequest.MaxSeconds}");
+            int? count = parsed.GetValue(frameCount) is { } fc ? CliArgs.Positive("--frames", fc) : null;
+            if (count is not null && sec is not null) throw new UserError("--frames and --seconds both say how long; give one");
 
-            // 2) the model, and the size and frame count it can make
+            // 2) the model and the inputs (read before any sampling)
             var m = LoadModel(parsed.GetValue(model)!);
-            var pipeline = new TextToVideo(m, samplerConfig);
-            var (w, h) = parsed.GetValue(size) is { } s ? CliArgs.Size("--size", s) : (m.Config.Width, m.Config.Height);
-            if (w % pipeline.Stride != 0 || h % pipeline.Stride != 0)
-                throw new UserError($"--size {w}x{h}: width and height must be multiples of {pipeline.Stride} for this " +
-                                    $"model, e.g. {Round(w, pipeline.Stride)}x{Round(h, pipeline.Stride)}");
-            double f = CliArgs.Positive("--fps", parsed.GetValue(fps) ?? m.Config.Fps);
-            double sec = CliArgs.Positive("--seconds", parsed.GetValue(seconds) ?? m.Config.Frames / m.Config.Fps);
-            int asked = (int)Math.Min(Math.Round(sec * f, MidpointRounding.AwayFromZero), int.MaxValue);
-            if (asked < 1) throw new UserError($"--seconds {sec} at --fps {f} gives zero frames; ask for at least one");
-            int frames = pipeline.NearestFrames(asked);
+            double rateUsed = rate ?? m.Config.Fps;
+            if (count is null && sec is { } asked && Math.Round(asked * rateUsed, MidpointRounding.AwayFromZero) < 1)
+                throw new UserError($"--seconds {asked} at --fps {rateUsed:0.###} gives zero frames; ask for at least one");
+            var condition = ReadCondition(parsed, image, video, strength, extend, backward, loop, connect, m.Config.Fps);
             CheckOutput(outPath);
 
             // 3) sample and write
-            string caption = parsed.GetValue(noExpand) ? text : PromptExpander.Expand(text);
-            if (frames != asked)
-                io.OutWriter.WriteLine($"{asked} frames rounded to {frames} (this model makes {pipeline.FrameRule})");
-            var settings = new GenerateSettings(w, h, frames, f, (ulong)seedValue, stepCount, scale, negativeText);
+            var request = new GenerationRequest(text)
+            {
+                Negative = negativeText, Width = wh?.W, Height = wh?.H, Frames = count, Seconds = sec, Fps = rate,
+                Seed = (ulong)seedValue, Sampler = samplerConfig with { Steps = stepCount }, Guidance = scale,
+                ExpandPrompt = !parsed.GetValue(noExpand), Condition = condition,
+            };
+            var generator = new Generator(m);
             var clock = Stopwatch.StartNew();
-            Frames video = null!;
+            GenerationResult result = null!;
             io.Out.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
                 .Start(ctx =>
                 {
-                    var task = ctx.AddTask("sampling", maxValue: stepCount);
-                    video = pipeline.Generate(caption, settings, i => task.Value = i + 1);
+                    var task = ctx.AddTask("sampling", maxValue: 1);
+                    var progress = new SyncProgress<GenerationProgress>(p =>
+                    {
+                        if (p.Chunks > 1) task.Description = $"sampling chunk {p.Chunk + 1}/{p.Chunks}";
+                        task.Value = (p.Chunk + p.Step / (double)p.Steps) / p.Chunks;
+                    });
+                    try { result = generator.Generate(request, progress); }
+                    catch (GenerationRequestException e) { throw new UserError(e.Message); }
                 });
-            VideoFile.Write(outPath, video);
-            io.Out.MarkupLine($"[green]wrote[/] {Markup.Escape(outPath)}: {video.Count} frames of " +
-                              $"{video.Width}x{video.Height} at {f:0.###} fps");
+            var made = result.Video;
+            VideoFile.Write(outPath, made);
+            foreach (var note in result.Notes) io.OutWriter.WriteLine(note);
+            io.Out.MarkupLine($"[green]wrote[/] {Markup.Escape(outPath)}: {made.Count} frame{(made.Count == 1 ? "" : "s")} " +
+                              $"of {made.Width}x{made.Height} at {made.Fps:0.###} fps");
             io.OutWriter.WriteLine($"prompt: {text}");
-            io.OutWriter.WriteLine(caption == text ? "caption: the prompt as typed" : $"caption: {caption}");
+            io.OutWriter.WriteLine(result.Caption == text ? "caption: the prompt as typed" : $"caption: {result.Caption}");
             if (negativeText.Length > 0) io.OutWriter.WriteLine($"negative: {negativeText}");
-            io.OutWriter.WriteLine($"{w}x{h}, {frames} frames, seed {seedValue}, {stepCount} steps of {samplerName}, " +
-                                   $"guidance {scale:0.##}, {clock.Elapsed.TotalSeconds:F1} s");
+            io.OutWriter.WriteLine($"{made.Width}x{made.Height}, {made.Count} frame{(made.Count == 1 ? "" : "s")}, {Describe(condition)}, seed {seedValue}, " +
+                                   $"{result.Steps} steps of {samplerName}" +
+                                   (result.Chunks > 1 ? $" x {result.Chunks} chunks" : "") +
+                                   $", guidance {scale:0.##}, {clock.Elapsed.TotalSeconds:F1} s");
             return CliRunner.Ok;
         });
         return command;
+    }
+
+    // The conditioning the options ask for; two modes that cannot combine are one line that says which can.
+    static Conditioning ReadCondition(ParseResult parsed, Option<string?> image, Option<string?> video,
+                                     Option<double?> strength, Option<string?> extend, Option<bool> backward,
+                                     Option<bool> loop, Option<string[]?> connect, double fps)
+    {
+        string? imagePath = parsed.GetValue(image), videoPath = parsed.GetValue(video), extendPath = parsed.GetValue(extend);
+        string[]? pair = parsed.GetValue(connect) is { Length: > 0 } given ? given : null;
+        bool looped = parsed.GetValue(loop), back = parsed.GetValue(backward);
+        var modes = new List<string>();
+        if (imagePath is not null) modes.Add("--image");
+        if (videoPath is not null) modes.Add("--video");
+        if (extendPath is not null) modes.Add("--extend");
+        if (pair is not null) modes.Add("--connect");
+        if (looped) modes.Add("--loop");
+        bool imageLoop = modes.Count == 2 && imagePath is not null && looped;
+        if (modes.Count > 1 && !imageLoop)
+            throw new UserError($"{string.Join(" and ", modes)} cannot be combined; give one of --image, --video, " +
+                                "--extend, --connect, --loop (only --loop and --image go together)");
+        if (back && extendPath is null) throw new UserError("--backward goes with --extend FILE");
+        if (parsed.GetValue(strength) is not null && videoPath is null)
+            throw new UserError("--strength goes with --video FILE");
+        double edit = parsed.GetValue(strength) ?? 0.6;
+        if (!(edit > 0 && edit <= 1)) throw new UserError($"--strength {edit}: must be above 0 and at most 1");
+        if (looped) return Conditioning.Loop(imagePath is null ? null : ImageFile.Read(imagePath, fps));
+        if (imagePath is not null) return Conditioning.FromImage(ImageFile.Read(imagePath, fps));
+        if (videoPath is not null) return Conditioning.Edit(VideoFile.Read(videoPath, fps), edit);
+        if (extendPath is not null) return Conditioning.Extend(VideoFile.Read(extendPath, fps), back);
+        if (pair is not null) return Conditioning.Connect(VideoFile.Read(pair[0], fps), VideoFile.Read(pair[1], fps));
+        return Conditioning.None;
+    }
+
+    static string Describe(Conditioning c) => c.Mode switch
+    {
+        GenerationMode.Text => "text to video",
+        GenerationMode.Image => "image to video",
+        GenerationMode.Edit => $"video to video at strength {c.Strength:0.##}",
+        GenerationMode.ExtendForward => "extended forward",
+        GenerationMode.ExtendBackward => "extended backward",
+        GenerationMode.Loop => c.Input is null ? "a loop" : "a loop from the image",
+        _ => "a connection",
+    };
+
+    /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
+    sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
     }
 
     static string Text(string what, string? value)
@@ -149,6 +232,4 @@ internal static class GenerateCommands
             throw new UserError($"--out '{path}': cannot write in {dir} ({e.Message.TrimEnd('.')})");
         }
     }
-
-    static int Round(int v, int stride) => Math.Max(stride, (v + stride / 2) / stride * stride);
 }

@@ -26,6 +26,36 @@ public sealed record LatentGeometry(int TemporalDown = 4, int SpatialDown = 8, i
     /// <summary>Pixel sizes are rounded to multiples of this so that latents split into whole patches.</summary>
     public int SizeMultiple => SpatialDown * Math.Max(PatchH, PatchW);
 
+    /// <summary>Video frames decoded from <paramref name="latentFrames"/> latent frames (the inverse of LatentFrames
+    /// on the counts the geometry accepts).</summary>
+    public int VideoFrames(int latentFrames) =>
+        CausalTime ? 1 + TemporalDown * (latentFrames - 1) : TemporalDown * latentFrames;
+
+    /// <summary>True when a clip of <paramref name="numFrames"/> frames fills whole latent frames and whole time
+    /// patches (a 4x causal VAE with 1-frame time patches: 1 + 4k frames).</summary>
+    public bool Accepts(int numFrames) =>
+        numFrames >= 1 && VideoFrames(LatentFrames(numFrames)) == numFrames && LatentFrames(numFrames) % PatchT == 0;
+
+    /// <summary>The accepted frame count nearest to <paramref name="numFrames"/> (ties go to the longer; at least the
+    /// shortest accepted count).</summary>
+    public int NearestFrames(int numFrames)
+    {
+        int k = (int)Math.Round(Math.Max(0, numFrames - FirstFrames) / (double)FramesStep, MidpointRounding.AwayFromZero);
+        return FirstFrames + FramesStep * k;
+    }
+
+    /// <summary>Which frame counts the geometry accepts, in words ("1 + 4k frames", "multiples of 4 frames").</summary>
+    public string FrameRule => FramesStep == 1 ? "any number of frames"
+        : FirstFrames == FramesStep ? $"multiples of {FramesStep} frames" : $"{FirstFrames} + {FramesStep}k frames";
+
+    // The accepted counts are FirstFrames + FramesStep k: the shortest, then one more time patch of frames at a time.
+    int FramesStep => VideoFrames(1 + PatchT) - VideoFrames(1);
+    int FirstFrames => Enumerable.Range(1, VideoFrames(1 + PatchT)).First(Accepts);
+
+    /// <summary>The multiple of SizeMultiple nearest to <paramref name="pixels"/> (at least one).</summary>
+    public int RoundSize(int pixels) => Math.Max(1, (int)Math.Round(pixels / (double)SizeMultiple,
+                                                                    MidpointRounding.AwayFromZero)) * SizeMultiple;
+
     static int CeilDiv(int a, int b) => (a + b - 1) / b;
 }
 

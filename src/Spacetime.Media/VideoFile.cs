@@ -1,6 +1,7 @@
 // VideoFile: read and write a video by its file name. The extension picks the codec:
 //   .gif                      animated GIF (Gif)
-//   .png                      contact sheet (ContactSheet); read back into frames when we wrote it, else one frame
+//   .png                      contact sheet (ContactSheet), or the image itself for one frame; read back into frames
+//                             when we wrote a sheet, else one frame
 //   .y4m                      YUV4MPEG2 (Y4m)
 //   .mp4 .mkv .mov            H.264 through ffmpeg        .webm  VP9 through ffmpeg        .avi  MPEG-4 through ffmpeg
 //   a folder (no extension)   image sequence, one PNG per frame (ImageSequence)
@@ -51,6 +52,7 @@ public static class VideoFile
         switch (ext)
         {
             case ".gif": Gif.Write(path, frames, options.Gif); break;
+            case ".png" when frames.Count == 1: Png.WriteImage(path, frames.Frame(0), frames.Width, frames.Height); break;
             case ".png": ContactSheet.Write(path, frames, options.Sheet); break;
             case ".y4m": Y4m.Write(path, frames, options.Y4mChroma); break;
             case ".mp4" or ".webm" or ".mkv" or ".mov" or ".avi": Ffmpeg.Write(path, frames, options.Ffmpeg); break;

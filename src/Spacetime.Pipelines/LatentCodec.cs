@@ -2,6 +2,7 @@
 // RGB, no learned weights; the smoke-test stand-in) and VaeLatents (the trained causal video VAE, MISSION item 1).
 // A codec fixes the spatial stride (pixels per latent cell) and which frame counts it accepts (a 4x-in-time VAE takes
 // 1 + 4k frames); NearestFrames rounds a request to one it accepts.
+using Spacetime.Data;
 using Spacetime.Engine;
 using Spacetime.Media;
 using Spacetime.Models.Vae;
@@ -23,23 +24,23 @@ public interface ILatentCodec
     Frames Decode(Tensor latent, double fps);
 }
 
-/// <summary>Frame-count arithmetic shared by the codecs.</summary>
+/// <summary>Frame-count arithmetic of a codec: its <see cref="LatentGeometry"/> (the one owner of that arithmetic).
+/// </summary>
 public static class LatentCodecs
 {
-    /// <summary>Latent frames for <paramref name="frames"/> video frames: 1 + (frames - 1) / r.</summary>
-    public static int LatentFrames(this ILatentCodec c, int frames) => 1 + (frames - 1) / c.TemporalFactor;
+    /// <summary>The codec's geometry with DiT patches of <paramref name="patchT"/> latent frames and
+    /// <paramref name="patch"/> x <paramref name="patch"/> latent pixels (1, 1: the codec alone).</summary>
+    public static LatentGeometry Geometry(this ILatentCodec c, int patchT = 1, int patch = 1) =>
+        new(c.TemporalFactor, c.SpatialFactor, patchT, patch, patch, CausalTime: true);
+
+    /// <summary>Latent frames for <paramref name="frames"/> video frames: 1 + ceil((frames - 1) / r).</summary>
+    public static int LatentFrames(this ILatentCodec c, int frames) => c.Geometry().LatentFrames(frames);
 
     /// <summary>Video frames decoded from <paramref name="latentFrames"/> latent frames.</summary>
-    public static int VideoFrames(this ILatentCodec c, int latentFrames) => 1 + c.TemporalFactor * (latentFrames - 1);
+    public static int VideoFrames(this ILatentCodec c, int latentFrames) => c.Geometry().VideoFrames(latentFrames);
 
     /// <summary>The accepted frame count nearest to <paramref name="frames"/> (ties round up; at least 1).</summary>
-    public static int NearestFrames(this ILatentCodec c, int frames)
-    {
-        int r = c.TemporalFactor;
-        if (frames <= 1 || r == 1) return Math.Max(frames, 1);
-        int k = (int)Math.Round((frames - 1) / (double)r, MidpointRounding.AwayFromZero);
-        return 1 + r * Math.Max(k, 0);
-    }
+    public static int NearestFrames(this ILatentCodec c, int frames) => c.Geometry().NearestFrames(frames);
 }
 
 /// <summary>The trained video VAE as a codec: latents are the posterior mode times LatentScale.</summary>

@@ -54,7 +54,6 @@ public sealed class GenerateCommandsTests(TinyRunFixture run) : IClassFixture<Ti
     }
 
     [Theory]
-    [InlineData("--size", "30x32", "--size", "multiples of 8")]
     [InlineData("--size", "big", "--size", "big")]
     [InlineData("--steps", "0", "--steps", "positive")]
     [InlineData("--guidance", "-1", "--guidance", "0 or more")]
@@ -138,7 +137,7 @@ public sealed class GenerateCommandsFlagsTests(GenerateModelsFixture models) : I
         Assert.True(code == 0, err);
         Assert.Contains("prompt: a red ball falls", output);
         Assert.Contains("caption: " + PromptExpander.Expand("a red ball falls"), output);
-        Assert.Matches(@"32x32, 4 frames, seed 0, 3 steps of dpm\+\+2m, guidance 4, \d+\.\d s", output);
+        Assert.Matches(@"32x32, 4 frames, text to video, seed 0, 3 steps of dpm\+\+2m, guidance 4, \d+\.\d s", output);
         Assert.Equal(4, VideoFile.Read(gif).Count);
     }
 
@@ -192,6 +191,38 @@ public sealed class GenerateCommandsFlagsTests(GenerateModelsFixture models) : I
                                            "--fps", "8", "--steps", "1", "--out", gif);
         Assert.True(code == 0, err);
         Assert.DoesNotContain("rounded", output);                                                 // 9 = 1 + 4 * 2
+        (code, output, err) = CliTests.Run("generate", "a red ball falls", "--model", models.Vae, "--size", "30x32",
+                                           "--frames", "5", "--steps", "1", "--out", gif);
+        Assert.True(code == 0, err);
+        Assert.Contains("width 30 rounded to 32 (this model makes multiples of", output);
+    }
+
+    [Fact]
+    public void Generate_Modes_FromTheCommandLine_AndModesThatDoNotCombine()
+    {
+        string still = Out("still.png"), clip = Out("clip.gif"), made = Out("made.gif");
+        Assert.Equal(0, CliTests.Run("generate", "a red ball", "--model", models.Pixel, "--frames", "1", "--steps", "1",
+                                     "--out", still).Code);
+        var image = VideoFile.Read(still);
+        Assert.Equal((1, 32, 32), (image.Count, image.Height, image.Width));   // one frame: the image, not a sheet
+        Assert.Equal(0, CliTests.Run("generate", "a red ball", "--model", models.Pixel, "--steps", "1", "--out", clip).Code);
+        foreach (var mode in new[] { new[] { "--image", still }, ["--video", clip, "--strength", "0.5"], ["--extend", clip],
+                                     ["--extend", clip, "--backward"], ["--loop"], ["--loop", "--image", still],
+                                     ["--connect", clip, clip] })
+        {
+            var (code, output, err) = CliTests.Run(["generate", "a blue square", "--model", models.Pixel, "--steps", "1",
+                                                    .. mode, "--out", made]);
+            Assert.True(code == 0, $"{string.Join(" ", mode)}: {err}");
+            Assert.True(VideoFile.Read(made).Count >= 1);
+        }
+        CliTests.AssertOneLineError(["generate", "x", "--model", models.Pixel, "--image", still, "--video", clip,
+                                     "--out", made], "--image and --video cannot be combined");
+        CliTests.AssertOneLineError(["generate", "x", "--model", models.Pixel, "--backward", "--out", made], "--extend");
+        CliTests.AssertOneLineError(["generate", "x", "--model", models.Pixel, "--video", clip, "--strength", "0",
+                                     "--out", made], "--strength 0");
+        CliTests.AssertOneLineError(["generate", "x", "--model", models.Pixel, "--image", Out("nope.png"),
+                                     "--out", made], "nope.png", "not found");
+        CliTests.AssertOneLineError(["generate", "x", "--model", models.Pixel, "--seconds", "61", "--out", made], "at most 60");
     }
 
     [Fact]

@@ -85,10 +85,13 @@ public sealed class EvaluatorTests : IDisposable
     public void UntrainedFloor_ThroughThePipeline_AdheresToNothing()
     {
         var model = DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 3).Untrained();
-        var pipeline = new TextToVideo(model);
+        var generator = new Generator(model);
         var settings = new EvalSettings(Prompts: 4, Width: 32, Height: 32, Seconds: 5 / 8.0, Fps: 8);
-        var report = Evaluator.Run(settings, [new("untrained", (p, c) => pipeline.Generate(p,
-            new GenerateSettings(c.Width, c.Height, c.FrameCount, c.Fps, (ulong)c.Seed, Steps: 2)))]);
+        var report = Evaluator.Run(settings, [new("untrained", (p, c) => generator.Generate(new GenerationRequest(p)
+        {
+            Width = c.Width, Height = c.Height, Frames = c.FrameCount, Fps = c.Fps, Seed = (ulong)c.Seed,
+            Sampler = new Spacetime.Diffusion.SamplerConfig(Steps: 2), ExpandPrompt = false,
+        }).Video)]);
         foreach (var m in new[] { Metric.Colour, Metric.Shape, Metric.Count, Metric.Direction })
             Assert.True(report["untrained"][m].Value is null or <= 0.0, $"{m}: {report["untrained"][m]}");
         Assert.True(report[Evaluator.Simulator][Metric.Colour].Value >= 0.95);

@@ -53,12 +53,17 @@ public sealed class EndToEndTests : IDisposable
         var model = TextVideoModel.Load(split);
         Assert.IsType<VaeLatents>(model.Latents);
         model.Eval();
-        var pipeline = new TextToVideo(model);
-        Assert.Equal(9, pipeline.NearestFrames(8));
-        var video = pipeline.Generate("a red ball falls", new GenerateSettings(48, 32, 9, 8, Steps: 2));
+        var generator = new Generator(model);
+        Assert.Equal(9, generator.Geometry.NearestFrames(8));
+        var request = new GenerationRequest("a red ball falls")
+        {
+            Width = 48, Height = 32, Frames = 9, Fps = 8, Sampler = new Spacetime.Diffusion.SamplerConfig(Steps: 2),
+        };
+        var video = generator.Generate(request).Video;
         Assert.Equal((9, 32, 48), (video.Count, video.Height, video.Width));
-        var e = Assert.Throws<ArgumentException>(() => pipeline.Generate("x", new GenerateSettings(32, 32, 8, 8, Steps: 2)));
-        Assert.Contains("1 + 4k", e.Message);
+        var rounded = generator.Generate(request with { Frames = 8 });                     // 8 -> 9: said, not refused
+        Assert.Equal(9, rounded.Video.Count);
+        Assert.Contains(rounded.Notes, n => n.Contains("1 + 4k"));
     }
 
     [Fact]
