@@ -87,4 +87,12 @@ internal static class CliArgs
     static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     static string Show(double v) => v.ToString(Invariant);
+
+    /// <summary>The clip settings, checked: an impossible size, frame rate or duration is a UserError naming it.</summary>
+    public static Spacetime.World.ClipSettings Checked(Spacetime.World.ClipSettings settings)
+    {
+        try { settings.Validate(); }
+        catch (ArgumentException e) { throw new UserError(e.Message); }
+        return settings;
+    }
 }

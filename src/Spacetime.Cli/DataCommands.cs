@@ -122,7 +122,7 @@ internal static class SynthPlan
             double s = wholeSeconds
                 ? lo + (double)(pick % (ulong)(hi - lo + 1))                    // 1, 2, 3 or 4 seconds
                 : (fLo + (int)(pick % (ulong)(fHi - fLo + 1))) / fps;           // any whole number of frames
-            plan[i] = new ClipSettings(clipSeed, w, h, s, fps);
+            plan[i] = CliArgs.Checked(new ClipSettings(clipSeed, w, h, s, fps));
         }
         return plan;
     }

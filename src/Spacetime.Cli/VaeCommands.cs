@@ -128,7 +128,7 @@ internal static class VaeCommands
         int f = codec.SpatialFactor;
         if (w % f != 0 || h % f != 0) throw new UserError($"--size {w}x{h}: width and height must divide by {f}");
         int frames = codec.NearestFrames((int)Math.Round(seconds * rate));
-        var clip = WorldClip.Render(new ClipSettings(seed, w, h, frames / rate, rate));
+        var clip = WorldClip.Render(CliArgs.Checked(new ClipSettings(seed, w, h, frames / rate, rate)));
         var rebuilt = codec.Decode(codec.Encode(clip.Frames), rate);
         var both = new Frames(2 * frames, h, w, rate);
         clip.Frames.Rgb.CopyTo(both.Rgb, 0);

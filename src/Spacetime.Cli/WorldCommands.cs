@@ -37,7 +37,7 @@ internal static class WorldCommands
             string outPath = parsed.GetValue(output)!;
             string? truthPath = parsed.GetValue(truth);
             CliArgs.VideoOut("--out", outPath);
-            var settings = new ClipSettings(parsed.GetValue(seed), w, h, s, f);
+            var settings = CliArgs.Checked(new ClipSettings(parsed.GetValue(seed), w, h, s, f));
             if (settings.FrameCount < 1)
                 throw new UserError($"--seconds {s} at --fps {f} gives zero frames; ask for at least one frame");
 
