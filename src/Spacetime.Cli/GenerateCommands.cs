@@ -127,6 +127,8 @@ internal static class GenerateCommands
             var made = result.Video;
             VideoFile.Write(outPath, made);
             foreach (var note in result.Notes) io.OutWriter.WriteLine(note);
+            if (result.Chunks > 1)                          // long videos wander: say how far, first vs last tenth
+                io.OutWriter.WriteLine($"drift from the first to the last tenth: {Spacetime.Eval.Drift.Measure(made)}");
             io.Out.MarkupLine($"[green]wrote[/] {Markup.Escape(outPath)}: {made.Count} frame{(made.Count == 1 ? "" : "s")} " +
                               $"of {made.Width}x{made.Height} at {made.Fps:0.###} fps");
             io.OutWriter.WriteLine($"prompt: {text}");
