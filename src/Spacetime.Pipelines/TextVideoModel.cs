@@ -77,6 +77,17 @@ public sealed class TextVideoModel : Module
     public Tensor Predict(Tensor x, Tensor t, TextEmbedding text) =>
         Dit.Forward(x, t * TimeScale, text.Tokens, text.Valid);
 
+    /// <summary>A fresh model: a BPE tokenizer learned from <paramref name="tokenizerTexts"/>, the DiT and the text
+    /// encoder initialised from <paramref name="seed"/>; with a VAE, the latent factor is the VAE's.</summary>
+    public static TextVideoModel Create(DitConfig dit, TextEncoderConfig text, TextVideoConfig config,
+                                       IEnumerable<string> tokenizerTexts, ulong seed, VideoVae? vae = null)
+    {
+        var tokenizer = BpeTokenizer.Train(tokenizerTexts, text.VocabSize);
+        var encoder = new TextEncoder(text, tokenizer, new Rng(seed).Fork(1));
+        var clip = vae is null ? config : config with { Factor = vae.Config.SpatialCompression };
+        return new TextVideoModel(new VideoDit(dit, seed), encoder, clip, vae);
+    }
+
     /// <summary>The same model with a freshly initialised DiT (adaLN-Zero: it predicts exactly zero): the untrained
     /// floor an evaluation compares with. Shares the text encoder and the codec.</summary>
     public TextVideoModel Untrained(ulong seed = 0) =>

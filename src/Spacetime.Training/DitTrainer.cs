@@ -100,11 +100,7 @@ public static class DitTrainer
         var texts = Enumerable.Range(0, recipe.TokenizerCaptions)
             .Select(i => WorldClip.Describe(ClipFor(recipe.Clip, WorldClip.DeriveSeed((long)seed ^ 0x70CE, i))))
             .SelectMany(truth => recipe.PromptShare >= 1 ? [truth.Prompt] : new[] { truth.Caption, truth.Prompt });
-        var tokenizer = BpeTokenizer.Train(texts, recipe.Text.VocabSize);
-        var text = new TextEncoder(recipe.Text, tokenizer, new Rng(seed).Fork(1));
-        var dit = new VideoDit(recipe.Dit, seed);
-        var config = vae is null ? recipe.Clip : recipe.Clip with { Factor = vae.Config.SpatialCompression };
-        return new TextVideoModel(dit, text, config, vae);
+        return TextVideoModel.Create(recipe.Dit, recipe.Text, recipe.Clip, texts, seed, vae);
     }
 
     // (B, 1, T', h, w): 1 + extra on the latent pixels under an object's box (any part of it visible) in a frame that
