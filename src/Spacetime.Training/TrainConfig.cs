@@ -1,5 +1,5 @@
 // TrainConfig: the trainer's knobs, shared by every task (VAE and DiT). A recipe says WHAT is trained; this says for
-// how long and how. Stored in DIR/train/state.json so that a resumed run can refuse settings that would make it a
+// how long and how. Stored in each checkpoint's state.json so that a resumed run can refuse settings that would make it a
 // different run.
 namespace Spacetime.Training;
 

@@ -159,7 +159,7 @@ public static class TrainParity
                     $"{step},{losses[step - 1]:R},{v[normAt]},{v[lrAt]}"));
             }
         }
-        File.Copy(Path.Combine(runDir, "train", "model.safetensors"), Path.Combine(parityDir, "final.safetensors"),
+        File.Copy(Trainer.CheckpointFile(runDir, "model.safetensors"), Path.Combine(parityDir, "final.safetensors"),
                   overwrite: true);
         return result;
     }

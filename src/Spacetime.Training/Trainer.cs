@@ -12,8 +12,14 @@
 //
 // Run folder DIR:
 //     DIR/...                      the exported model (EMA weights), written by the task
-//     DIR/train/                   state.json, model/ema/optimizer .safetensors (resume)
+//     DIR/train/CURRENT            the name of the complete checkpoint to resume from, e.g. "step-000400"
+//     DIR/train/step-000400/       state.json, model/ema/optimizer .safetensors of that checkpoint
 //     DIR/loss.csv, DIR/loss.png   step,loss,<task metrics>,lr,grad_norm,seconds and its plot
+// A checkpoint cannot tear: it is written whole into a new step-N folder (every file flushed, state.json last), then
+// made current by one atomic rename of CURRENT; only then are older step folders removed. A run killed at any point
+// resumes from the last checkpoint CURRENT names, bit for bit; leftovers of an interrupted write (step folders CURRENT
+// does not name, temp files) are removed when the run resumes. (Runs written before CURRENT existed kept the files
+// directly in DIR/train/; they resume from there and move to the new layout at their next checkpoint.)
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -43,8 +49,13 @@ public interface ITrainTask
 /// <summary>Runs a <see cref="ITrainTask"/> to a number of steps, with checkpoints and exact resume.</summary>
 public static class Trainer
 {
+    /// <summary>A file of the checkpoint <paramref name="dir"/> would resume from ("model.safetensors",
+    /// "ema.safetensors", "optimizer.safetensors", "state.json"); throws when there is none.</summary>
+    public static string CheckpointFile(string dir, string file) =>
+        Path.Combine(CurrentCheckpoint(dir) ?? throw new FileNotFoundException($"{dir}: no checkpoint"), file);
+
     /// <summary>True when <paramref name="dir"/> holds a run to resume.</summary>
-    public static bool HasCheckpoint(string dir) => File.Exists(StatePath(dir));
+    public static bool HasCheckpoint(string dir) => CurrentCheckpoint(dir) is not null;
 
     /// <summary>
     /// Trains <paramref name="task"/> into <paramref name="dir"/>, resuming from its checkpoint when there is one.
@@ -56,12 +67,13 @@ public static class Trainer
         cfg.Validate();
         var clock = Stopwatch.StartNew();
         var model = task.Model;
-        bool resume = HasCheckpoint(dir);
-        int firstStep = resume ? ReadState(dir, cfg) : 0;
+        string? checkpoint = CurrentCheckpoint(dir);
+        int firstStep = checkpoint is null ? 0 : ReadState(checkpoint, dir, cfg);
         model.Train();
         var opt = new AdamW(model.NamedParameters(), cfg.Lr, weightDecay: cfg.WeightDecay, noDecay: AdamW.BiasesAndNorms);
         var ema = cfg.EmaDecay > 0 ? new Ema(model, cfg.EmaDecay) : null;
-        if (resume) LoadTrainingState(dir, model, ema, opt);
+        if (checkpoint is not null) LoadTrainingState(checkpoint, model, ema, opt);
+        RemoveLeftovers(dir);
         using var log = OpenLog(dir, firstStep, task.Metrics);
 
         int step = firstStep;
@@ -113,19 +125,43 @@ public static class Trainer
     static readonly JsonSerializerOptions StateJson = new() { WriteIndented = true };
 
     static string TrainDir(string dir) => Path.Combine(dir, "train");
-    static string StatePath(string dir) => Path.Combine(TrainDir(dir), "state.json");
+    static string PointerPath(string dir) => Path.Combine(TrainDir(dir), "CURRENT");
+    const string StateFile = "state.json";
+    static string StepFolder(int step) => $"step-{step:D6}";
+
+    /// <summary>For tests: called with a point's name ("model", "ema", "optimizer", "state", "pointer", "export")
+    /// just before the checkpoint writes it; throwing there is a crash at that point.</summary>
+    internal static Action<string>? BeforeCheckpointWrite;
+
+    // The folder of the checkpoint to resume from (CURRENT's, or the legacy DIR/train), or null for a new run.
+    static string? CurrentCheckpoint(string dir)
+    {
+        string pointer = PointerPath(dir);
+        if (File.Exists(pointer))
+        {
+            string name = File.ReadAllText(pointer).Trim();
+            if (name.Length == 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.Contains(".."))
+                throw new InvalidDataException($"{pointer}: '{name}' does not name a checkpoint folder");
+            string folder = Path.Combine(TrainDir(dir), name);
+            if (!File.Exists(Path.Combine(folder, StateFile)))
+                throw new InvalidDataException($"{pointer} names {folder}, which holds no {StateFile}");
+            return folder;
+        }
+        return File.Exists(Path.Combine(TrainDir(dir), StateFile)) ? TrainDir(dir) : null;
+    }
 
     // The step to resume from. Only the length of the run and its logging may change on resume (a new Steps also
     // stretches the cosine schedule); anything else would not continue the same run, so it is refused.
-    static int ReadState(string dir, TrainConfig cfg)
+    static int ReadState(string checkpoint, string dir, TrainConfig cfg)
     {
         TrainState state;
+        string path = Path.Combine(checkpoint, StateFile);
         try
         {
-            state = JsonSerializer.Deserialize<TrainState>(File.ReadAllText(StatePath(dir)), StateJson)
+            state = JsonSerializer.Deserialize<TrainState>(File.ReadAllText(path), StateJson)
                     ?? throw new JsonException("the file holds null");
         }
-        catch (JsonException e) { throw new InvalidDataException($"{StatePath(dir)}: {e.Message}", e); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
         var comparable = state.Config with
         {
             Steps = cfg.Steps, MaxMinutes = cfg.MaxMinutes, CheckpointEvery = cfg.CheckpointEvery, LogEvery = cfg.LogEvery,
@@ -136,30 +172,72 @@ public static class Trainer
         return state.Step;
     }
 
-    // The raw weights, EMA and optimizer state under train/, then the exported model (EMA weights), then state.json:
-    // state.json is written last, so a run killed mid-checkpoint resumes from the previous complete one... as long as
-    // the tensors it names are whole. Each file is itself written to a temp file and renamed (Safetensors.Write).
+    // A new step folder with the raw weights, EMA, optimizer state and state.json (each written whole and flushed),
+    // then CURRENT renamed onto it (the commit point), then older step folders and the legacy files removed, then the
+    // exported model (EMA weights) and the loss plot. A crash before the commit leaves the previous checkpoint current.
     static void Checkpoint(string dir, ITrainTask task, Ema? ema, AdamW opt, int step, TrainConfig cfg, StreamWriter log)
     {
         log.Flush();
-        Directory.CreateDirectory(TrainDir(dir));
+        string train = TrainDir(dir), name = StepFolder(step), folder = Path.Combine(train, name);
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);   // an earlier write of this step
+        Directory.CreateDirectory(folder);
         var model = task.Model;
-        Safetensors.Write(Path.Combine(TrainDir(dir), "model.safetensors"), model.StateDict());
-        if (ema is not null) Safetensors.Write(Path.Combine(TrainDir(dir), "ema.safetensors"), ema.StateDict());
-        Safetensors.Write(Path.Combine(TrainDir(dir), "optimizer.safetensors"), opt.StateDict());
+        Write("model", () => Safetensors.Write(Path.Combine(folder, "model.safetensors"), model.StateDict()));
+        if (ema is not null) Write("ema", () => Safetensors.Write(Path.Combine(folder, "ema.safetensors"), ema.StateDict()));
+        Write("optimizer", () => Safetensors.Write(Path.Combine(folder, "optimizer.safetensors"), opt.StateDict()));
+        Write("state", () => WriteFlushed(Path.Combine(folder, StateFile), JsonSerializer.Serialize(new TrainState(step, cfg), StateJson)));
+        Write("pointer", () => WriteFlushed(PointerPath(dir), name));
+        RemoveLeftovers(dir);
         model.Eval();
-        if (ema is null) task.Export(dir);
-        else using (ema.SwapInto(model)) task.Export(dir);
+        Write("export", () =>
+        {
+            if (ema is null) task.Export(dir);
+            else using (ema.SwapInto(model)) task.Export(dir);
+        });
         model.Train();
         LossPlot.TryWrite(dir);
-        AtomicFile.WriteAllText(StatePath(dir), JsonSerializer.Serialize(new TrainState(step, cfg), StateJson));
     }
 
-    static void LoadTrainingState(string dir, Module model, Ema? ema, AdamW opt)
+    static void Write(string point, Action write)
     {
-        model.LoadStateDict(Safetensors.Read(Path.Combine(TrainDir(dir), "model.safetensors")).Tensors);
-        ema?.LoadStateDict(Safetensors.Read(Path.Combine(TrainDir(dir), "ema.safetensors")).Tensors);
-        opt.LoadStateDict(Safetensors.Read(Path.Combine(TrainDir(dir), "optimizer.safetensors")).Tensors);
+        BeforeCheckpointWrite?.Invoke(point);
+        write();
+    }
+
+    // text to a temp file, flushed to disk, then renamed over path (atomic within the folder)
+    static void WriteFlushed(string path, string text)
+    {
+        string temp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+        {
+            fs.Write(System.Text.Encoding.UTF8.GetBytes(text));
+            fs.Flush(flushToDisk: true);
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+
+    // Step folders CURRENT does not name, the legacy checkpoint files once CURRENT exists, and temp files of
+    // interrupted writes (ours end in .tmp) in DIR and DIR/train.
+    static void RemoveLeftovers(string dir)
+    {
+        string train = TrainDir(dir);
+        if (!Directory.Exists(train)) return;
+        string? current = File.Exists(PointerPath(dir)) ? File.ReadAllText(PointerPath(dir)).Trim() : null;
+        foreach (var folder in Directory.GetDirectories(train, "step-*"))
+            if (current is not null && Path.GetFileName(folder) != current) Directory.Delete(folder, recursive: true);
+        if (current is not null)
+            foreach (var legacy in new[] { StateFile, "model.safetensors", "ema.safetensors", "optimizer.safetensors" })
+                File.Delete(Path.Combine(train, legacy));
+        foreach (var folder in new[] { dir, train })
+            foreach (var temp in Directory.GetFiles(folder, "*.tmp").Concat(Directory.GetFiles(folder, ".*.tmp.*")))
+                File.Delete(temp);
+    }
+
+    static void LoadTrainingState(string checkpoint, Module model, Ema? ema, AdamW opt)
+    {
+        model.LoadStateDict(Safetensors.Read(Path.Combine(checkpoint, "model.safetensors")).Tensors);
+        ema?.LoadStateDict(Safetensors.Read(Path.Combine(checkpoint, "ema.safetensors")).Tensors);
+        opt.LoadStateDict(Safetensors.Read(Path.Combine(checkpoint, "optimizer.safetensors")).Tensors);
     }
 
     /// <summary>The loss log of a run folder.</summary>

@@ -36,7 +36,7 @@ public sealed class GenerateCommandsTests(TinyRunFixture run) : IClassFixture<Ti
     {
         Assert.True(run.Train.Code == 0, run.Train.Err);
         Assert.Contains("trained steps 0..24 of 24", run.Train.Out);
-        foreach (var f in new[] { "spacetime.json", "dit/model.safetensors", "text/tokenizer.json", "train/state.json" })
+        foreach (var f in new[] { "spacetime.json", "dit/model.safetensors", "text/tokenizer.json", "train/CURRENT" })
             Assert.True(File.Exists(Path.Combine(Model, f)), f);
         Assert.Equal(25, File.ReadLines(Path.Combine(Model, "loss.csv")).Count());
     }

@@ -21,7 +21,7 @@ public sealed class DitTrainerTests : IDisposable
     static readonly TrainConfig Six = new() { Steps = 6, Batch = 2, WarmupSteps = 2, CheckpointEvery = 100, Seed = 3 };
 
     static Dictionary<string, float[]> Weights(string dir, string file) =>
-        Safetensors.Read(Path.Combine(dir, "train", file)).Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        Safetensors.Read(Trainer.CheckpointFile(dir, file)).Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
 
     static void AssertSame(Dictionary<string, float[]> a, Dictionary<string, float[]> b, string what)
     {
@@ -75,7 +75,7 @@ public sealed class DitTrainerTests : IDisposable
         Assert.True(result.StoppedByTime);
         Assert.Equal(0, result.Step);
         Assert.True(File.Exists(Path.Combine(dir, "spacetime.json")));
-        Assert.Contains("\"Step\": 0", File.ReadAllText(Path.Combine(dir, "train", "state.json")));
+        Assert.Contains("\"Step\": 0", File.ReadAllText(Trainer.CheckpointFile(dir, "state.json")));
     }
 
     [Fact]

@@ -44,8 +44,8 @@ public sealed class EndToEndTests : IDisposable
         Assert.Equal((3, 6), (resumed.FirstStep, resumed.Step));
         foreach (var file in new[] { "model.safetensors", "ema.safetensors", "optimizer.safetensors", "latents.safetensors" })
         {
-            var a = Weights(Path.Combine(straight, "train", file));
-            var b = Weights(Path.Combine(split, "train", file));
+            var a = Weights(file == "latents.safetensors" ? Path.Combine(straight, "train", file) : Trainer.CheckpointFile(straight, file));
+            var b = Weights(file == "latents.safetensors" ? Path.Combine(split, "train", file) : Trainer.CheckpointFile(split, file));
             Assert.Equal(a.Keys.Order(), b.Keys.Order());
             foreach (var key in a.Keys) Assert.True(a[key].SequenceEqual(b[key]), $"{file}: {key} differs after resume");
         }

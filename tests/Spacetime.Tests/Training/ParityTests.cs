@@ -77,7 +77,7 @@ public sealed class ParityTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(fresh.Keys, init.Keys);
         foreach (var (k, t) in fresh) Assert.Equal(t.ToArray(), init[k].ToArray());
         Assert.Equal(fresh.Keys, Safetensors.Read(Path.Combine(dir, "grads_step1.safetensors")).Tensors.Keys);
-        Assert.Equal(File.ReadAllBytes(Path.Combine(run, "train", "model.safetensors")),
+        Assert.Equal(File.ReadAllBytes(Trainer.CheckpointFile(run, "model.safetensors")),
                      File.ReadAllBytes(Path.Combine(dir, "final.safetensors")));
         var video = Safetensors.Read(Path.Combine(dir, "inputs", "step00002.safetensors")).Tensors["m0.video"];
         Assert.Equal([2, 3, recipe.Frames, recipe.Crop, recipe.Crop], video.Shape.ToArray());
