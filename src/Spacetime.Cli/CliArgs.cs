@@ -95,4 +95,22 @@ internal static class CliArgs
         catch (ArgumentException e) { throw new UserError(e.Message); }
         return settings;
     }
+
+    /// <summary>The folder of output file <paramref name="path"/> exists (made here if needed) and takes a new file:
+    /// probed before any work, so that a bad path costs no time and nothing is written. A UserError otherwise.</summary>
+    public static void Writable(string option, string path)
+    {
+        string dir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        try { Directory.CreateDirectory(dir); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserError($"{option} '{path}': cannot create the folder {dir} ({e.Message.TrimEnd('.')})");
+        }
+        string probe = Path.Combine(dir, $".spacetime-probe-{Guid.NewGuid():N}");
+        try { using (File.Create(probe, 1, FileOptions.DeleteOnClose)) { } }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserError($"{option} '{path}': cannot write in {dir} ({e.Message.TrimEnd('.')})");
+        }
+    }
 }

@@ -85,9 +85,11 @@ internal static class GenerateCommands
                                     SamplerNames);
             int stepCount = CliArgs.Positive("--steps", parsed.GetValue(steps) ?? samplerConfig.Steps);
             double scale = parsed.GetValue(guidance);
-            if (!(scale >= 0) || double.IsInfinity(scale)) throw new UserError($"--guidance {scale}: must be 0 or more");
+            if (!(scale >= 0 && scale <= GenerationRequest.MaxGuidance))
+                throw new UserError($"--guidance {scale}: must be 0 to {GenerationRequest.MaxGuidance}");
             (int W, int H)? wh = parsed.GetValue(size) is { } s ? CliArgs.Size("--size", s) : null;
             double? rate = parsed.GetValue(fps) is { } fv ? CliArgs.Positive("--fps", fv) : null;
+            if (rate > GenerationRequest.MaxFps) throw new UserError($"--fps {rate}: at most {GenerationRequest.MaxFps}");
             double? sec = parsed.GetValue(seconds);
             if (sec is { } sv && !(sv > 0 && sv <= GenerationRequest.MaxSeconds))
                 throw new UserError($"--seconds {sv}: must be above 0 and at most {GenerationRequest.MaxSeconds}");
@@ -100,7 +102,7 @@ internal static class GenerateCommands
             if (count is null && sec is { } asked && Math.Round(asked * rateUsed, MidpointRounding.AwayFromZero) < 1)
                 throw new UserError($"--seconds {asked} at --fps {rateUsed:0.###} gives zero frames; ask for at least one");
             var condition = ReadCondition(parsed, image, video, strength, extend, backward, loop, connect, m.Config.Fps);
-            CheckOutput(outPath);
+            CliArgs.Writable("--out", outPath);
 
             // 3) sample and write
             var request = new GenerationRequest(text)
@@ -215,23 +217,5 @@ internal static class GenerateCommands
         }
         m.Eval();
         return m;
-    }
-
-    /// <summary>The output's folder must exist or be creatable, and be writable: made and probed here, before
-    /// sampling, so that a bad path costs no sampling time.</summary>
-    static void CheckOutput(string path)
-    {
-        string dir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
-        try { Directory.CreateDirectory(dir); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UserError($"--out '{path}': cannot create the folder {dir} ({e.Message.TrimEnd('.')})");
-        }
-        string probe = Path.Combine(dir, $".spacetime-probe-{Guid.NewGuid():N}");
-        try { using (File.Create(probe, 1, FileOptions.DeleteOnClose)) { } }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UserError($"--out '{path}': cannot write in {dir} ({e.Message.TrimEnd('.')})");
-        }
     }
 }

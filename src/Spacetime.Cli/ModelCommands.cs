@@ -15,6 +15,7 @@ namespace Spacetime.Cli;
 internal static class ModelCommands
 {
     const int VaeSpatial = 8, VaeTemporal = 4;          // the video VAE's compression, for --frames/--size
+    const int MaxPixels = 16384, MaxFrames = 100_000;   // beyond these the token counts overflow what info prints
 
     public static Command Create(CliConsole io)
     {
@@ -48,6 +49,8 @@ internal static class ModelCommands
             if (t is null && wh is null)
             {
                 int pixels = img ?? 256;
+                if (pixels is < 1 or > MaxPixels)
+                    throw new UserError($"--image {pixels}: must be 1 to {MaxPixels} pixels");
                 if (pixels % (VaeSpatial * cfg.Patch) != 0)
                     throw new UserError($"--image {pixels} must divide by {VaeSpatial * cfg.Patch} (VAE 8x times patch {cfg.Patch})");
                 int latent = pixels / VaeSpatial;
@@ -64,6 +67,8 @@ internal static class ModelCommands
                 if (img is not null) throw new UserError("give either --image, or --frames and --size, not both");
                 int T = CliArgs.Positive("--frames", t ?? 1);
                 var (w, h) = CliArgs.Size("--size", wh ?? "128x128");
+                if (w > MaxPixels || h > MaxPixels || T > MaxFrames)
+                    throw new UserError($"--size {w}x{h} --frames {T}: at most {MaxPixels} pixels a side and {MaxFrames} frames");
                 if (w % (VaeSpatial * cfg.Patch) != 0 || h % (VaeSpatial * cfg.Patch) != 0)
                     throw new UserError($"--size {w}x{h}: width and height must divide by {VaeSpatial * cfg.Patch}");
                 if ((T - 1) % VaeTemporal != 0)
@@ -164,7 +169,7 @@ internal static class ModelCommands
                 }
                 else result = ((VideoDit)model).Forward(Need("x"), Need("t"), Need("text"));
             }
-            WorldCommands.CreateParent(outPath);
+            CliArgs.Writable("--out", outPath);
             Safetensors.Write(outPath, [new("out", result)]);
             io.Out.MarkupLine($"[green]wrote[/] {Markup.Escape(outPath)}: out ({string.Join(", ", result.Shape.ToArray())})");
             return CliRunner.Ok;

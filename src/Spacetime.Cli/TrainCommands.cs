@@ -64,7 +64,8 @@ internal static class TrainCommands
         public TrainConfig Config(ParseResult p, TrainConfig defaults)
         {
             if (p.GetValue(seed) < 0) throw new UserError($"--seed {p.GetValue(seed)}: must be 0 or more");
-            if (p.GetValue(maxMinutes) < 0) throw new UserError($"--max-minutes {p.GetValue(maxMinutes)}: must be 0 or more");
+            if (!(p.GetValue(maxMinutes) >= 0) || double.IsInfinity(p.GetValue(maxMinutes)))
+                throw new UserError($"--max-minutes {p.GetValue(maxMinutes)}: must be a number, 0 (no limit) or more");
             return defaults with
             {
                 Steps = CliArgs.Positive("--steps", p.GetValue(steps)),

@@ -133,7 +133,7 @@ internal static class VaeCommands
         var both = new Frames(2 * frames, h, w, rate);
         clip.Frames.Rgb.CopyTo(both.Rgb, 0);
         rebuilt.Rgb.CopyTo(both.Rgb, clip.Frames.Rgb.Length);
-        WorldCommands.CreateParent(outPath);
+        CliArgs.Writable("--out", outPath);
         if (Path.GetExtension(outPath).Equals(".png", StringComparison.OrdinalIgnoreCase))
             ContactSheet.Write(outPath, both, new ContactSheetOptions(Columns: Math.Min(frames, 9)));
         else VideoFile.Write(outPath, both);

@@ -37,17 +37,31 @@ internal static class WorldCommands
             string outPath = parsed.GetValue(output)!;
             string? truthPath = parsed.GetValue(truth);
             CliArgs.VideoOut("--out", outPath);
-            var settings = CliArgs.Checked(new ClipSettings(parsed.GetValue(seed), w, h, s, f));
+            var settings = new ClipSettings(parsed.GetValue(seed), w, h, s, f);
             if (settings.FrameCount < 1)
                 throw new UserError($"--seconds {s} at --fps {f} gives zero frames; ask for at least one frame");
+            CliArgs.Checked(settings);
 
+            CliArgs.Writable("--out", outPath);
+            if (truthPath != null) CliArgs.Writable("--truth", truthPath);
+
+            // both files are written to temp files first and renamed only when both are complete, so a failure
+            // leaves any existing video and truth as they were
             var clip = WorldClip.Render(settings);
-            CreateParent(outPath);
-            VideoFile.Write(outPath, clip.Frames);
-            if (truthPath != null)
+            bool folder = Path.GetExtension(outPath).Length == 0;             // PNG frames: VideoFile swaps the folder
+            string videoTemp = folder ? outPath : AtomicFile.TempPathFor(outPath);
+            string? truthTemp = truthPath is null ? null : AtomicFile.TempPathFor(truthPath);
+            try
             {
-                CreateParent(truthPath);
-                AtomicFile.WriteAllText(truthPath, clip.Truth.ToJson());
+                VideoFile.Write(videoTemp, clip.Frames);
+                if (truthTemp != null) File.WriteAllText(truthTemp, clip.Truth.ToJson());
+                if (!folder) File.Move(videoTemp, outPath, overwrite: true);
+                if (truthTemp != null) File.Move(truthTemp, truthPath!, overwrite: true);
+            }
+            finally
+            {
+                foreach (var temp in new[] { folder ? null : videoTemp, truthTemp })
+                    if (temp != null && File.Exists(temp)) File.Delete(temp);
             }
             string truthNote = truthPath != null ? $", truth in {Markup.Escape(truthPath)}" : "";
             io.Out.MarkupLine($"[green]wrote[/] {Markup.Escape(outPath)}: {clip.Frames.Count} frames of {w}x{h} " +
@@ -57,11 +71,5 @@ internal static class WorldCommands
             return CliRunner.Ok;
         });
         return command;
-    }
-
-    internal static void CreateParent(string path)
-    {
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir != null) Directory.CreateDirectory(dir);
     }
 }

@@ -71,6 +71,12 @@ public sealed record GenerationRequest(string Prompt)
 {
     /// <summary>Longest video a request may ask for.</summary>
     public const double MaxSeconds = 60;
+    /// <summary>Highest frame rate.</summary>
+    public const double MaxFps = 120;
+    /// <summary>Largest guidance scale (beyond ~20 the samples saturate; far beyond, float32 overflows).</summary>
+    public const double MaxGuidance = 100;
+    /// <summary>Most bytes the output frames may take (RGB): 2 GiB.</summary>
+    public const long MaxBytes = int.MaxValue;
 
     /// <summary>The unconditional branch's caption ("" is the learned null caption).</summary>
     public string Negative { get; init; } = "";
@@ -209,7 +215,10 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
         CheckInputs(r.Condition);
         int w = Round("width", r.Width ?? model.Config.Width), h = Round("height", r.Height ?? model.Config.Height);
         double fps = r.Fps ?? model.Config.Fps;
-        if (!(fps > 0) || double.IsInfinity(fps)) throw new GenerationRequestException($"fps {fps} must be positive");
+        if (!(fps > 0 && fps <= GenerationRequest.MaxFps))
+            throw new GenerationRequestException($"fps {fps}: must be above 0 and at most {GenerationRequest.MaxFps}");
+        if (!(r.Guidance >= 0 && r.Guidance <= GenerationRequest.MaxGuidance))
+            throw new GenerationRequestException($"guidance {r.Guidance}: must be 0 to {GenerationRequest.MaxGuidance}");
         if (r.Seconds is { } s && !(s > 0 && s <= GenerationRequest.MaxSeconds))
             throw new GenerationRequestException($"seconds {s}: must be above 0 and at most {GenerationRequest.MaxSeconds}");
         int asked = r.Frames ?? (int)Math.Round((r.Seconds ?? model.Config.Frames / model.Config.Fps) * fps,
@@ -218,6 +227,9 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
         if (asked > GenerationRequest.MaxSeconds * fps + 1e-9)
             throw new GenerationRequestException($"{asked} frames at {fps:0.###} fps is longer than " +
                                                  $"{GenerationRequest.MaxSeconds} s; ask for less");
+        if ((double)asked * w * h * 3 > GenerationRequest.MaxBytes)
+            throw new GenerationRequestException($"{asked} frames of {w}x{h} need {(double)asked * w * h * 3 / (1 << 30):0.#} " +
+                                                 $"GiB; the limit is 2 GiB: ask for fewer frames or a smaller size");
         int window = WindowFrames;
         bool chunked = asked > window;
         if (chunked && mode is not (GenerationMode.Text or GenerationMode.Image or GenerationMode.ExtendForward))

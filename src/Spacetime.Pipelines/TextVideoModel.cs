@@ -134,7 +134,11 @@ public sealed class TextVideoModel : Module
             if (dit is not VideoDit videoDit) throw new InvalidDataException($"{dir}/dit: not a video DiT.");
             var vae = config.Latents == LatentSpace.Vae ? VaeCheckpoint.Load(Path.Combine(dir, "vae")) : null;
             vae?.Eval();
-            return new TextVideoModel(videoDit, TextEncoder.Load(Path.Combine(dir, "text")), config, vae);
+            var model = new TextVideoModel(videoDit, TextEncoder.Load(Path.Combine(dir, "text")), config, vae);
+            foreach (var (name, p) in model.NamedParameters().Concat(vae?.NamedParameters().Select(kv => ("vae." + kv.Name, kv.Parameter)) ?? []))
+                if (!p.ToArray().All(float.IsFinite))
+                    throw new InvalidDataException($"{dir}: weight {name} holds NaN or infinite values; the model is broken");
+            return model;
         }
         catch (Exception e) when (e is FileNotFoundException or ArgumentException or DirectoryNotFoundException)
         {

@@ -41,9 +41,11 @@ public sealed record TrainConfig
     {
         if (Steps < 1 || Batch < 1 || Accumulate < 1 || CheckpointEvery < 1 || LogEvery < 1 || WarmupSteps < 0)
             throw new ArgumentException("steps, batch, accumulate, checkpoint-every and log-every must be positive");
-        if (!(Lr > 0) || !(ClipNorm > 0) || EmaDecay is < 0 or >= 1 || CaptionDropout is < 0 or > 1 || MaxMinutes < 0)
+        if (!(Lr > 0) || !(ClipNorm > 0) || EmaDecay is < 0 or >= 1 || CaptionDropout is < 0 or > 1 ||
+            !(MaxMinutes >= 0) || double.IsInfinity(MaxMinutes) || !(WeightDecay >= 0) || !(MinLrRatio >= 0))
             throw new ArgumentException($"lr {Lr}, clip {ClipNorm}, ema {EmaDecay}, caption dropout {CaptionDropout} " +
-                                        $"or max minutes {MaxMinutes} out of range");
+                                        $"max minutes {MaxMinutes}, weight decay {WeightDecay} or min lr ratio " +
+                                        $"{MinLrRatio} out of range");
     }
 }
 

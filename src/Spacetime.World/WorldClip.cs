@@ -10,7 +10,10 @@ namespace Spacetime.World;
 public sealed record ClipSettings(long Seed, int Width, int Height, double Seconds, double Fps)
 {
     /// <summary>Frames in the clip: round(Seconds x Fps); frame k shows time k / Fps.</summary>
-    public int FrameCount => (int)Math.Round(Seconds * Fps, MidpointRounding.AwayFromZero);
+    public int FrameCount => (int)Math.Clamp(Math.Round(Seconds * Fps, MidpointRounding.AwayFromZero), 0, int.MaxValue);
+
+    /// <summary>The most bytes a clip's frames may take (RGB, one array): 2 GiB.</summary>
+    public const long MaxBytes = int.MaxValue;
 
     /// <summary>Throws ArgumentException naming the bad value.</summary>
     public void Validate()
@@ -25,6 +28,11 @@ public sealed record ClipSettings(long Seed, int Width, int Height, double Secon
             throw new ArgumentException($"seconds {Seconds}: must be a positive number of at most 3600");
         if (FrameCount < 1)
             throw new ArgumentException($"{Seconds} seconds at {Fps} fps gives no frames; need at least one");
+        double bytes = Math.Round(Seconds * Fps) * Width * (double)Height * 3;
+        if (bytes > MaxBytes)
+            throw new ArgumentException($"{Width}x{Height} for {Seconds} s at {Fps} fps needs {bytes / (1 << 30):0.#} GiB of " +
+                                        $"frames; the limit is {MaxBytes / (double)(1 << 30):0} GiB: ask for a smaller size, " +
+                                        "fewer seconds or a lower fps");
     }
 }
 

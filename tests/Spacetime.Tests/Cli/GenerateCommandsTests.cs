@@ -56,7 +56,7 @@ public sealed class GenerateCommandsTests(TinyRunFixture run) : IClassFixture<Ti
     [Theory]
     [InlineData("--size", "big", "--size", "big")]
     [InlineData("--steps", "0", "--steps", "positive")]
-    [InlineData("--guidance", "-1", "--guidance", "0 or more")]
+    [InlineData("--guidance", "-1", "--guidance", "must be 0 to 100")]
     [InlineData("--seconds", "0.01", "--seconds", "zero frames")]
     [InlineData("--fps", "0", "--fps", "positive")]
     [InlineData("--seed", "-3", "--seed", "0 or more")]
