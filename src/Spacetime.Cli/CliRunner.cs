@@ -1,7 +1,7 @@
 // CliRunner: parse, run, and turn every user mistake into one red line and exit code 2.
 // User mistakes are UserError (thrown by commands, which check every input and turn a lower layer's refusal of a
-// user's value into one), MediaException (files, datasets, ffmpeg), and IO, permission and JSON errors on the files
-// a user named. Anything else, ArgumentException included, is a bug: one red line with the exception type and exit
+// user's value into one), MediaException (files, datasets, ffmpeg), and IO, permission, JSON and InvalidData errors
+// on the files a user named (a corrupt safetensors or config file is the user's file, not our bug). Anything else, ArgumentException included, is a bug: one red line with the exception type and exit
 // code 1; SPACETIME_DEBUG=1 adds the stack trace.
 using System.CommandLine;
 using System.Text.Json;
@@ -50,7 +50,7 @@ internal static class CliRunner
     }
 
     static bool IsUserMistake(Exception e) =>
-        e is UserError or MediaException or IOException
+        e is UserError or MediaException or IOException or InvalidDataException
           or UnauthorizedAccessException or JsonException;
 
     /// <summary>System.CommandLine names .NET types in parse errors; say what a user would.</summary>

@@ -45,6 +45,8 @@ internal static class ModelCommands
             var cfg = PresetOrError(preset);
             int? img = parsed.GetValue(image), t = parsed.GetValue(frames);
             string? wh = parsed.GetValue(size);
+            if (parsed.GetValue(textTokens) is < 0 or > 4096)
+                throw new UserError($"--text-tokens {parsed.GetValue(textTokens)}: must be 0 to 4096");
             object result;
             if (t is null && wh is null)
             {

@@ -78,10 +78,21 @@ public static class DitCheckpoint
         JsonElement root;
         try { root = JsonDocument.Parse(File.ReadAllText(jsonPath)).RootElement; }
         catch (JsonException e) { throw new InvalidDataException($"{jsonPath}: not valid JSON ({e.Message})."); }
-        int Int(string name, int? fallback = null) => root.TryGetProperty(name, out var v) ? v.GetInt32()
+        if (root.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"{jsonPath}: expected a JSON object of the reference DiT's arguments, " +
+                                           $"found {root.ValueKind.ToString().ToLowerInvariant()}.");
+        JsonElement? Get(string name, JsonValueKind kind)
+        {
+            if (!root.TryGetProperty(name, out var v)) return null;
+            bool ok = kind == JsonValueKind.True ? v.ValueKind is JsonValueKind.True or JsonValueKind.False : v.ValueKind == kind;
+            return ok ? v : throw new InvalidDataException($"{jsonPath}: '{name}' is {v.ValueKind.ToString().ToLowerInvariant()}, " +
+                                                           $"expected {(kind == JsonValueKind.True ? "true or false" : "a number")}.");
+        }
+        int Int(string name, int? fallback = null) => Get(name, JsonValueKind.Number) is { } v
+            ? (v.TryGetInt32(out int i) ? i : throw new InvalidDataException($"{jsonPath}: '{name}' is not a whole number."))
             : fallback ?? throw new InvalidDataException($"{jsonPath}: missing '{name}' (the reference DiT's argument).");
-        double Real(string name, double fallback) => root.TryGetProperty(name, out var v) ? v.GetDouble() : fallback;
-        bool Bool(string name, bool fallback) => root.TryGetProperty(name, out var v) ? v.GetBoolean() : fallback;
+        double Real(string name, double fallback) => Get(name, JsonValueKind.Number)?.GetDouble() ?? fallback;
+        bool Bool(string name, bool fallback) => Get(name, JsonValueKind.True)?.GetBoolean() ?? fallback;
         var dit = new DitConfig
         {
             InChannels = Int("in_channels", 4), Patch = Int("patch_size", 2), Hidden = Int("hidden_size", 1152),
@@ -89,7 +100,8 @@ public static class DitCheckpoint
             NumClasses = Int("num_classes", 1000), ClassDropoutProb = (float)Real("class_dropout_prob", 0.1),
             LearnSigma = Bool("learn_sigma", true),
         };
-        dit.Validate();
+        try { dit.Validate(); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{jsonPath}: {e.Message}"); }
         return new DitFolderConfig(DitKind.Image, dit, Int("input_size", 32));
     }
 
