@@ -13,7 +13,21 @@ public static class AtomicFile
         string dir = Path.GetDirectoryName(full) ?? ".";
         Directory.CreateDirectory(dir);
         string tag = Guid.NewGuid().ToString("N")[..8];
+        RemoveStale(dir, $".{Path.GetFileNameWithoutExtension(full)}.*.tmp{Path.GetExtension(full)}");
         return Path.Combine(dir, $".{Path.GetFileNameWithoutExtension(full)}.{tag}.tmp{Path.GetExtension(full)}");
+    }
+
+    /// <summary>Temp files older than this are leftovers of a killed writer (no write here takes that long idle).
+    /// </summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(30);
+
+    /// <summary>Deletes files in <paramref name="dir"/> matching <paramref name="pattern"/> that nothing has written
+    /// for <see cref="StaleAfter"/>: the temp files of an earlier write to the same target that was killed.</summary>
+    public static void RemoveStale(string dir, string pattern)
+    {
+        if (!Directory.Exists(dir)) return;
+        foreach (var file in Directory.GetFiles(dir, pattern))
+            if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > StaleAfter) TryDelete(file);
     }
 
     /// <summary>Runs <paramref name="write"/> on a temporary file, then moves it over <paramref name="path"/>.

@@ -238,6 +238,7 @@ public static class Safetensors
                                             "or repeated.");
         var header = Header(list, metadata, dtype);
         string temp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        RemoveStaleTemps(path);
         try
         {
             using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
@@ -292,6 +293,16 @@ public static class Safetensors
         int pad = (int)((8 - (8 + ms.Length) % 8) % 8);
         for (int i = 0; i < pad; i++) ms.WriteByte((byte)' ');
         return ms.ToArray();
+    }
+
+    // Temp files of an earlier write to `path` that was killed (untouched for 30 minutes: no live write idles so long).
+    static void RemoveStaleTemps(string path)
+    {
+        string dir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        if (!Directory.Exists(dir)) return;
+        foreach (var file in Directory.GetFiles(dir, Path.GetFileName(path) + ".*.tmp"))
+            if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > TimeSpan.FromMinutes(30))
+                try { File.Delete(file); } catch (IOException) { }
     }
 
     static void WriteValues(Stream fs, Tensor t, SafetensorsDType dtype)
