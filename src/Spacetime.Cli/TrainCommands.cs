@@ -101,8 +101,7 @@ internal static class TrainCommands
             var result = knobs.ParityDir(parsed) is { } parityDir
                 ? WithProgress(io, cfg, (p, _) => TrainParity.Vae(r, cfg, dir, parityDir, p))
                 : WithProgress(io, cfg, (p, _) => VaeTrainer.Train(r, cfg, dir, p));
-            Report(io, cfg, dir, result);
-            return CliRunner.Ok;
+            return Report(io, cfg, dir, result);
         });
         return command;
     }
@@ -158,8 +157,7 @@ internal static class TrainCommands
                                                                        status: status, data: dataset, init: start))
                 : WithProgress(io, cfg, (p, status) =>
                     DitTrainer.Train(r, cfg, dir, p, vaeDir: vaeDir, status: status, data: dataset, init: start));
-            Report(io, cfg, dir, result);
-            return CliRunner.Ok;
+            return Report(io, cfg, dir, result);
         });
         return command;
     }
@@ -174,6 +172,7 @@ internal static class TrainCommands
                                     Func<Action<TrainProgress>, Action<string, int, int>, TrainResult> run)
     {
         TrainResult result = null!;
+        using var signals = new StopOnSignal(io);
         io.Out.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
@@ -202,10 +201,52 @@ internal static class TrainCommands
         return result;
     }
 
-    static void Report(CliConsole io, TrainConfig cfg, string dir, TrainResult result)
+    /// <summary>Exit code of a run stopped by Ctrl-C or SIGTERM (with a checkpoint): 128 + SIGINT, as shells do.</summary>
+    public const int Interrupted = 130;
+
+    static int Report(CliConsole io, TrainConfig cfg, string dir, TrainResult result)
     {
-        string how = result.StoppedByTime ? " (stopped by --max-minutes)" : "";
+        string how = result.StoppedByTime ? " (stopped by --max-minutes)"
+                   : result.Interrupted ? " (interrupted, with a checkpoint: rerun the same command to resume)" : "";
         io.OutWriter.WriteLine($"trained steps {result.FirstStep}..{result.Step} of {cfg.Steps} in " +
                                $"{result.Elapsed.TotalSeconds:F1} s{how}; last loss {result.LastLoss:F4}; model in {dir}");
+        return result.Interrupted ? Interrupted : CliRunner.Ok;
+    }
+
+    // Ctrl-C or SIGTERM while training: stop at the end of the step with a checkpoint; a second Ctrl-C kills at once.
+    sealed class StopOnSignal : IDisposable
+    {
+        readonly CliConsole io;
+        readonly System.Runtime.InteropServices.PosixSignalRegistration? term;
+        bool asked;
+
+        public StopOnSignal(CliConsole io)
+        {
+            this.io = io;
+            Console.CancelKeyPress += OnCancel;
+            if (!OperatingSystem.IsWindows())
+                term = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+                    System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; Stop(); });
+        }
+
+        void OnCancel(object? sender, ConsoleCancelEventArgs e)
+        {
+            e.Cancel = !asked;                         // the second Ctrl-C is not caught
+            Stop();
+        }
+
+        void Stop()
+        {
+            if (asked) return;
+            asked = true;
+            io.ErrWriter.WriteLine("stopping at the end of this step, with a checkpoint (Ctrl-C again to kill)");
+            Trainer.RequestStop();
+        }
+
+        public void Dispose()
+        {
+            Console.CancelKeyPress -= OnCancel;
+            term?.Dispose();
+        }
     }
 }

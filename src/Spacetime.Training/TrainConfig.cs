@@ -53,4 +53,8 @@ public sealed record TrainConfig
 public readonly record struct TrainProgress(int Step, int Steps, float Loss, float Lr, double StepsPerSecond, TimeSpan Eta);
 
 /// <summary>How a run ended.</summary>
-public sealed record TrainResult(int FirstStep, int Step, float LastLoss, bool StoppedByTime, TimeSpan Elapsed);
+public sealed record TrainResult(int FirstStep, int Step, float LastLoss, bool StoppedByTime, TimeSpan Elapsed)
+{
+    /// <summary>Stopped early by Trainer.RequestStop (Ctrl-C, SIGTERM), with a checkpoint.</summary>
+    public bool Interrupted { get; init; }
+}

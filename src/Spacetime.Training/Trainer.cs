@@ -54,6 +54,12 @@ public static class Trainer
     public static string CheckpointFile(string dir, string file) =>
         Path.Combine(CurrentCheckpoint(dir) ?? throw new FileNotFoundException($"{dir}: no checkpoint"), file);
 
+    static volatile bool stopRequested;
+
+    /// <summary>Asks every run in this process to stop at the end of its current step, with a checkpoint (what the
+    /// CLI does on Ctrl-C and SIGTERM: the signals are process-wide, so is this). Cleared when a run returns.</summary>
+    public static void RequestStop() => stopRequested = true;
+
     /// <summary>True when <paramref name="dir"/> holds a run to resume.</summary>
     public static bool HasCheckpoint(string dir) => CurrentCheckpoint(dir) is not null;
 
@@ -78,11 +84,12 @@ public static class Trainer
 
         int step = firstStep;
         float loss = float.NaN;
-        bool byTime = false;
+        bool byTime = false, interrupted = false;
         var metrics = new float[task.Metrics.Count];
         while (step < cfg.Steps && step < (stopAt ?? int.MaxValue))
         {
             if (cfg.MaxMinutes > 0 && clock.Elapsed.TotalMinutes >= cfg.MaxMinutes) { byTime = true; break; }
+            if (stopRequested) { interrupted = true; break; }
             opt.ZeroGrad();
             loss = 0;
             Array.Clear(metrics);
@@ -109,7 +116,8 @@ public static class Trainer
             if (step % cfg.CheckpointEvery == 0 && step < cfg.Steps) Checkpoint(dir, task, ema, opt, step, cfg, log);
         }
         Checkpoint(dir, task, ema, opt, step, cfg, log);
-        return new TrainResult(firstStep, step, loss, byTime, clock.Elapsed);
+        stopRequested = false;
+        return new TrainResult(firstStep, step, loss, byTime, clock.Elapsed) { Interrupted = interrupted };
     }
 
     /// <summary>The generator of every random draw of micro-batch <paramref name="micro"/> of step index
