@@ -23,6 +23,8 @@ public static class ImageFile
         if (!File.Exists(path)) throw new MediaException(path, "file not found", "check the path");
         if (!Extensions.Contains(MediaFiles.Extension(path)))
             throw new MediaException(path, "not an image this reads", $"give one of {string.Join(" ", Extensions)}");
+        if (new FileInfo(path).Length == 0)                     // also a device or pipe: nothing to decode
+            throw new MediaException(path, "the file is empty (or not a regular file)", "check the path");
         try
         {
             var info = Image.Identify(path)

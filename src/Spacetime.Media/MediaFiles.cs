@@ -3,12 +3,25 @@ namespace Spacetime.Media;
 
 internal static class MediaFiles
 {
-    /// <summary>Reads a whole file; a missing or unreadable file throws <see cref="MediaException"/>.</summary>
+    /// <summary>Largest media file read whole.</summary>
+    public const long MaxBytes = int.MaxValue;
+
+    /// <summary>Reads a whole file; a missing, unreadable, empty or oversized file throws <see cref="MediaException"/>.
+    /// Exactly the length the file system reports is read, so a device or pipe (length 0, e.g. a link to /dev/zero)
+    /// is refused at once instead of read until memory runs out.</summary>
     public static byte[] ReadAllBytes(string path)
     {
         try
         {
-            return File.ReadAllBytes(path);
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            long length = fs.Length;
+            if (length == 0) throw new MediaException(path, "the file is empty (or not a regular file)", "check the path");
+            if (length > MaxBytes)
+                throw new MediaException(path, $"{length / (double)(1 << 30):0.#} GiB is larger than the 2 GiB this reads whole",
+                                         "cut it into shorter pieces first");
+            var bytes = new byte[length];
+            fs.ReadExactly(bytes);
+            return bytes;
         }
         catch (FileNotFoundException e)
         {

@@ -21,6 +21,7 @@ internal static class FuzzFiles
     {
         string dir = Path.Combine(Path.GetTempPath(), "spacetime-fuzz-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } };
         string P(string name) => Path.Combine(dir, name);
         DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 1).Save(P("model"));
         VaeCheckpoint.Save(new VideoVae(VaeRecipe.Preset("tiny").Vae, new Rng(1)), P("vae"));
@@ -39,6 +40,8 @@ internal static class FuzzFiles
         File.WriteAllBytes(P("truncated.safetensors"), File.ReadAllBytes(P("model/dit/model.safetensors"))[..200]);
         File.WriteAllText(P("array.json"), "[1, 2, 3]");
         File.WriteAllText(P("broken.json"), "{\"hidden\": ");
+        foreach (var name in new[] { "zero.gif", "zero.y4m", "zero.png" })
+            File.CreateSymbolicLink(P(name), "/dev/zero");              // endless bytes: refused, never read whole
         File.WriteAllText(P("keep.gif"), "keep");
         File.WriteAllText(P("keep.png"), "keep");
         File.WriteAllText(P("keep.json"), "keep");
@@ -155,9 +158,9 @@ public sealed class FuzzTests
             yield return ($"generate model {m}", ["generate", "x", "--model", m, "--out", "{keep.gif}"]);
         foreach (var o in new[] { "{emptydir}", "{x.xyz}", "{file}/x.gif" })
             yield return ($"generate out {o}", ["generate", "x", "--model", "{model}", "--out", o]);
-        foreach (var i in new[] { "{nope.png}", "{empty.png}", "{garbage.png}", "{garbage.jpg}", "{emptydir}", "{clip.y4m}", "{empty.gif}" })
+        foreach (var i in new[] { "{nope.png}", "{empty.png}", "{garbage.png}", "{garbage.jpg}", "{emptydir}", "{clip.y4m}", "{empty.gif}", "{zero.png}" })
             yield return ($"generate image {i}", [.. gen, "--image", i]);
-        foreach (var v in new[] { "{nope.gif}", "{empty.gif}", "{garbage.gif}", "{garbage.y4m}", "{emptydir}", "{file}" })
+        foreach (var v in new[] { "{nope.gif}", "{empty.gif}", "{garbage.gif}", "{garbage.y4m}", "{emptydir}", "{file}", "{zero.gif}", "{zero.y4m}" })
         {
             yield return ($"generate video {v}", [.. gen, "--video", v]);
             yield return ($"generate extend {v}", [.. gen, "--extend", v]);
@@ -189,7 +192,7 @@ public sealed class FuzzTests
         string[] rec = ["vae", "reconstruct", "--vae", "{vae}", "--out", "{keep.gif}"];
         foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{model}", "{badmodel}" })
             yield return ($"reconstruct vae {v}", ["vae", "reconstruct", "--vae", v, "--input", "{clip.gif}", "--out", "{keep.gif}"]);
-        foreach (var i in new[] { "{nope.gif}", "{empty.gif}", "{garbage.gif}", "{garbage.y4m}", "{emptydir}", "{file}", "{empty.png}" })
+        foreach (var i in new[] { "{nope.gif}", "{empty.gif}", "{garbage.gif}", "{garbage.y4m}", "{emptydir}", "{file}", "{empty.png}", "{zero.y4m}", "{zero.png}" })
             yield return ($"reconstruct input {i}", [.. rec, "--input", i]);
         foreach (var o in new[] { "{x.xyz}", "{file}/x.gif" })
             yield return ($"reconstruct out {o}", ["vae", "reconstruct", "--vae", "{vae}", "--input", "{clip.gif}", "--out", o]);
