@@ -68,6 +68,10 @@ public static class VaeCheckpoint
         if (Mismatch(vae.StateDict(), weights.Tensors) is { } problems)
             throw new InvalidDataException($"VAE folder {dir}: {WeightsFile} does not fit {ConfigFile} ({problems}); " +
                                            "both files must come from the same `spacetime train vae` run.");
+        foreach (var (name, t) in weights.Tensors)
+            if (!t.ToArray().All(float.IsFinite))
+                throw new InvalidDataException($"VAE folder {dir}: {WeightsFile} holds NaN or infinite values in {name}; " +
+                                               "the VAE is broken (a diverged run?): export it again from a good checkpoint.");
         vae.LoadStateDict(weights.Tensors);
         return vae;
     }

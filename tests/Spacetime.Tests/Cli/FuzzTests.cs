@@ -25,6 +25,21 @@ internal static class FuzzFiles
         string P(string name) => Path.Combine(dir, name);
         DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 1).Save(P("model"));
         VaeCheckpoint.Save(new VideoVae(VaeRecipe.Preset("tiny").Vae, new Rng(1)), P("vae"));
+        // the same folders with one weight NaN (a diverged run's export)
+        foreach (var (good, bad, file) in new[] { ("model", "nanmodel", "dit/model.safetensors"), ("vae", "nanvae", "model.safetensors") })
+        {
+            foreach (var f in Directory.GetFiles(P(good), "*", SearchOption.AllDirectories))
+            {
+                string to = Path.Combine(P(bad), Path.GetRelativePath(P(good), f));
+                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+                File.Copy(f, to);
+            }
+            var tensors = Safetensors.Read(Path.Combine(P(bad), file)).Tensors.ToList();
+            var first = tensors[0].Value.ToArray();
+            first[0] = float.NaN;
+            tensors[0] = new(tensors[0].Key, Tensor.From(first, tensors[0].Value.Shape.ToArray()));
+            Safetensors.Write(Path.Combine(P(bad), file), tensors);
+        }
         var clip = new Frames(5, 32, 32, 8);
         new Random(1).NextBytes(clip.Rgb);
         VideoFile.Write(P("clip.gif"), clip);
@@ -154,7 +169,7 @@ public sealed class FuzzTests
         foreach (var c in Options(gen, "--negative", [new string('n', 1001)])) yield return c;
         foreach (var p in new[] { "", "   ", new string('p', 1001) })
             yield return ($"generate prompt of {p.Length}", ["generate", p, "--model", "{model}", "--out", "{keep.gif}"]);
-        foreach (var m in new[] { "{nope}", "{file}", "{emptydir}", "{badmodel}", "{vae}" })
+        foreach (var m in new[] { "{nope}", "{file}", "{emptydir}", "{badmodel}", "{vae}", "{nanmodel}" })
             yield return ($"generate model {m}", ["generate", "x", "--model", m, "--out", "{keep.gif}"]);
         foreach (var o in new[] { "{emptydir}", "{x.xyz}", "{file}/x.gif" })
             yield return ($"generate out {o}", ["generate", "x", "--model", "{model}", "--out", o]);
@@ -190,7 +205,7 @@ public sealed class FuzzTests
 
         // vae reconstruct and score
         string[] rec = ["vae", "reconstruct", "--vae", "{vae}", "--out", "{keep.gif}"];
-        foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{model}", "{badmodel}" })
+        foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{model}", "{badmodel}", "{nanvae}" })
             yield return ($"reconstruct vae {v}", ["vae", "reconstruct", "--vae", v, "--input", "{clip.gif}", "--out", "{keep.gif}"]);
         foreach (var i in new[] { "{nope.gif}", "{empty.gif}", "{garbage.gif}", "{garbage.y4m}", "{emptydir}", "{file}", "{empty.png}", "{zero.y4m}", "{zero.png}" })
             yield return ($"reconstruct input {i}", [.. rec, "--input", i]);
