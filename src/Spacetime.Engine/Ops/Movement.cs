@@ -117,6 +117,13 @@ public static partial class F
         if (!Autograd.Needs(x)) return y;
         return Autograd.Record(OpKind.Slice, y, [x], dy =>
         {
+            // a tensor cut into several slices (the qkv split) gets one gradient buffer: the first slice's backward
+            // makes it (zeros, its region copied in), the others add into their regions only
+            if (x.Grad is { } g)
+            {
+                AddInto(Slice(g, d, start, length), dy);
+                return;
+            }
             var dx = Tensor.Zeros(x.Dims);
             var region = Slice(dx, d, start, length);
             StridedKernels.Copy(dx.Storage.Data, region.Offset, region.Strides, dy.Storage.Data, dy.Offset, dy.Strides, dy.Dims);

@@ -98,4 +98,24 @@ public class MovementTests
         Assert.Contains("Expand", Assert.Throws<ArgumentException>(() => x.Expand(4, 3)).Message);
         Assert.Throws<IndexOutOfRangeException>(() => x[2, 0]);
     }
+
+    [Fact]
+    public void Slices_OfOneTensor_AccumulateIntoOneGradient_OverlapsAndOtherUsesAdd()
+    {
+        var x = new Rng(3).Normal(4, 6);
+        x.RequiresGrad = true;
+        var expected = new float[24];
+        using (TensorScope.Begin())
+        {
+            var loss = F.Sum(x.Slice(1, 0, 2)) + F.Sum(x.Slice(1, 2, 2) * 2f) + F.Sum(x.Slice(1, 4, 2) * 3f)
+                       + F.Sum(x.Slice(1, 1, 3) * 10f)                  // overlaps two of the others
+                       + F.Sum(x * x);                                  // x used whole as well
+            loss.Backward();
+        }
+        var xs = x.ToArray();
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 6; c++)
+                expected[r * 6 + c] = new[] { 1f, 1f, 2f, 2f, 3f, 3f }[c] + (c is >= 1 and <= 3 ? 10f : 0f) + 2 * xs[r * 6 + c];
+        Assert.Equal(expected, x.Grad!.ToArray());
+    }
 }
