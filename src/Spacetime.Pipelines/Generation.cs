@@ -167,7 +167,7 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
                               i => progress?.Report(new GenerationProgress(chunk, chunks, i, chunkSteps)));
             latents.Add(c == 0 ? previous : previous.Slice(2, overlap, window - overlap));
         }
-        var latent = F.Concat([.. latents], dim: 2);                                           // (1, C, T'_all, h, w)
+        var latent = F.Concat([.. latents], dim: 2);                                       // (1, C, T'_all, h, w)
         int needed = Geometry.LatentFrames(plan.Frames);
         if (latent.Size(2) > needed) latent = latent.Slice(2, 0, needed);                  // the last chunk's surplus
         var video = model.Latents.Decode(latent.Squeeze(0), plan.Fps);                      // (T, H, W, RGB)
