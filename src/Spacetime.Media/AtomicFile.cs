@@ -50,14 +50,18 @@ public static class AtomicFile
     /// <summary>Writes <paramref name="text"/> (UTF-8) through a temporary file.</summary>
     public static void WriteAllText(string path, string text) => Write(path, temp => File.WriteAllText(temp, text));
 
-    /// <summary>Writes all bytes through a temporary file.</summary>
-    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    /// <summary>Writes all bytes through a temporary file; with <paramref name="flushToDisk"/> the bytes reach the disk
+    /// before the rename, so a power cut cannot leave the new name on an empty file (checkpoint commits).</summary>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes, bool flushToDisk = false)
     {
         string temp = TempPathFor(path);
         try
         {
             using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
                 fs.Write(bytes);
+                if (flushToDisk) fs.Flush(flushToDisk: true);
+            }
             File.Move(temp, path, overwrite: true);
         }
         catch

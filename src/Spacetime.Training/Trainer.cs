@@ -213,16 +213,8 @@ public static class Trainer
     }
 
     // text to a temp file, flushed to disk, then renamed over path (atomic within the folder)
-    static void WriteFlushed(string path, string text)
-    {
-        string temp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-        {
-            fs.Write(System.Text.Encoding.UTF8.GetBytes(text));
-            fs.Flush(flushToDisk: true);
-        }
-        File.Move(temp, path, overwrite: true);
-    }
+    static void WriteFlushed(string path, string text) =>
+        AtomicFile.WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(text), flushToDisk: true);
 
     // Step folders CURRENT does not name, the legacy checkpoint files once CURRENT exists, and temp files of
     // interrupted writes (ours end in .tmp) in DIR and DIR/train.
