@@ -107,6 +107,41 @@ internal static class EvalCommands
                                    $"wrote report.json, report.md and contact.png in {dir}");
             return CliRunner.Ok;
         });
+        command.Subcommands.Add(Scaling(io));
+        return command;
+    }
+
+    // spacetime eval scaling RUN RUN ... --out DIR: loss against training compute (ScalingStudy)
+    static Command Scaling(CliConsole io)
+    {
+        var runs = new Argument<string[]>("runs")
+        {
+            Description = "Run folders of `spacetime train dit` (two or more), trained with the same seed.",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var output = CliArgs.Option("--out", "Folder for scaling.png and scaling.md.", "scaling", "-o");
+        var command = new Command("scaling", "Plot training loss against training FLOPs for several runs (log-log) and " +
+                                             "tabulate the loss at equal compute.") { runs, output };
+        command.SetAction(parsed =>
+        {
+            var list = new List<ScalingRun>();
+            foreach (string run in parsed.GetValue(runs)!)
+            {
+                try { list.Add(ScalingStudy.Read(run)); }
+                catch (ArgumentException e) { throw new UserError(e.Message); }
+                catch (InvalidDataException e) { throw new UserError($"{run}: {e.Message}"); }
+            }
+            if (list.Any(r => r.TotalCompute <= 0))
+                throw new UserError($"{list.First(r => r.TotalCompute <= 0).Name}: no steps logged yet");
+            string dir = parsed.GetValue(output)!;
+            CliArgs.Writable("--out", Path.Combine(dir, "scaling.png"));
+            ScalingStudy.Plot(list, Path.Combine(dir, "scaling.png"));
+            string table = ScalingStudy.Table(list, ScalingStudy.Budgets(list));
+            AtomicFile.WriteAllText(Path.Combine(dir, "scaling.md"), table);
+            io.OutWriter.Write(table);
+            io.OutWriter.WriteLine($"wrote scaling.png and scaling.md in {dir}");
+            return CliRunner.Ok;
+        });
         return command;
     }
 

@@ -1,6 +1,6 @@
 // Chart: line charts as PNG, e.g. a training run's loss curve written beside its loss.csv at each checkpoint.
 // White background, a light grid at the major ticks, ticks with numeric labels (ChartAxis: nice 1/2/5 x 10^k steps, or
-// decades on a log y axis), axis labels, a title and a legend, and anti-aliased lines (Canvas) in distinct colours.
+// decades on a log axis), axis labels, a title and a legend, and anti-aliased lines (Canvas) in distinct colours.
 // Text uses our own pixel font (BitmapFont), scaled by an integer factor that grows with the image.
 // Smoothing: a noisy series of n >= 100 points is drawn faint (35% opacity) and, over it, its exponential moving
 // average ema[i] = a·ema[i-1] + (1 - a)·y[i] with a = 1 - 50/n (a window of about n/50 points, 2% of the run),
@@ -8,8 +8,8 @@
 // space, i.e. on log10(y) for a log axis. "Noisy" means the median of |y[i] - (y[i-1] + y[i+1])/2| is over 0.2% of
 // the range of y: a loss curve is, a learning-rate schedule is not (an EMA would only make it lag). The legend gives
 // each series' last value (of the EMA when smoothed) and, when any series is smoothed, the EMA's window.
-// Points whose x or y is not finite are skipped (the line joins their neighbours). A log y axis is used only when asked
-// for and every y is > 0; otherwise the axis is linear. With no finite point at all the chart says "no data".
+// Points whose x or y is not finite are skipped (the line joins their neighbours). A log axis (x or y) is used only when
+// asked for and every value on it is > 0; otherwise that axis is linear (log-log: a scaling study's loss against compute). With no finite point at all the chart says "no data".
 using System.Globalization;
 
 namespace Spacetime.Media;
@@ -17,9 +17,10 @@ namespace Spacetime.Media;
 /// <summary>One line of a chart: Y[i] against X[i].</summary>
 public sealed record ChartSeries(string Name, double[] X, double[] Y);
 
-/// <summary>What to draw: the series, the text around them, the y scale and the image size in pixels.</summary>
+/// <summary>What to draw: the series, the text around them, the scales and the image size in pixels.</summary>
 public sealed record ChartSpec(IReadOnlyList<ChartSeries> Series, string? Title = null, string? XLabel = null,
-                               string? YLabel = null, bool LogY = false, int Width = 640, int Height = 400);
+                               string? YLabel = null, bool LogY = false, int Width = 640, int Height = 400,
+                               bool LogX = false);
 
 /// <summary>Line charts written as PNG.</summary>
 public static class Chart
@@ -93,7 +94,9 @@ public static class Chart
         int charH = BitmapFont.CapHeight * scale, tick = 4 * scale;
         bool logY = spec.LogY && spec.Series.All(s => Enumerable.Range(0, s.Y.Length)
                                                       .All(i => !IsPoint(s, i) || s.Y[i] > 0));
-        var lines = spec.Series.Select((s, i) => Finite(s, logY, Palette[i % Palette.Length]))
+        bool logX = spec.LogX && spec.Series.All(s => Enumerable.Range(0, s.X.Length)
+                                                      .All(i => !IsPoint(s, i) || s.X[i] > 0));
+        var lines = spec.Series.Select((s, i) => Finite(s, logX, logY, Palette[i % Palette.Length]))
                                .Where(l => l.X.Length > 0).ToList();                 // colours stay with the index
 
         int top = Margin;
@@ -119,7 +122,7 @@ public static class Chart
         int right = spec.Width - Margin - 8 * scale;
         var plot = new Rect(left, top, right - left, bottom - top);
 
-        var xAxis = XAxis(lines.Min(l => l.X.Min()), lines.Max(l => l.X.Max()), plot.Width, scale);
+        var xAxis = XAxis(lines.Min(l => l.X.Min()), lines.Max(l => l.X.Max()), logX, plot.Width, scale);
         var image = new ChartImage(canvas, plot, xAxis, yAxis, null, texts);
         DrawAxes(image, scale, spec.XLabel, spec.YLabel);
 
@@ -155,13 +158,16 @@ public static class Chart
     }
 
     // The most ticks whose labels still leave room between them (eight characters' width, so they read apart).
-    static ChartAxis XAxis(double lo, double hi, int length, int scale)
+    // lo, hi in plotted space (log10 of the data on a log axis); as many labels as fit side by side
+    static ChartAxis XAxis(double lo, double hi, bool log, int length, int scale)
     {
         for (int n = Math.Max(2, length / (20 * scale)); ; n--)
         {
-            var axis = ChartAxis.Linear(lo, hi, 0.02, n);
-            int widest = axis.Ticks.Max(t => BitmapFont.MeasureWidth(t.Label!, scale));
-            if (n <= 2 || axis.Ticks.Count * (widest + 8 * BitmapFont.Advance * scale) <= length)
+            var axis = log ? ChartAxis.Logarithmic(Math.Pow(10, lo), Math.Pow(10, hi), 0.02, n)
+                           : ChartAxis.Linear(lo, hi, 0.02, n);
+            var labels = axis.Ticks.Where(t => t.Label != null).ToList();
+            int widest = labels.Max(t => BitmapFont.MeasureWidth(t.Label!, scale));
+            if (n <= 2 || labels.Count * (widest + 8 * BitmapFont.Advance * scale) <= length)
                 return axis;
         }
     }
@@ -173,7 +179,7 @@ public static class Chart
         foreach (var t in y.Ticks)                                              // grid first, so the frame covers it
             canvas.Fill(new Rect(plot.X, RowOf(image, t.Value), plot.Width, 1), t.Label != null ? Grid : MinorGrid);
         foreach (var t in x.Ticks)
-            canvas.Fill(new Rect(ColumnOf(image, t.Value), plot.Y, 1, plot.Height), Grid);
+            canvas.Fill(new Rect(ColumnOf(image, t.Value), plot.Y, 1, plot.Height), t.Label != null ? Grid : MinorGrid);
         canvas.Outline(plot, Muted);
         foreach (var t in y.Ticks)
         {
@@ -187,9 +193,10 @@ public static class Chart
         foreach (var t in x.Ticks)
         {
             int column = ColumnOf(image, t.Value);
-            canvas.Fill(new Rect(column, plot.Bottom, 1, tick), Muted);
-            Text(image, t.Label!, column - BitmapFont.MeasureWidth(t.Label!, scale) / 2, plot.Bottom + tick + 3 * scale,
-                 scale, Muted);
+            canvas.Fill(new Rect(column, plot.Bottom, 1, t.Label != null ? tick : tick / 2), Muted);
+            if (t.Label != null)
+                Text(image, t.Label, column - BitmapFont.MeasureWidth(t.Label, scale) / 2,
+                     plot.Bottom + tick + 3 * scale, scale, Muted);
         }
         if (xLabel is { Length: > 0 })
             Text(image, xLabel, plot.X + (plot.Width - BitmapFont.MeasureWidth(xLabel, scale)) / 2,
@@ -261,20 +268,22 @@ public static class Chart
 
     // The pixel row / column of a tick at data value v, kept inside the plot.
     static int RowOf(ChartImage image, double v) =>
-        Math.Clamp((int)image.ToPixel(image.XAxis!.Min, v).Y, image.Plot.Y, image.Plot.Bottom - 1);
+        Math.Clamp((int)(image.Plot.Bottom - image.YAxis!.Fraction(image.YAxis.Plotted(v)) * image.Plot.Height),
+                   image.Plot.Y, image.Plot.Bottom - 1);
 
     static int ColumnOf(ChartImage image, double v) =>
-        Math.Clamp((int)image.ToPixel(v, 1).X, image.Plot.X, image.Plot.Right - 1);
+        Math.Clamp((int)(image.Plot.X + image.XAxis!.Fraction(image.XAxis.Plotted(v)) * image.Plot.Width),
+                   image.Plot.X, image.Plot.Right - 1);
 
     static double Unplot(ChartAxis axis, double plotted) => axis.Log ? Math.Pow(10, plotted) : plotted;
 
     static bool IsPoint(ChartSeries s, int i) => double.IsFinite(s.X[i]) && double.IsFinite(s.Y[i]);
 
     // The finite points of s in plotted space, and their EMA when there are enough of them (see the file header).
-    static Line Finite(ChartSeries s, bool logY, Rgb color)
+    static Line Finite(ChartSeries s, bool logX, bool logY, Rgb color)
     {
         var keep = Enumerable.Range(0, s.X.Length).Where(i => IsPoint(s, i)).ToArray();
-        double[] x = keep.Select(i => s.X[i]).ToArray();
+        double[] x = keep.Select(i => logX ? Math.Log10(s.X[i]) : s.X[i]).ToArray();
         double[] y = keep.Select(i => logY ? Math.Log10(s.Y[i]) : s.Y[i]).ToArray();
         return new Line(s.Name, color, x, y, IsNoisy(y) ? Ema(y, 1 - SmoothWindow / y.Length) : null);
     }
@@ -318,8 +327,9 @@ public static class Chart
     ////////////////////////////////////////////////////////////////////////////////////////////////////////////////
     // CSV
 
-    // The named columns of a CSV file as doubles (NaN where a cell is empty or not finite).
-    static Dictionary<string, double[]> ReadCsv(string path, IReadOnlyList<string> wanted)
+    /// <summary>The named columns of a CSV file as doubles (NaN where a cell is empty or not finite), read as
+    /// <see cref="PlotCsv"/> reads it; the same errors.</summary>
+    public static Dictionary<string, double[]> ReadCsv(string path, IReadOnlyList<string> wanted)
     {
         if (!File.Exists(path))
             throw new ArgumentException($"Chart.PlotCsv: {path} does not exist.", "csvPath");

@@ -63,8 +63,9 @@ internal sealed record ChartAxis(double Min, double Max, bool Log, IReadOnlyList
                 if (p < min - 1e-9 || p > max + 1e-9)
                     continue;
                 bool labelled = m == 1 ? k % every == 0 : labelAll || labelTwoFive && m is 2 or 5;
-                if (labelled)
-                    ticks.Add(new Tick(v, Format(v, Math.Pow(10, k), Math.Abs(v))));
+                if (labelled)                                                    // 1e10, not 10000M, far from 1
+                    ticks.Add(new Tick(v, Math.Abs(k) >= 4 ? string.Create(CultureInfo.InvariantCulture, $"{m}e{k}")
+                                                           : Format(v, Math.Pow(10, k), Math.Abs(v))));
                 else if (every == 1)
                     ticks.Add(new Tick(v, null));
             }

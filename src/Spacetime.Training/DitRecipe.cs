@@ -39,6 +39,20 @@ public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoC
         TokenizerCaptions: 2000, PromptShare: 0.25, Masks: new MaskSampler(0.8, 0.1, 0.04, 0.02, 0.02, 0.02),
         CacheClips: 4000);
 
+    // Model v2 (issue 15): DiTs in the shipped world VAE's latents (16 channels, 8x down in space, 4x in time; a clip of
+    // 17 frames is 5 latent frames, the first one frame alone). Spatial patch 2, time patch 1: 128x128x17 is
+    // (16, 5, 16, 16) -> 5 x 8 x 8 = 320 tokens, and no token spans more than one latent frame, so nothing in the DiT
+    // works in 4-frame blocks. Native sizes as buckets: 1:1, 16:9-ish 160x96 and 9:16 96x160 (2.0 s), 128x128 x 9
+    // frames (1.0 s) and single frames (images, 64 tokens). The scaling study (docs/scaling.md) trains the four
+    // "world-v2-*" networks on identical draws; "world-v2" is the one its curves picked.
+    static readonly DitRecipe WorldV2 = new(
+        new DitConfig { Hidden = 256, Depth = 6, Heads = 4, InChannels = 16, Patch = 2, PatchT = 1,
+                        LearnSigma = false, TextHidden = 128, PooledText = true },
+        new TextEncoderConfig { Width = 128, Depth = 2, Heads = 2, MaxTokens = 128, VocabSize = 1024 },
+        new TextVideoConfig(LatentSpace.Vae, Factor: 8, Width: 128, Height: 128, Frames: 17, Fps: 8),
+        TokenizerCaptions: 2000, PromptShare: 0.25, Masks: new MaskSampler(0.8, 0.1, 0.04, 0.02, 0.02, 0.02),
+        CacheClips: 4000, Buckets: [new(160, 96, 17), new(96, 160, 17), new(128, 128, 9), new(128, 128, 1)]);
+
     /// <summary>The recipes by name.</summary>
     public static IReadOnlyDictionary<string, DitRecipe> Presets { get; } =
         new Dictionary<string, DitRecipe>(StringComparer.OrdinalIgnoreCase)
@@ -70,6 +84,11 @@ public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoC
             ["world-s-objects"] = WorldS with { Dit = WorldS.Dit with { PooledText = true }, ObjectWeight = 4 },
             // stage 3, the shipped model: the same networks on the plain, unbiased loss; started from stage 2
             ["world-s"] = WorldS with { Dit = WorldS.Dit with { PooledText = true } },
+            // the scaling study's four networks (same data, text encoder and draws; only the DiT differs)
+            ["world-v2-w256d6"] = WorldV2,
+            ["world-v2-w256d6-fact"] = WorldV2 with { Dit = WorldV2.Dit with { Attention = AttentionLayout.Factorized } },
+            ["world-v2-w384d6"] = WorldV2 with { Dit = WorldV2.Dit with { Hidden = 384, Heads = 6 } },
+            ["world-v2-w256d12"] = WorldV2 with { Dit = WorldV2.Dit with { Depth = 12 } },
         };
 
     /// <summary>The recipe called <paramref name="name"/>, or an error listing the valid names.</summary>

@@ -146,7 +146,10 @@ public static class DitTrainer
             ? LatentCache.Open(recipe, cfg.Seed, model.Latents, Path.Combine(dir, "train"), data, status) : null;
 
         public Module Model => model;
-        public IReadOnlyList<string> Metrics => [];
+        // tflop: the micro-batch's training cost in hardware FLOPs (10^12): forward multiply-adds of the DiT as the DiT
+        // paper counts them (DitFlops), x2 FLOPs per multiply-add, x3 for forward + backward; the text encoder (under
+        // 2% of the DiT's) is not counted. Summed over a run's rows, it is the x axis of the scaling study.
+        public IReadOnlyList<string> Metrics => ["tflop"];
 
         public TextVideoModel TextVideo => model;
 
@@ -156,8 +159,10 @@ public static class DitTrainer
             var example = Objective.Prepare(path, d.X0, d.Noise, d.T, d.Known);             // x_t, velocity target
             var weight = example.Weight;                                                    // (B, 1, T', 1, 1) or null
             if (ObjectWeights(d) is { } objects) weight = weight is null ? objects : weight * objects;
-            var prediction = model.Predict(example.Input, d.T, model.Text.Encode(d.Captions)); // (B, C, T', h, w)
-            return (Objective.Loss(prediction, example.Target, weight), []);
+            var text = model.Text.Encode(d.Captions);                                       // (B, L, Dt)
+            var prediction = model.Predict(example.Input, d.T, text);                       // (B, C, T', h, w)
+            double macs = DitFlops.VideoForward(recipe.Dit, d.X0.Size(2), d.X0.Size(3), d.X0.Size(4), text.Tokens.Size(1));
+            return (Objective.Loss(prediction, example.Target, weight), [(float)(6 * macs * cfg.Batch / 1e12)]);
         }
 
         // Every random draw of a micro-batch, from `rng` alone, so a step's draws can be made again outside the loop

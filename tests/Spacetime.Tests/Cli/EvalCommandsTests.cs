@@ -1,6 +1,7 @@
 // `spacetime eval` through the command layer: a model folder in, the report files and the table out; bad arguments
 // as one line and exit code 2.
 using Spacetime.Engine;
+using Spacetime.Eval;
 using Spacetime.Models.Dit;
 using Spacetime.Models.Vae;
 using Spacetime.Pipelines;
@@ -47,6 +48,28 @@ public sealed class EvalCommandsTests : IDisposable
         Assert.Contains("| metric | simulator | model | untrained | codec round trip |", stdout);
         Assert.Contains("1 scene at 32x32, 5 frames", stdout);
     }
+
+    [Fact]
+    public void EvalScaling_TwoTinyRuns_WritesPlotAndTable()
+    {
+        // two real (tiny) DiT runs of the same seed: their loss.csv carry the tflop column the study sums
+        var cfg = new TrainConfig { Steps = 3, Batch = 2, CheckpointEvery = 3 };
+        string a = Path.Combine(dir, "runA"), b = Path.Combine(dir, "runB"), output = Path.Combine(dir, "study");
+        DitTrainer.Train(DitRecipe.Preset("tiny"), cfg, a);
+        DitTrainer.Train(DitRecipe.Preset("tiny"), cfg with { Batch = 4 }, b);
+        var (code, stdout, err) = CliTests.Run("eval", "scaling", a, b, "--out", output);
+        Assert.True(code == 0, err);
+        Assert.Contains("| runA | 3 |", stdout);
+        Assert.Contains("| runB | 3 |", stdout);
+        Assert.True(File.Exists(Path.Combine(output, "scaling.png")));
+        Assert.True(File.Exists(Path.Combine(output, "scaling.md")));
+        // batch 4 costs about twice batch 2 per step (not exactly: the captions' padded token count differs)
+        Assert.InRange(ScalingStudy.Read(b).TotalCompute / ScalingStudy.Read(a).TotalCompute, 1.6, 2.4);
+    }
+
+    [Fact]
+    public void EvalScaling_NotARun_OneLineAndExit2() =>
+        CliTests.AssertOneLineError(["eval", "scaling", Path.Combine(dir, "nope")], "nope", "loss.csv");
 
     [Theory]
     [InlineData("--prompts", "0", "--prompts", "positive")]

@@ -142,6 +142,31 @@ public class ChartTests
     }
 
     [Fact]
+    public void LogLog_PowerLaw_IsAStraightLineWithDecadesOnBothAxes()
+    {
+        // loss = 3 * C^-0.25 over C in 1e9 .. 1e14: straight on log-log axes, so the ink at the midpoint in pixels
+        // (between the ends' pixels) must be on the curve; on a linear x axis it would not be
+        var xs = Enumerable.Range(0, 60).Select(i => Math.Pow(10, 9 + 5.0 * i / 59)).ToArray();
+        var law = new ChartSeries("law", xs, xs.Select(c => 3 * Math.Pow(c, -0.25)).ToArray());
+        var image = Chart.Render(new ChartSpec([law], "scaling", "FLOPs", "loss", LogY: true, LogX: true));
+        Assert.True(image.XAxis!.Log);
+        Assert.True(image.YAxis!.Log);
+        Assert.Contains("1e10", image.Texts);                                   // decades far from 1 as powers
+        var (ax, ay) = image.ToPixel(xs[0], law.Y[0]);
+        var (bx, by) = image.ToPixel(xs[^1], law.Y[^1]);
+        Assert.True(DarkNear(image.Canvas, (ax + bx) / 2, (ay + by) / 2), "the power law bends on log-log axes");
+        var (mx, _) = image.ToPixel(Math.Pow(10, 11.5), 1);                      // the middle decade is mid-plot
+        Assert.InRange(mx, (ax + bx) / 2 - 2, (ax + bx) / 2 + 2);
+    }
+
+    [Fact]
+    public void LogX_WithANonPositiveX_FallsBackToLinear()
+    {
+        var image = Chart.Render(new ChartSpec([Series("y", x => x, 20, 0, 5)], LogX: true));
+        Assert.False(image.XAxis!.Log);
+    }
+
+    [Fact]
     public void LogAxis_NarrowRange_LabelsTwoAndFive()
     {
         var axis = ChartAxis.Logarithmic(0.08, 2.5, pad: 0, maxLabels: 8);
