@@ -59,8 +59,9 @@ internal static class EvalCommands
             var (trained, floor) = (new Generator(m), new Generator(floorModel));
 
             int frames = trained.WindowFrames;
+            var seams = m.Latents.Geometry(m.Dit.Config.PatchT, m.Dit.Config.Patch).Seams(frames);
             var settings = new EvalSettings(count, seedValue, m.Config.Width, m.Config.Height, frames / m.Config.Fps,
-                                            m.Config.Fps);
+                                            m.Config.Fps, Seams: seams);
             bool expand = !parsed.GetValue(noExpand);
             Frames Sample(Generator generator, string prompt, ClipSettings c) =>
                 generator.Generate(new GenerationRequest(prompt)

@@ -31,6 +31,23 @@ public sealed record LatentGeometry(int TemporalDown = 4, int SpatialDown = 8, i
     public int VideoFrames(int latentFrames) =>
         CausalTime ? 1 + TemporalDown * (latentFrames - 1) : TemporalDown * latentFrames;
 
+    /// <summary>The seams of a clip of <paramref name="numFrames"/> frames: each frame k (0 &lt; k &lt; numFrames) that
+    /// starts a new time token, so that frames k - 1 and k come from different DiT tokens (where a model can jump).
+    /// Time token g covers latent frames g·PatchT .. (g + 1)·PatchT - 1; with CausalTime, latent frame j &gt;= 1 covers
+    /// video frames (j - 1)·TemporalDown + 1 .. j·TemporalDown and frame 0 is alone; without, j·TemporalDown ...
+    /// </summary>
+    public IReadOnlyList<int> Seams(int numFrames)
+    {
+        var seams = new List<int>();
+        for (int g = 1; ; g++)
+        {
+            int j = g * PatchT;                                                          // first latent frame of token g
+            int frame = CausalTime ? (j - 1) * TemporalDown + 1 : j * TemporalDown;
+            if (frame >= numFrames) return seams;
+            seams.Add(frame);
+        }
+    }
+
     /// <summary>True when a clip of <paramref name="numFrames"/> frames fills whole latent frames and whole time
     /// patches (a 4x causal VAE with 1-frame time patches: 1 + 4k frames).</summary>
     public bool Accepts(int numFrames) =>

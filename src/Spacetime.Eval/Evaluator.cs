@@ -25,8 +25,11 @@ namespace Spacetime.Eval;
 /// <param name="Seconds">Clip length; frames = round(Seconds x Fps).</param>
 /// <param name="Fps">Frame rate.</param>
 /// <param name="SheetPrompts">Scenes shown in contact.png.</param>
+/// <param name="Seams">The frames where the evaluated model's time tokens start (LatentGeometry.Seams), for the seam
+/// metric; null: not scored.</param>
 public sealed record EvalSettings(int Prompts = 32, long Seed = 1_000_000, int Width = 64, int Height = 64,
-                                  double Seconds = 2, double Fps = 8, int SheetPrompts = 4)
+                                  double Seconds = 2, double Fps = 8, int SheetPrompts = 4,
+                                  IReadOnlyList<int>? Seams = null)
 {
     /// <summary>Added to Seed so the scene family differs from every training run's (see the file header).</summary>
     public const long SeedSalt = 0x5EEDE7A1;
@@ -90,7 +93,7 @@ public static class Evaluator
                           : s <= systems.Count ? systems[s - 1].Generate(clip.Prompt, clipSettings)
                           : roundTrip!(clip.Frames);
                 CheckSize(names[s], video, clip.Frames);
-                scores[s].Add(VideoScorer.Score(truth, video, clip.Frames));
+                scores[s].Add(VideoScorer.Score(truth, video, clip.Frames, settings.Seams));
                 if (i < settings.SheetPrompts) sheet.Add((i, s, video));
                 progress?.Invoke(new EvalProgress(++done, total, names[s], i));
             }

@@ -11,7 +11,7 @@ using Spacetime.World;
 namespace Spacetime.Eval;
 
 /// <summary>The metrics, in report order.</summary>
-public enum Metric { Colour, Shape, Count, Constancy, Direction, Permanence, Gravity, Flicker, Psnr, Ssim }
+public enum Metric { Colour, Shape, Count, Constancy, Direction, Permanence, Gravity, Flicker, Seam, Psnr, Ssim }
 
 /// <summary>What a metric is and how to read it.</summary>
 /// <param name="Key">Name in report.json.</param>
@@ -76,6 +76,12 @@ public static class Metrics
             "Mean absolute change between consecutive frames (RGB levels 0..255, averaged over channels) over the " +
             "pixels that are static in the simulator's video and outside the boxes (grown by 1 px) of the objects " +
             "found in either frame; frame pairs with under 5% such pixels are skipped. Videos: those with such a pair."),
+        new(Metric.Seam, "seam", "seam jump (x, 1 = none)", false, false,
+            "How much more a video changes where the model's time tokens meet than elsewhere: the mean absolute " +
+            "change between frames k - 1 and k over all pixels and channels (levels), averaged over the seam frames " +
+            "k (each frame that starts a new DiT time token; LatentGeometry.Seams) and over the other frames, " +
+            "plus 0.5 levels each, divided. A model that jumps every time token scores well above 1; the " +
+            "simulator's smooth motion scores about 1. Videos: those with a seam and another frame pair."),
         new(Metric.Psnr, "psnr", "PSNR vs simulator (dB)", false, true,
             "PSNR of the video against the simulator's frames of the same scene (identical: counted as 100 dB). " +
             "A reconstruction measure (the VAE round trip); a generator that draws the scene differently scores " +
@@ -152,7 +158,7 @@ internal sealed class SceneTruth
 /// <summary>Scores one video against its scene: a value per <see cref="Metric"/>, null where it does not apply.</summary>
 internal static class VideoScorer
 {
-    public static double?[] Score(SceneTruth scene, Frames video, Frames simulator)
+    public static double?[] Score(SceneTruth scene, Frames video, Frames simulator, IReadOnlyList<int>? seams = null)
     {
         var found = ObjectFinder.FindAll(video).Select(f => f.ToDictionary(b => b.Colour)).ToArray(); // (T) colour->object
         var scores = new double?[Metrics.All.Count];
@@ -164,6 +170,7 @@ internal static class VideoScorer
         scores[(int)Metric.Permanence] = Permanence(scene, found);
         scores[(int)Metric.Gravity] = Gravity(scene, found);
         scores[(int)Metric.Flicker] = Flicker(video, simulator, found);
+        scores[(int)Metric.Seam] = Seam(video, seams ?? []);
         scores[(int)Metric.Psnr] = Math.Min(Fidelity.Psnr(video, simulator), Metrics.PsnrCap);
         scores[(int)Metric.Ssim] = Fidelity.Ssim(video, simulator);
         return scores;
@@ -315,6 +322,23 @@ internal static class VideoScorer
             pairs++;
         }
         return pairs == 0 ? null : total / pairs;
+    }
+
+    // (mean change into a seam frame + 0.5) / (mean change into any other frame + 0.5), levels; see the definition
+    internal static double? Seam(Frames video, IReadOnlyList<int> seams)
+    {
+        double atSeams = 0, elsewhere = 0;
+        int seamPairs = 0, otherPairs = 0;
+        for (int k = 1; k < video.Count; k++)
+        {
+            ReadOnlySpan<byte> a = video.Frame(k - 1), b = video.Frame(k);
+            long sum = 0;
+            for (int i = 0; i < a.Length; i++) sum += Math.Abs(a[i] - b[i]);
+            double change = sum / (double)a.Length;
+            if (seams.Contains(k)) (atSeams, seamPairs) = (atSeams + change, seamPairs + 1);
+            else (elsewhere, otherPairs) = (elsewhere + change, otherPairs + 1);
+        }
+        return seamPairs == 0 || otherPairs == 0 ? null : (atSeams / seamPairs + 0.5) / (elsewhere / otherPairs + 0.5);
     }
 
     /// <summary>The found objects' bounding boxes grown by one pixel (their blurred edges) as a mask (H, W).</summary>

@@ -28,6 +28,19 @@ public class BucketTests
         Assert.Equal(4 * 4 * 4, new LatentGeometry(CausalTime: false).Tokens(16, 64, 64));
     }
 
+    [Fact]
+    public void LatentGeometry_Seams_AreWhereTimeTokensStart()
+    {
+        // causal 4x VAE, 1-frame time patches: frame 0 alone, then 1-4, 5-8, ...
+        Assert.Equal([1, 5, 9, 13], new LatentGeometry().Seams(17));
+        // the same with 2-frame time patches: tokens (latents 0-1) (2-3) (4-5): frames 0-4, 5-12, 13-16
+        Assert.Equal([5, 13], new LatentGeometry(PatchT: 2).Seams(17));
+        // pixel space (no temporal compression) with 4-frame time patches, the shipped model: 0-3, 4-7, ...
+        Assert.Equal([4, 8, 12], new LatentGeometry(TemporalDown: 1, PatchT: 4).Seams(16));
+        Assert.Equal([4, 8, 12], new LatentGeometry(CausalTime: false).Seams(16));
+        Assert.Empty(new LatentGeometry().Seams(1));
+    }
+
     [Theory]
     [InlineData(256, 1)]
     [InlineData(2048, 2)]
