@@ -23,7 +23,7 @@ internal static class EvalCommands
         var model = CliArgs.Option("--model", "Model folder (written by `spacetime train dit`).", "models/spacetime");
         var prompts = CliArgs.Option("--prompts", "Number of world scenes (one prompt each).", defaults.Prompts);
         var seed = CliArgs.Option("--seed", "Scene family (never drawn by training).", defaults.Seed);
-        var output = CliArgs.Option("--out", "Report folder: report.json, report.md, contact.png.", "eval", "-o");
+        var output = CliArgs.Option("--out", "Report folder: report.json, report.md, continuation.md, contact.png.", "eval", "-o");
         var steps = CliArgs.Option("--steps", "Sampler steps (DPM-Solver++(2M)).", 25);
         var guidance = CliArgs.Option("--guidance", "Classifier-free guidance scale (1: none).", 4.0);
         var noExpand = new Option<bool>("--no-expand")
@@ -100,12 +100,35 @@ internal static class EvalCommands
                         task.Description = $"{p.System}, scene {p.Prompt + 1}/{count}";
                     });
                 });
+            // the continuation test: the same scenes, the first frames given (extend forward)
+            int given = Continuation.GivenFrames(m.Latents.Geometry(m.Dit.Config.PatchT, m.Dit.Config.Patch), frames);
+            Frames Continue(Generator generator, string prompt, Frames head, ClipSettings c) =>
+                generator.Generate(new GenerationRequest(prompt)
+                {
+                    Width = c.Width, Height = c.Height, Frames = c.FrameCount, Fps = c.Fps, Seed = (ulong)c.Seed,
+                    Sampler = new SamplerConfig(Steps: stepCount), Guidance = scale, ExpandPrompt = expand,
+                    Condition = Conditioning.Extend(head),
+                }).Video;
+            ContinuationReport continuation = null!;
+            io.Out.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+                                      new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("continuing scenes", maxValue: count * 3);
+                    continuation = Continuation.Run(settings, given,
+                        [new("model", (p, h, c) => Continue(trained, p, h, c)),
+                         new("untrained", (p, h, c) => Continue(floor, p, h, c))],
+                        (done, _) => task.Value = done);
+                });
             report.Write(dir);
+            AtomicFile.WriteAllText(Path.Combine(dir, "continuation.md"), continuation.ToMarkdown());
             io.OutWriter.Write(report.ToMarkdownTable());
+            io.OutWriter.WriteLine();
+            io.OutWriter.Write(continuation.ToMarkdown());
             io.OutWriter.WriteLine($"{count} scene{(count == 1 ? "" : "s")} at {settings.Width}x{settings.Height}, " +
                                    $"{frames} frames, {stepCount} steps, guidance {scale:0.##}, " +
                                    $"{clock.Elapsed.TotalSeconds:F1} s; " +
-                                   $"wrote report.json, report.md and contact.png in {dir}");
+                                   $"wrote report.json, report.md, continuation.md and contact.png in {dir}");
             return CliRunner.Ok;
         });
         command.Subcommands.Add(Scaling(io));
