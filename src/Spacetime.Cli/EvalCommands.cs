@@ -9,6 +9,7 @@ using System.Diagnostics;
 using Spacetime.Diffusion;
 using Spacetime.Eval;
 using Spacetime.Media;
+using Spacetime.Models.Probe;
 using Spacetime.Pipelines;
 using Spacetime.World;
 using Spectre.Console;
@@ -17,6 +18,9 @@ namespace Spacetime.Cli;
 
 internal static class EvalCommands
 {
+    /// <summary>The shipped world-clip classifier (the FVD's feature network).</summary>
+    const string DefaultClassifier = "models/world-classifier";
+
     public static Command Create(CliConsole io)
     {
         var defaults = new EvalSettings();
@@ -37,9 +41,14 @@ internal static class EvalCommands
                           "codec (a VAE the model does not use yet); clips are padded to the 1 + 4k frames it takes " +
                           "with copies of the last frame, and trimmed back.",
         };
+        var classifier = new Option<string?>("--classifier")
+        {
+            Description = $"World-clip classifier folder for the Fréchet video distance (`spacetime train classifier`); " +
+                          $"default {DefaultClassifier} when it exists.",
+        };
         var command = new Command("eval", "Score a model's videos against world scenes with known truth.")
         {
-            model, prompts, seed, output, steps, guidance, noExpand, vae,
+            model, prompts, seed, output, steps, guidance, noExpand, vae, classifier,
         };
         command.SetAction(parsed =>
         {
@@ -86,6 +95,21 @@ internal static class EvalCommands
                 roundTrip = f => RoundTripPadded(codec, f);
             }
 
+            // the FVD's feature network: the shipped classifier unless another is named
+            string? classifierDir = parsed.GetValue(classifier) ?? (Directory.Exists(DefaultClassifier) ? DefaultClassifier : null);
+            Func<IReadOnlyList<Frames>, float[][]>? features = null;
+            if (classifierDir is not null)
+            {
+                ClipClassifier net;
+                try { net = ClipClassifier.Load(classifierDir); }
+                catch (Exception e) when (e is FileNotFoundException or InvalidDataException)
+                {
+                    throw new UserError($"--classifier: {e.Message}");
+                }
+                features = videos => ClassifierInput.Features(net, videos);
+            }
+            else io.OutWriter.WriteLine($"no classifier at {DefaultClassifier}: the Fréchet video distance is left out");
+
             var clock = Stopwatch.StartNew();
             EvalReport report = null!;
             io.Out.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
@@ -98,7 +122,7 @@ internal static class EvalCommands
                     {
                         task.Value = p.Done;
                         task.Description = $"{p.System}, scene {p.Prompt + 1}/{count}";
-                    });
+                    }, features);
                 });
             // the continuation test: the same scenes, the first frames given (extend forward)
             int given = Continuation.GivenFrames(m.Latents.Geometry(m.Dit.Config.PatchT, m.Dit.Config.Patch), frames);

@@ -99,7 +99,7 @@ public sealed class EvalReport
     static string Cell(MetricSummary m)
     {
         if (m.Value is not double v) return "– (0)";
-        string format = m.Metric switch { Metric.Psnr => "0.0", Metric.Ssim => "0.000", _ => "0.00" };
+        string format = m.Metric switch { Metric.Psnr => "0.0", Metric.Ssim => "0.000", Metric.Fvd => "G3", _ => "0.00" };
         return Invariant($"{v.ToString(format, CultureInfo.InvariantCulture)} ({m.Videos})");
     }
 

@@ -66,8 +66,15 @@ public static class Evaluator
     public const string RoundTrip = "codec round trip";
 
     /// <summary>Scores the simulator, every system and the optional round trip on the same scenes.</summary>
+    /// <summary>Reference simulator clips per evaluated scene, for the Fréchet video distance.</summary>
+    public const int ReferenceFactor = 4;
+
+    /// <summary>Added to Seed for the FVD's reference scenes, a scene family apart from the evaluated one.</summary>
+    public const long ReferenceSalt = 0x0F1D;
+
     public static EvalReport Run(EvalSettings settings, IReadOnlyList<EvalSystem> systems,
-                                 Func<Frames, Frames>? roundTrip = null, Action<EvalProgress>? progress = null)
+                                 Func<Frames, Frames>? roundTrip = null, Action<EvalProgress>? progress = null,
+                                 Func<IReadOnlyList<Frames>, float[][]>? features = null)
     {
         settings.Validate();
         var names = new List<string> { Simulator };
@@ -80,6 +87,7 @@ public static class Evaluator
         var scenes = new List<EvalScene>();
         var scores = names.Select(_ => new List<double?[]>()).ToArray();      // (systems)(scenes)(metrics)
         var sheet = new List<(int Scene, int System, Frames Video)>();
+        var featureRows = names.Select(_ => new List<float[]>()).ToArray();  // (systems)(scenes) classifier features
         int done = 0, total = settings.Prompts * names.Count;
         for (int i = 0; i < settings.Prompts; i++)
         {
@@ -94,11 +102,24 @@ public static class Evaluator
                           : roundTrip!(clip.Frames);
                 CheckSize(names[s], video, clip.Frames);
                 scores[s].Add(VideoScorer.Score(truth, video, clip.Frames, settings.Seams));
+                if (features is not null) featureRows[s].Add(features([video])[0]);
                 if (i < settings.SheetPrompts) sheet.Add((i, s, video));
                 progress?.Invoke(new EvalProgress(++done, total, names[s], i));
             }
         }
         var results = names.Select((name, s) => new SystemResult(name, Summarise(scores[s]), scores[s])).ToList();
+        if (features is not null && settings.Prompts >= 2)
+        {
+            var family = settings with { Seed = settings.Seed + ReferenceSalt };
+            var reference = features(Enumerable.Range(0, ReferenceFactor * settings.Prompts)
+                .Select(i => WorldClip.Render(family.Clip(i)).Frames).ToList());
+            results = results.Select((r, s) => r with
+            {
+                Summary = r.Summary.Select(m => m.Metric != Metric.Fvd ? m
+                    : new MetricSummary(Metric.Fvd, VideoDistance.Frechet(featureRows[s], reference),
+                                        featureRows[s].Count)).ToList(),
+            }).ToList();
+        }
         return new EvalReport(settings, scenes, results, sheet);
     }
 

@@ -11,7 +11,7 @@ using Spacetime.World;
 namespace Spacetime.Eval;
 
 /// <summary>The metrics, in report order.</summary>
-public enum Metric { Colour, Shape, Count, Constancy, Direction, Permanence, Gravity, Flicker, Seam, Psnr, Ssim }
+public enum Metric { Colour, Shape, Count, Constancy, Direction, Permanence, Gravity, Flicker, Seam, Psnr, Ssim, Fvd }
 
 /// <summary>What a metric is and how to read it.</summary>
 /// <param name="Key">Name in report.json.</param>
@@ -89,6 +89,12 @@ public static class Metrics
         new(Metric.Ssim, "ssim", "SSIM vs simulator", false, true,
             "Mean SSIM of the video's luma against the simulator's frames (11x11 Gaussian window, sigma 1.5). " +
             "Like PSNR, a reconstruction measure. Videos: all."),
+        new(Metric.Fvd, "fvd", "Fréchet video distance (lower is better)", false, false,
+            "A set metric, one value per system: the Fréchet distance between Gaussians fitted to the world " +
+            "classifier's pooled features (`spacetime train classifier`; I3D's place in FVD) of the system's videos " +
+            "and of ReferenceFactor x N simulator clips of other scenes (never the evaluated ones). The simulator " +
+            "column is the ceiling (what sampling N scenes alone costs), the untrained model the floor; it compares " +
+            "only at the same N. Videos: all, when `eval` has a classifier."),
     ];
 
     /// <summary>The definition of one metric.</summary>

@@ -50,6 +50,33 @@ public sealed class EvalCommandsTests : IDisposable
     }
 
     [Fact]
+    public void Eval_WithAClassifier_ReportsTheFrechetVideoDistance()
+    {
+        // an untrained tiny classifier's features still tell the simulator's clips from an untrained model's noise
+        string model = Path.Combine(dir, "model"), cls = Path.Combine(dir, "cls"), output = Path.Combine(dir, "report");
+        DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 1).Save(model);
+        new Spacetime.Models.Probe.ClipClassifier(ClassifierRecipe.Preset("tiny").Net, 1).Save(cls);
+        var (code, stdout, err) = CliTests.Run("eval", "--model", model, "--prompts", "3", "--steps", "2",
+                                               "--classifier", cls, "--out", output);
+        Assert.True(code == 0, err);
+        var row = stdout.Split('\n').Single(l => l.StartsWith("| Fréchet video distance"));
+        var cells = row.Split('|', StringSplitOptions.TrimEntries).Where(c => c.EndsWith("(3)")).ToArray();
+        Assert.Equal(4, cells.Length);                               // simulator, model, untrained, codec round trip
+        double Value(string cell) => double.Parse(cell.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(Value(cells[0]) < Value(cells[2]), row);         // the ceiling below the floor
+        Assert.Contains("Continuation (3 scenes", stdout);
+    }
+
+    [Fact]
+    public void Eval_MissingClassifier_OneLineAndExit2()
+    {
+        string model = Path.Combine(dir, "model");
+        DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 1).Save(model);
+        CliTests.AssertOneLineError(["eval", "--model", model, "--classifier", Path.Combine(dir, "nope")],
+                                    "--classifier", "train classifier");
+    }
+
+    [Fact]
     public void EvalScaling_TwoTinyRuns_WritesPlotAndTable()
     {
         // two real (tiny) DiT runs of the same seed: their loss.csv carry the tflop column the study sums
