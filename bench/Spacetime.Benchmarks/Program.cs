@@ -11,7 +11,6 @@ var quickModes = new Dictionary<string, Action<string[]>>
     ["attention"] = AttentionQuick.Run,   // fused attention forward/backward GFLOP/s and MFU, 512-4096 tokens
     ["dit-step"] = DitStepQuick.Run,      // DiT forward and training step, the model of shared/perf/py/dit_bench.py
     ["vae"] = VaeQuick.Run,               // video VAE encode/decode of one clip and a training step
-    ["packing"] = PackingQuick.Run,       // model v2: NaViT packing against same-shape buckets, tokens/s
     ["conv"] = ConvQuick.Run,             // the VAE's conv layers: forward, dx, dW GFLOP/s and % of the measured peak
 };
 

@@ -64,11 +64,11 @@ public sealed class FinalLayer : Module
         adaLn = Add("adaLN_modulation.1", new Linear(hidden, 2 * hidden, rng));
     }
 
-    // x: (B, N, D), c: (B, D) -> (B, N, outFeatures); packed: c (clips, D) and tokenClip (N), as VideoDitBlock
+    // x: (B, N, D), c: (B, D) -> (B, N, outFeatures)
     /// <summary>Applies the layer.</summary>
-    public Tensor Forward(Tensor x, Tensor c, int[]? tokenClip = null)
+    public Tensor Forward(Tensor x, Tensor c)
     {
-        var (shift, scale) = VideoDitBlock.PerVector(DitBlock.AdaLn(adaLn, c), tokenClip).Chunk(2, dim: -1);
+        var (shift, scale) = DitBlock.AdaLn(adaLn, c).Chunk(2, dim: -1);
         return linear.Forward(DitBlock.NormModulate(x, shift, scale));          // (B, N, outFeatures)
     }
 

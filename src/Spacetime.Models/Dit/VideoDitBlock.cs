@@ -34,13 +34,11 @@ public sealed class VideoDitBlock : Module
     int Modulations => attnTemporal is null ? 6 : 9;
 
     // x: (B, N, D) with N = T·S   c: (B, D)   text: (B, L, Dt)   grid: (T, S) of each video
-    // Packed (NaViT): B = 1, c: (clips, D), tokenClip: (N) clip index of each token; self/cross masks carry segments.
-    /// <summary>Applies the block. <paramref name="self"/> restricts self-attention (packed sequences, full only).</summary>
-    public Tensor Forward(Tensor x, Tensor c, Tensor text, (int T, int S) grid, AttentionMask? self, AttentionMask? cross,
-                          int[]? tokenClip = null)
+    /// <summary>Applies the block; <paramref name="cross"/> masks caption padding.</summary>
+    public Tensor Forward(Tensor x, Tensor c, Tensor text, (int T, int S) grid, AttentionMask? cross)
     {
-        var m = PerVector(DitBlock.AdaLn(adaLn, c), tokenClip).Chunk(Modulations, dim: -1);  // each (B, D) | (1, N, D)
-        x = F.GatedAdd(x, m[2], SelfAttention(DitBlock.NormModulate(x, m[0], m[1]), grid, self));
+        var m = DitBlock.AdaLn(adaLn, c).Chunk(Modulations, dim: -1);                 // each (B, D)
+        x = F.GatedAdd(x, m[2], SelfAttention(DitBlock.NormModulate(x, m[0], m[1]), grid));
         if (attnTemporal is not null)
             x = F.GatedAdd(x, m[8], Temporal(DitBlock.NormModulate(x, m[6], m[7]), grid));
         x = x + crossAttn.Forward(normCross.Forward(x), text, cross);                  // (B, N, D)
@@ -48,15 +46,10 @@ public sealed class VideoDitBlock : Module
         return x;
     }
 
-    /// <summary>(B, K) per-video vectors as they are; packed: (clips, K) gathered to (1, N, K) by each token's clip.
-    /// </summary>
-    internal static Tensor PerVector(Tensor perVideo, int[]? tokenClip) =>
-        tokenClip is null ? perVideo : F.Gather(perVideo, 0, tokenClip).Unsqueeze(0);
-
     // Full: one attention over all tokens. Factorized: (B, T·S, D) -> (B·T, S, D), attention within each frame.
-    Tensor SelfAttention(Tensor h, (int T, int S) grid, AttentionMask? self)
+    Tensor SelfAttention(Tensor h, (int T, int S) grid)
     {
-        if (attnTemporal is null) return attn.Forward(h, mask: self);
+        if (attnTemporal is null) return attn.Forward(h);
         int B = h.Size(0), D = h.Size(2);
         return attn.Forward(h.Reshape(B * grid.T, grid.S, D)).Reshape(B, grid.T * grid.S, D);
     }

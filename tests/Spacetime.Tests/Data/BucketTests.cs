@@ -84,44 +84,6 @@ public class BucketTests
         Assert.All(plan.Buckets, b => Assert.Equal(10, b.BatchSize));
     }
 
-    [Theory]
-    [InlineData(1, 64)]
-    [InlineData(2, 256)]
-    [InlineData(3, 1000)]
-    public void Packer_Pack_KeepsEveryClipsTokensWithRightSegmentIds(int seed, int maxLength)
-    {
-        var rng = new Random(seed);
-        int[] tokens = Enumerable.Range(0, 200).Select(_ => rng.Next(1, maxLength + 1)).ToArray();
-        var sequences = Packer.Pack(tokens, maxLength);
-        var seen = new int[tokens.Length];
-        foreach (var seq in sequences)
-        {
-            Assert.Equal(maxLength, seq.SegmentIds.Length);
-            int end = 0;
-            for (int k = 0; k < seq.Segments.Count; k++)
-            {
-                var s = seq.Segments[k];
-                Assert.Equal((k, end), (s.SegmentId, s.Offset));              // ids 0, 1, ... laid end to end
-                Assert.Equal(tokens[s.ClipIndex], s.Length);                   // the clip is whole
-                Assert.All(seq.SegmentIds[s.Offset..(s.Offset + s.Length)], id => Assert.Equal(k, id));
-                seen[s.ClipIndex]++;
-                end += s.Length;
-            }
-            Assert.All(seq.SegmentIds[end..], id => Assert.Equal(Packer.Padding, id));
-            Assert.Equal(end, seq.UsedTokens);
-        }
-        Assert.All(seen, n => Assert.Equal(1, n));
-        // First-fit decreasing packs within 11/9 OPT + 1 bins; the sum bound below is weaker but needs no solver.
-        Assert.True(sequences.Count <= 2 * Math.Ceiling(tokens.Sum() / (double)maxLength) + 1);
-    }
-
-    [Fact]
-    public void Packer_ClipLongerThanSequence_Throws()
-    {
-        var e = Assert.Throws<ArgumentException>(() => Packer.Pack([10, 300], 256));
-        Assert.Contains("clip 1 has 300 tokens", e.Message);
-    }
-
     [Fact]
     public void ClipSampler_LongClip_IsStrided()
     {
