@@ -46,9 +46,14 @@ internal static class EvalCommands
             Description = $"World-clip classifier folder for the Fréchet video distance (`spacetime train classifier`); " +
                           $"default {DefaultClassifier} when it exists.",
         };
+        var size = new Option<string?>("--size")
+        {
+            Description = "Frame size WxH to evaluate at (default: the model's training size), e.g. 160x96 or 96x160 " +
+                          "for the 16:9 and 9:16 framing; rounded to what the model makes.",
+        };
         var command = new Command("eval", "Score a model's videos against world scenes with known truth.")
         {
-            model, prompts, seed, output, steps, guidance, noExpand, vae, classifier,
+            model, prompts, seed, output, steps, guidance, noExpand, vae, classifier, size,
         };
         command.SetAction(parsed =>
         {
@@ -69,7 +74,11 @@ internal static class EvalCommands
 
             int frames = trained.WindowFrames;
             var seams = m.Latents.Geometry(m.Dit.Config.PatchT, m.Dit.Config.Patch).Seams(frames);
-            var settings = new EvalSettings(count, seedValue, m.Config.Width, m.Config.Height, frames / m.Config.Fps,
+            var geometry = m.Latents.Geometry(m.Dit.Config.PatchT, m.Dit.Config.Patch);
+            var (width, height) = parsed.GetValue(size) is { } text ? CliArgs.Size("--size", text)
+                                                                     : (m.Config.Width, m.Config.Height);
+            (width, height) = (geometry.RoundSize(width), geometry.RoundSize(height));
+            var settings = new EvalSettings(count, seedValue, width, height, frames / m.Config.Fps,
                                             m.Config.Fps, Seams: seams);
             bool expand = !parsed.GetValue(noExpand);
             Frames Sample(Generator generator, string prompt, ClipSettings c) =>
@@ -89,8 +98,8 @@ internal static class EvalCommands
             if (parsed.GetValue(vae) is { } vaeDir)
             {
                 var codec = new VaeLatents(VaeCommands.Load(vaeDir));
-                if (m.Config.Width % codec.SpatialFactor != 0 || m.Config.Height % codec.SpatialFactor != 0)
-                    throw new UserError($"--vae {vaeDir}: the model's {m.Config.Width}x{m.Config.Height} frames do not " +
+                if (width % codec.SpatialFactor != 0 || height % codec.SpatialFactor != 0)
+                    throw new UserError($"--vae {vaeDir}: the evaluated {width}x{height} frames do not " +
                                         $"divide by the VAE's {codec.SpatialFactor}x");
                 roundTrip = f => RoundTripPadded(codec, f);
             }

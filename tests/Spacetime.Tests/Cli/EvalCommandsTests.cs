@@ -33,6 +33,17 @@ public sealed class EvalCommandsTests : IDisposable
     }
 
     [Fact]
+    public void Eval_Size_EvaluatesAtAnotherAspectRatio_Rounded()
+    {
+        string model = Path.Combine(dir, "model"), output = Path.Combine(dir, "report");
+        DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 1).Save(model);
+        var (code, stdout, err) = CliTests.Run("eval", "--model", model, "--prompts", "1", "--steps", "1",
+                                               "--size", "50x30", "--out", output);
+        Assert.True(code == 0, err);
+        Assert.Contains("1 scene at 48x32, 5 frames", stdout);                    // multiples of 8 for this model
+    }
+
+    [Fact]
     public void Eval_ModelWithVae_RoundTripColumnIsTheVae()
     {
         // an untrained model in the latents of a small random VAE (2x space, 2x time): the plumbing, not the numbers
