@@ -30,6 +30,21 @@ public sealed class DitTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Train_LogsEachStepsTrainingFlops_SixTimesTheForwardMacsAtTheCaptionsLength()
+    {
+        // tiny: 32x32 x 5 frames in 4x pixel latents (3, 5, 8, 8); captions of 1..MaxTokens tokens
+        string dir = Path.Combine(root, "flops");
+        var recipe = DitRecipe.Preset("tiny");
+        DitTrainer.Train(recipe, Six, dir);
+        var tflop = File.ReadLines(Path.Combine(dir, "loss.csv")).Skip(1)
+            .Select(l => double.Parse(l.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(6, tflop.Length);
+        double Cost(int tokens) =>
+            6 * Spacetime.Models.Dit.DitFlops.VideoForward(recipe.Dit, 5, 8, 8, tokens) * Six.Batch / 1e12;
+        Assert.All(tflop, v => Assert.InRange(v, Cost(1) * 0.999, Cost(recipe.Text.MaxTokens) * 1.001));
+    }
+
+    [Fact]
     public void Train_StopAt3ThenResume_SameWeightsEmaAndOptimizerAsOneRun()
     {
         string straight = Path.Combine(root, "straight"), split = Path.Combine(root, "split");
