@@ -84,6 +84,9 @@ public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoC
             ["world-s-objects"] = WorldS with { Dit = WorldS.Dit with { PooledText = true }, ObjectWeight = 4 },
             // stage 3, the shipped model: the same networks on the plain, unbiased loss; started from stage 2
             ["world-s"] = WorldS with { Dit = WorldS.Dit with { PooledText = true } },
+            // model v2: the study's pick (docs/scaling.md): width 256, depth 6, full attention had the lowest loss at
+            // every compute budget read (the wider, the deeper and the factorized DiTs trailed it)
+            ["world-v2"] = WorldV2,
             // the scaling study's four networks (same data, text encoder and draws; only the DiT differs)
             ["world-v2-w256d6"] = WorldV2,
             ["world-v2-w256d6-fact"] = WorldV2 with { Dit = WorldV2.Dit with { Attention = AttentionLayout.Factorized } },
