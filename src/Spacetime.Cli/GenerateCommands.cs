@@ -20,7 +20,7 @@ namespace Spacetime.Cli;
 
 internal static class GenerateCommands
 {
-    const int MaxPromptChars = 1000;
+    const int MaxPromptChars = GenerationRequest.MaxPromptChars;
 
     /// <summary>Where the shipped model lives, relative to the repository root.</summary>
     internal const string ShippedModel = "models/spacetime";
@@ -203,7 +203,7 @@ internal static class GenerateCommands
 
     /// <summary>Loads a model folder; a missing shipped model says how to train one, any unreadable folder is a
     /// one-line error that names it.</summary>
-    static TextVideoModel LoadModel(string dir)
+    internal static TextVideoModel LoadModel(string dir)
     {
         if (!Directory.Exists(dir) && Path.GetFullPath(dir) == Path.GetFullPath(ShippedModel))
             throw new UserError($"the shipped model ({ShippedModel}) is missing; train it with " +

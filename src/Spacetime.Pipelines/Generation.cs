@@ -71,6 +71,8 @@ public sealed record GenerationRequest(string Prompt)
 {
     /// <summary>Longest video a request may ask for.</summary>
     public const double MaxSeconds = 60;
+    /// <summary>Longest prompt (and negative prompt) in characters.</summary>
+    public const int MaxPromptChars = 1000;
     /// <summary>Highest frame rate.</summary>
     public const double MaxFps = 120;
     /// <summary>Largest guidance scale (beyond ~20 the samples saturate; far beyond, float32 overflows).</summary>

@@ -1,0 +1,77 @@
+// VideoFiles: where each video's files live, DATA/videos/<id>/:
+//     video.mp4        the video (H.264 through ffmpeg)              content variant "video"
+//     thumbnail.png    its middle frame                              content variant "thumbnail"
+//     spritesheet.png  a contact sheet of its frames                 content variant "spritesheet"
+//     input.png        the input_reference image of an image-to-video request, decoded and re-encoded
+//     source.mp4       a remix's copy of the video it edits (so deleting that video does not break the remix)
+// Every file is written to a temporary name and renamed into place (AtomicFile), and a job is marked completed only
+// after all three outputs exist, so a half-written file is never served. Ids are checked (VideoIds) before any path
+// is built from them.
+using System.Text.RegularExpressions;
+using Spacetime.Media;
+
+namespace Spacetime.Server;
+
+/// <summary>Video ids: "video_" and 32 lower-case hex digits.</summary>
+public static partial class VideoIds
+{
+    /// <summary>A fresh id.</summary>
+    public static string New() => "video_" + Guid.NewGuid().ToString("N");
+
+    /// <summary>True for a well-formed id (anything else names no video, and never a path).</summary>
+    public static bool IsValid(string? id) => id is not null && Pattern().IsMatch(id);
+
+    [GeneratedRegex("^video_[0-9a-f]{32}$")]
+    private static partial Regex Pattern();
+}
+
+/// <summary>The downloadable files of a video.</summary>
+public enum ContentVariant
+{
+    /// <summary>The MP4.</summary>
+    Video,
+    /// <summary>One frame as a PNG.</summary>
+    Thumbnail,
+    /// <summary>All frames on one PNG.</summary>
+    Spritesheet,
+}
+
+/// <summary>The files of each video under the data folder.</summary>
+public sealed class VideoFiles(string dataDir)
+{
+    readonly string root = Path.Combine(Path.GetFullPath(dataDir), "videos");
+
+    /// <summary>DATA/videos/&lt;id&gt;.</summary>
+    public string Folder(string id) =>
+        VideoIds.IsValid(id) ? Path.Combine(root, id) : throw new ArgumentException($"VideoFiles: bad id '{id}'.");
+
+    /// <summary>The file of a content variant, and its media type.</summary>
+    public (string Path, string ContentType) Content(string id, ContentVariant variant) => variant switch
+    {
+        ContentVariant.Video => (Path.Combine(Folder(id), "video.mp4"), "video/mp4"),
+        ContentVariant.Thumbnail => (Path.Combine(Folder(id), "thumbnail.png"), "image/png"),
+        _ => (Path.Combine(Folder(id), "spritesheet.png"), "image/png"),
+    };
+
+    /// <summary>The stored input_reference image.</summary>
+    public string Input(string id) => Path.Combine(Folder(id), "input.png");
+
+    /// <summary>A remix's copy of its source video.</summary>
+    public string Source(string id) => Path.Combine(Folder(id), "source.mp4");
+
+    /// <summary>Writes the three outputs of a finished video, the MP4 last.</summary>
+    public void WriteOutputs(string id, Frames video)
+    {
+        Directory.CreateDirectory(Folder(id));
+        VideoFile.Write(Content(id, ContentVariant.Thumbnail).Path, Conform.Range(video, video.Count / 2, 1));
+        ContactSheet.Write(Content(id, ContentVariant.Spritesheet).Path, video);
+        VideoFile.Write(Content(id, ContentVariant.Video).Path, video);
+    }
+
+    /// <summary>Removes a video's folder (nothing when it has none).</summary>
+    public void Delete(string id)
+    {
+        string folder = Folder(id);
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+    }
+}

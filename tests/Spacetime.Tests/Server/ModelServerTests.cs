@@ -1,0 +1,100 @@
+// The server with a real (tiny, untrained) model: the whole path from a request to a decodable MP4 at the size asked
+// for, OpenAI's sizes generated at the model's own pixel count and scaled, image to video, and a remix longer than
+// the model's window (edited window by window).
+using System.Net.Http.Json;
+using Spacetime.Media;
+using Spacetime.Pipelines;
+using Spacetime.Server;
+using Spacetime.Training;
+
+namespace Spacetime.Tests.Server;
+
+/// <summary>One tiny model (32x32, 5-frame window, 8 fps) saved to a folder and loaded back, shared by a class.</summary>
+public sealed class TinyModelFixture : IDisposable
+{
+    public string Dir { get; } = Path.Combine(Path.GetTempPath(), "spacetime-tinymodel-" + Guid.NewGuid().ToString("N")[..8]);
+    public TextVideoModel Model { get; }
+
+    public TinyModelFixture()
+    {
+        DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 1).Save(Dir);
+        Model = TextVideoModel.Load(Dir);
+        Model.Eval();
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(Dir)) Directory.Delete(Dir, recursive: true);
+    }
+}
+
+public sealed class ModelServerTests(TinyModelFixture tiny) : IClassFixture<TinyModelFixture>
+{
+    [Fact]
+    public void GenerationSize_OpenAiSizesKeepTheModelsPixelCountAndTheirAspect()
+    {
+        var maker = new ModelVideoMaker(tiny.Model);                  // 32x32 = 1024 pixels, multiples of 8
+        Assert.Equal((40, 24), maker.GenerationSize(1280, 720));      // 16:9 at ~1024 pixels
+        Assert.Equal((24, 40), maker.GenerationSize(720, 1280));
+        Assert.Equal((24, 40), maker.GenerationSize(1024, 1792));
+        Assert.Equal((32, 32), maker.GenerationSize(32, 32));         // the model's own size: as asked
+        Assert.Equal((16, 24), maker.GenerationSize(16, 24));         // smaller: as asked, rounded to the stride
+    }
+
+    [Fact]
+    public async Task TextToVideo_OpenAiSize_IsAnMp4OfThatSize()
+    {
+        await using var host = await ServerHost.Start(new ModelVideoMaker(tiny.Model));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string id = (await host.Create(new { prompt = "a red ball bounces", model = "sora-2-pro", size = "1280x720",
+                                             seconds = "1", steps = 2 })).GetProperty("id").GetString()!;
+        var done = await host.WaitDone(id);
+        Assert.True(done.GetProperty("status").GetString() == "completed", done.ToString());
+        var video = Download(host, id);
+        Assert.Equal((1280, 720, 8), (video.Width, video.Height, video.Count));
+        Assert.True(clock.Elapsed.TotalSeconds < 30, $"{clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    [Fact]
+    public async Task ImageToVideo_Multipart_Completes()
+    {
+        await using var host = await ServerHost.Start(new ModelVideoMaker(tiny.Model));
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("the ball rolls to the left"), "prompt" },
+            { new StringContent("1"), "seconds" },
+            { new StringContent("32x32"), "size" },
+            { new StringContent("2"), "steps" },
+        };
+        form.Add(VideoApiTests.Image(VideoApiTests.Png(64, 48), "image/png"), "input_reference", "start.png");
+        string id = (await ServerHost.Ok(await host.Http.PostAsync("/v1/videos", form))).GetProperty("id").GetString()!;
+        var done = await host.WaitDone(id);
+        Assert.True(done.GetProperty("status").GetString() == "completed", done.ToString());
+        Assert.Equal((32, 32), (Download(host, id).Width, Download(host, id).Height));
+    }
+
+    [Fact]
+    public async Task Remix_LongerThanTheWindow_KeepsLengthAndSize()
+    {
+        await using var host = await ServerHost.Start(new ModelVideoMaker(tiny.Model));
+        string id = (await host.Create(new { prompt = "a ball", size = "48x32", seconds = "2", steps = 2 }))
+            .GetProperty("id").GetString()!;
+        await host.WaitDone(id);
+        var source = Download(host, id);
+        Assert.Equal(16, source.Count);                                // > the 5-frame window
+        string remix = (await ServerHost.Ok(await host.Http.PostAsJsonAsync($"/v1/videos/{id}/remix",
+                                                                             new { prompt = "a green cube" })))
+            .GetProperty("id").GetString()!;
+        var done = await host.WaitDone(remix);
+        Assert.True(done.GetProperty("status").GetString() == "completed", done.ToString());
+        var edited = Download(host, remix);
+        Assert.Equal((48, 32, 16), (edited.Width, edited.Height, edited.Count));
+    }
+
+    static Frames Download(ServerHost host, string id)
+    {
+        string path = Path.Combine(host.DataDir, $"download-{Guid.NewGuid():N}.mp4");
+        File.WriteAllBytes(path, host.Http.GetByteArrayAsync($"/v1/videos/{id}/content").GetAwaiter().GetResult());
+        return VideoFile.Read(path);
+    }
+}

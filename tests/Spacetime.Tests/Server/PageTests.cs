@@ -1,0 +1,54 @@
+// The web page at /: served as HTML with the form; and, in a real browser (Debian's chromium, driven by Playwright),
+// a prompt typed and submitted becomes a video that plays in place. The browser test is Slow, and fails with a line
+// that says what to install when the browser is missing rather than passing.
+using Microsoft.Playwright;
+using Spacetime.Server;
+
+namespace Spacetime.Tests.Server;
+
+public sealed class PageTests(TinyModelFixture tiny) : IClassFixture<TinyModelFixture>
+{
+    [Fact]
+    public async Task Root_IsThePage()
+    {
+        await using var host = await ServerHost.Start();
+        var response = await host.Http.GetAsync("/");
+        Assert.Equal("text/html", response.Content.Headers.ContentType!.MediaType);
+        string html = await response.Content.ReadAsStringAsync();
+        foreach (var part in new[] { "id=\"prompt\"", "id=\"size\"", "id=\"seconds\"", "id=\"mode\"", "id=\"image\"",
+                                     "id=\"gallery\"", "/v1/videos" })
+            Assert.Contains(part, html);
+    }
+
+    /// <summary>Debian's chromium, or null.</summary>
+    static string? Chromium() =>
+        new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists);
+
+    [Fact, Trait("Category", "Slow")]
+    public async Task Browser_TypeAPrompt_TheVideoPlaysInPlace()
+    {
+        string chromium = Chromium()
+            ?? throw new InvalidOperationException("the browser test needs chromium: apt-get install -y chromium");
+        await using var host = await ServerHost.Start(new ModelVideoMaker(tiny.Model));
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = chromium, Headless = true, Args = ["--no-sandbox"],
+        });
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1000, Height = 640 } });
+        await page.GotoAsync(host.Server.Address.ToString());
+        await page.FillAsync("#prompt", "a red ball falls and bounces");
+        await page.SelectOptionAsync("#seconds", "2");
+        await page.ClickAsync("#submit");
+        await page.WaitForFunctionAsync("() => { const v = document.querySelector('.card video'); " +
+                                        "return v !== null && v.readyState >= 1 && v.duration > 0; }",
+                                        null, new() { Timeout = 60_000 });
+        double duration = await page.EvalOnSelectorAsync<double>(".card video", "v => v.duration");
+        Assert.InRange(duration, 1.5, 2.5);                                // 2 s asked, 16 frames at 8 fps
+        Assert.Contains("completed", await page.InnerTextAsync(".card .meta"));
+        string shot = Environment.GetEnvironmentVariable("SPACETIME_PAGE_SCREENSHOT")
+                      ?? Path.Combine(host.DataDir, "page.png");
+        await page.ScreenshotAsync(new() { Path = shot });
+        Assert.True(new FileInfo(shot).Length > 0);
+    }
+}
