@@ -3,7 +3,7 @@
 // run for each thread count (the MFU's denominator). The DiT shapes (M = 4096 tokens) also run as NT
 // (the Linear layer x·W^T) and TN, the layouts of the backward pass; TN adds the true weight-gradient shapes
 // dW[out, in] = dY^T·X, i.e. (M, K, N) = (out, tokens, in).
-// Options: --threads 1,2   --layouts NN,NT,TN   (defaults: all);  --shape MxKxN (one shape);
+// Options: --threads 1,2   --layouts NN,NT,TN   (defaults: all);  --shape MxKxN (that shape alone, in every layout);
 //          --kc 512 --mc 240 (blocking sweep: overrides the active path's KC/MC for this run);
 //          --clock cpu (process CPU time / threads instead of wall time: for tuning on a busy machine).
 using System.Runtime.Intrinsics;
@@ -32,10 +32,10 @@ static class MatMulQuick
             double peak = Peak.Measure(threads, cpuClock, wide: Vector512.IsHardwareAccelerated);
             Quick.Print(new { what = "peak", threads, gflops = Math.Round(peak, 1) });
             foreach (string layout in layouts)
-                foreach (var (M, K, N, batch) in layout == "TN" ? Shapes.Concat(WeightGradients()) : Shapes)
+                foreach (var (M, K, N, batch) in only != null ? [Parse(only)]
+                                                 : layout == "TN" ? Shapes.Concat(WeightGradients()) : Shapes)
                 {
-                    if (layout != "NN" && (batch > 1 || (M != 4096 && K != 4096))) continue;   // DiT shapes only
-                    if (only != null && only != $"{M}x{K}x{N}") continue;
+                    if (only == null && layout != "NN" && (batch > 1 || (M != 4096 && K != 4096))) continue;   // DiT shapes
                     double seconds = Time(M, K, N, batch, layout[0] == 'T', layout[1] == 'T', threads, cpuClock);
                     double gflops = 2.0 * M * K * N * batch / seconds / 1e9;
                     Quick.Print(new
@@ -45,6 +45,13 @@ static class MatMulQuick
                     });
                 }
         }
+    }
+
+    // --shape MxKxN: that one shape, in every layout asked for
+    static (int M, int K, int N, int Batch) Parse(string shape)
+    {
+        var d = shape.Split('x').Select(int.Parse).ToArray();
+        return (d[0], d[1], d[2], 1);
     }
 
     // dW = dY^T·X for each DiT linear y = x·W^T on 4096 tokens.
