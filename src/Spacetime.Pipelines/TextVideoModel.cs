@@ -58,12 +58,16 @@ public sealed class TextVideoModel : Module
             throw new ArgumentException($"TextVideoModel: latent space {config.Latents} " +
                                         (vae is null ? "needs a VAE." : "takes no VAE."));
         if (vae is not null && vae.Config.SpatialCompression != config.Factor)
-            throw new ArgumentException($"TextVideoModel: Factor {config.Factor} but the VAE compresses " +
-                                        $"{vae.Config.SpatialCompression}x.");
+            throw new ArgumentException($"the model says its latents are {config.Factor}x down (spacetime.json) but the " +
+                                        $"VAE (vae/) compresses {vae.Config.SpatialCompression}x: they do not belong " +
+                                        "together; use the VAE the DiT was trained with.");
         Latents = vae is null ? new PixelLatents(config.Factor) : new VaeLatents(vae);
         if (dit.Config.InChannels != Latents.Channels)
-            throw new ArgumentException($"TextVideoModel: the DiT takes {dit.Config.InChannels} channels, the latents " +
-                                        $"have {Latents.Channels}.");
+            throw new ArgumentException(vae is null
+                ? $"the DiT (dit/) takes {dit.Config.InChannels} channels but pixel-space latents have {Latents.Channels}."
+                : $"the DiT (dit/) takes {dit.Config.InChannels} latent channels but the VAE (vae/) makes " +
+                  $"{Latents.Channels}: they were not trained together; use the VAE the DiT was trained with " +
+                  "(`train dit --vae` copies it into the model folder).");
         if (dit.Config.TextHidden != text.Config.Width)
             throw new ArgumentException($"TextVideoModel: the DiT expects text width {dit.Config.TextHidden}, " +
                                         $"the encoder gives {text.Config.Width}.");

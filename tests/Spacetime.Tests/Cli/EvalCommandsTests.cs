@@ -109,6 +109,23 @@ public sealed class EvalCommandsTests : IDisposable
     public void EvalScaling_NotARun_OneLineAndExit2() =>
         CliTests.AssertOneLineError(["eval", "scaling", Path.Combine(dir, "nope")], "nope", "loss.csv");
 
+    [Fact]
+    public void Generate_ModelWhoseDitAndVaeDoNotFit_OneLineNamingBoth()
+    {
+        // a DiT for 4-channel latents beside a VAE that makes 8
+        string model = Path.Combine(dir, "mismatch");
+        var config = new VideoVaeConfig { LatentChannels = 4, BaseChannels = 8, ChannelMultipliers = [1, 2],
+                                          TemporalCompression = 2, NormGroups = 4 };
+        var dit = new VideoDit(new DitConfig { Hidden = 32, Depth = 1, Heads = 4, InChannels = 4, Patch = 2, PatchT = 1,
+                                               LearnSigma = false, TextHidden = 32 }, 2);
+        var text = DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 2).Text;
+        new TextVideoModel(dit, text, new TextVideoConfig(LatentSpace.Vae, 2, 32, 32, Frames: 5, Fps: 8),
+                           new VideoVae(config, new Rng(2))).Save(model);
+        VaeCheckpoint.Save(new VideoVae(config with { LatentChannels = 8 }, new Rng(3)), Path.Combine(model, "vae"));
+        CliTests.AssertOneLineError(["generate", "a red ball", "--model", model, "--out", Path.Combine(dir, "x.gif")],
+                                    "DiT (dit/) takes 4", "VAE (vae/) makes 8");
+    }
+
     [Theory]
     [InlineData("--prompts", "0", "--prompts", "positive")]
     [InlineData("--steps", "0", "--steps", "positive")]
