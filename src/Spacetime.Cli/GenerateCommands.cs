@@ -126,8 +126,7 @@ internal static class GenerateCommands
                     try { result = generator.Generate(request, progress); }
                     catch (GenerationRequestException e) { throw new UserError(e.Message); }
                 });
-            var made = result.Video;
-            VideoFile.Write(outPath, made);
+            var made = ProvenanceCommands.WriteMarked(outPath, result, request, parsed.GetValue(model)!, samplerName);
             foreach (var note in result.Notes) io.OutWriter.WriteLine(note);
             if (result.Chunks > 1)                          // long videos wander: say how far, first vs last tenth
                 io.OutWriter.WriteLine($"drift from the first to the last tenth: {Spacetime.Eval.Drift.Measure(made)}");

@@ -19,6 +19,8 @@ internal static class Program
         root.Subcommands.Add(GenerateCommands.Create(io));
         root.Subcommands.Add(EvalCommands.Create(io));
         root.Subcommands.Add(VaeCommands.Create(io));
+        root.Subcommands.Add(ProvenanceCommands.CreateDetect(io));
+        root.Subcommands.Add(ProvenanceCommands.CreateInspect(io));
         root.Subcommands.Add(ServeCommands.Create(io));
         root.Subcommands.Add(ServeCommands.CreateKeys(io));
         return CliRunner.Invoke(root, args, io);

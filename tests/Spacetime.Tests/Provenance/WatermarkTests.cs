@@ -1,0 +1,190 @@
+// The invisible watermark: exact payload after embedding, PSNR >= 40 dB, no detection in unmarked videos of several
+// kinds, and detection after each edit of issue 19 (in memory where the edit is exact; through ffmpeg for codecs).
+using Spacetime.Media;
+using Spacetime.Media.Provenance;
+using static Spacetime.Tests.Provenance.ProvenanceTestKit;
+
+namespace Spacetime.Tests.Provenance;
+
+public sealed class WatermarkTests
+{
+    const uint Payload = 0xC0FFEE42;
+
+    static void AssertFound(WatermarkDetection d, uint payload = Payload)
+    {
+        Assert.True(d.Watermarked, $"not detected: z {d.ZScore:F2}, p {d.PValue:G3}");
+        Assert.Equal($"{payload:x8}", $"{d.Payload:x8}");
+    }
+
+    [Fact]
+    public void Embed_ThenDetect_FindsExactPayload()
+    {
+        var marked = Watermark.Embed(WorldVideo(seed: 3), Payload);
+        var d = Watermark.Detect(marked);
+        AssertFound(d);
+        Assert.Equal(1.0, d.Scale);
+        Assert.True(d.PValue < 1e-20, $"p {d.PValue:G3}: an untouched marked video should be far past the threshold");
+    }
+
+    [Theory]
+    [InlineData(1L, 128, 128)]
+    [InlineData(2L, 160, 96)]
+    [InlineData(5L, 96, 160)]
+    public void Embed_KeepsPsnrAbove40dB(long seed, int width, int height)
+    {
+        var clip = WorldVideo(seed, width, height);
+        double psnr = Psnr(clip, Watermark.Embed(clip, Payload));
+        Assert.InRange(psnr, 40.0, 60.0);                  // above 40 (imperceptible), below 60 (something embedded)
+    }
+
+    [Fact]
+    public void Embed_LeavesChromaAlone()
+    {
+        var clip = WorldVideo(seed: 4);
+        var marked = Watermark.Embed(clip, Payload);
+        for (int i = 0; i < clip.Rgb.Length; i += 3)      // R, G and B move by the same amount unless one clips
+        {
+            int dr = marked.Rgb[i] - clip.Rgb[i], dg = marked.Rgb[i + 1] - clip.Rgb[i + 1], db = marked.Rgb[i + 2] - clip.Rgb[i + 2];
+            bool clipped = clip.Rgb[i] is < 3 or > 252 || clip.Rgb[i + 1] is < 3 or > 252 || clip.Rgb[i + 2] is < 3 or > 252;
+            if (!clipped) Assert.True(dr == dg && dg == db, $"byte {i}: {dr} {dg} {db}");
+        }
+    }
+
+    public static TheoryData<string> UnmarkedKinds => ["world", "noise", "flat", "gradient", "checker", "still", "shapes"];
+
+    [Theory]
+    [MemberData(nameof(UnmarkedKinds))]
+    public void Detect_UnmarkedVideo_IsNotWatermarked(string kind)
+    {
+        var video = Unmarked(kind);
+        var d = Watermark.Detect(video);
+        Assert.False(d.Watermarked, $"{kind}: false positive, z {d.ZScore:F2}, p {d.PValue:G3}");
+        Assert.InRange(d.PValue, Watermark.DecisionPValue, 1.0);
+    }
+
+    static Frames Unmarked(string kind)
+    {
+        const int T = 12, H = 96, W = 128;
+        var v = new Frames(T, H, W, 8);
+        var rng = new Random(20261206);
+        for (int t = 0; t < T; t++)
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++)
+                {
+                    int i = ((t * H + y) * W + x) * 3;
+                    byte value = kind switch
+                    {
+                        "noise" => (byte)rng.Next(256),
+                        "flat" => 117,
+                        "gradient" => (byte)(x + y + t),
+                        "checker" => ((x / 4 + y / 4) & 1) == 0 ? (byte)40 : (byte)200,   // the mark's own cell size
+                        _ => 0,
+                    };
+                    v.Rgb[i] = v.Rgb[i + 1] = v.Rgb[i + 2] = value;
+                }
+        return kind switch
+        {
+            "world" => WorldVideo(seed: 8),
+            "still" => Cut(WorldVideo(seed: 9), 0, 1),
+            "shapes" => Media.MediaTestKit.MovingShapes(16, 96, 96),
+            _ => v,
+        };
+    }
+
+    [Fact]
+    public void Detect_WithAnotherKey_FindsNothing()
+    {
+        var marked = Watermark.Embed(WorldVideo(seed: 3), Payload);
+        var d = Watermark.Detect(marked, new WatermarkSettings(Key: 12345));
+        Assert.False(d.Watermarked, $"z {d.ZScore:F2}");
+    }
+
+    [Fact]
+    public void Detect_AfterCroppingTenPercentEachSide_FindsPayload()
+    {
+        var marked = Watermark.Embed(WorldVideo(seed: 11), Payload);
+        AssertFound(Watermark.Detect(Crop(marked, 13, 13, 102, 102)));
+        AssertFound(Watermark.Detect(Crop(marked, 7, 21, 102, 90)));      // any offset, not only a centred crop
+    }
+
+    [Fact]
+    public void Detect_AfterHalvingTheSize_FindsPayload()
+    {
+        var marked = Watermark.Embed(WorldVideo(seed: 12), Payload);
+        var d = Watermark.Detect(Resize.Area(marked, 64, 64));
+        AssertFound(d);
+        Assert.Equal(0.5, d.Scale);
+    }
+
+    [Fact]
+    public void Detect_AfterRetimingAndCutting_FindsPayload()
+    {
+        var marked = Watermark.Embed(WorldVideo(seed: 13, seconds: 3), Payload);
+        AssertFound(Watermark.Detect(Retime(marked, 24)));
+        AssertFound(Watermark.Detect(Cut(marked, 8, marked.Count - 8)));
+        AssertFound(Watermark.Detect(Cut(marked, 20, 1)));                // one frame is enough on a clean copy
+    }
+
+    [Fact]
+    public void Detect_AfterGifPaletteQuantisation_FindsPayload()
+    {
+        using var tmp = new TempDir();
+        var marked = Watermark.Embed(WorldVideo(seed: 14), Payload);
+        string path = tmp.File("m.gif");
+        VideoFile.Write(path, marked);
+        AssertFound(Watermark.Detect(VideoFile.Read(path)));
+    }
+
+    [Theory]
+    [InlineData(28)]
+    [InlineData(35)]
+    public void Detect_AfterH264_FindsPayload(int crf)
+    {
+        if (!global::Spacetime.Media.Ffmpeg.IsAvailable) return;
+        using var tmp = new TempDir();
+        string path = tmp.File("m.mp4");
+        VideoFile.Write(path, Watermark.Embed(WorldVideo(seed: 15), Payload), new VideoWriteOptions { Ffmpeg = new(crf) });
+        AssertFound(Watermark.Detect(VideoFile.Read(path)));
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(3, 31, 33)]
+    [InlineData(1, 32, 32)]
+    [InlineData(2, 33, 47)]
+    [InlineData(5, 65, 129)]
+    [InlineData(0, 64, 64)]
+    public void Detect_OddSizesAndFrameCounts_NeverThrows(int frames, int height, int width)
+    {
+        var v = new Frames(frames, height, width, 8);
+        new Random(frames * 1000 + height).NextBytes(v.Rgb);
+        Assert.False(Watermark.Detect(v).Watermarked);
+        bool small = Math.Min(height, width) < Watermark.MinSidePx(new WatermarkSettings()) || frames == 0;
+        Assert.Equal(small, Watermark.WhyTooSmall(v) != null);
+        Array.Fill(v.Rgb, (byte)90);                                       // a flat copy, marked, is found when big enough
+        if (small) return;
+        var d = Watermark.Detect(Watermark.Embed(v, Payload));
+        if (Math.Min(height, width) >= new WatermarkSettings().TilePx) AssertFound(d);
+        else Assert.True(d.Watermarked, $"z {d.ZScore:F2}");                // part of a tile: presence, not every bit
+    }
+
+    [Fact]
+    public void Layout_SplitsCellsIntoSyncAndEqualBitGroups()
+    {
+        var layout = new WatermarkLayout(new WatermarkSettings());
+        Assert.Equal(256, layout.Sign.Length);
+        Assert.Equal(128, layout.SyncCells.Length);
+        Assert.All(layout.BitCells, cells => Assert.Equal(4, cells.Length));
+        Assert.Equal(256, layout.SyncCells.Concat(layout.BitCells.SelectMany(c => c)).Distinct().Count());
+        Assert.NotEqual(layout.Sign, new WatermarkLayout(new WatermarkSettings(Key: 1)).Sign);
+    }
+
+    [Fact]
+    public void UpperTail_MatchesKnownNormalQuantiles()
+    {
+        Assert.Equal(0.5, Watermark.UpperTail(0), 6);
+        Assert.Equal(0.0227501, Watermark.UpperTail(2), 6);
+        Assert.Equal(2.86652e-7, Watermark.UpperTail(5), 11);               // relative accuracy far in the tail
+        Assert.Equal(1.0, Watermark.UpperTail(-40), 9);
+    }
+}
