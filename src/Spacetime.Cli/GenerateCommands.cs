@@ -43,8 +43,15 @@ internal static class GenerateCommands
         var guidance = CliArgs.Option("--guidance", "Classifier-free guidance scale (1: none).", 4.0);
         var negative = CliArgs.Option("--negative", "What to steer away from: the caption of the unconditional " +
                                                     "branch of guidance (default: the learned empty caption).", "");
-        var noExpand = new Option<bool>("--no-expand") { Description = "Use the prompt as typed (default: expand it " +
-                                                                       "into a dense caption first)." };
+        var noExpand = new Option<bool>("--no-expand") { Description = "Use the prompt as typed (the same as --expand " +
+                                                                       "none)." };
+        var expandMode = CliArgs.Option("--expand", "Who expands the prompt into a dense caption first: builtin (the " +
+                                                    "offline grammar), llm (an OpenAI-compatible endpoint, --llm-url; " +
+                                                    "the key from $SPACETIME_LLM_API_KEY or $OPENAI_API_KEY; falls back " +
+                                                    "to builtin if it fails) or none.", "builtin");
+        var llmUrl = new Option<string?>("--llm-url") { Description = "With --expand llm: the API base, e.g. " +
+                                                                      "http://127.0.0.1:8080/v1." };
+        var llmModel = CliArgs.Option("--llm-model", "With --expand llm: the model name sent.", "gpt-4o-mini");
         var image = new Option<string?>("--image") { Description = "Image to video: this image (PNG, JPEG, WebP, a GIF's " +
                                                                    "first frame) is frame 0." };
         var video = new Option<string?>("--video") { Description = "Video to video: change this video as the prompt says." };
@@ -64,7 +71,7 @@ internal static class GenerateCommands
         var command = new Command("generate", "Generate a video from a text prompt, an image or videos.")
         {
             prompt, model, size, seconds, frameCount, fps, seed, steps, sampler, guidance, negative, noExpand,
-            image, video, strength, extend, backward, loop, connect, output,
+            expandMode, llmUrl, llmModel, image, video, strength, extend, backward, loop, connect, output,
         };
         command.SetAction(parsed =>
         {
@@ -88,6 +95,8 @@ internal static class GenerateCommands
             if (!(scale >= 0 && scale <= GenerationRequest.MaxGuidance))
                 throw new UserError($"--guidance {scale}: must be 0 to {GenerationRequest.MaxGuidance}");
             (int W, int H)? wh = parsed.GetValue(size) is { } s ? CliArgs.Size("--size", s) : null;
+            var expander = Expander(parsed.GetValue(expandMode)!, parsed.GetValue(noExpand), parsed.GetValue(llmUrl),
+                                    parsed.GetValue(llmModel)!);
             double? rate = parsed.GetValue(fps) is { } fv ? CliArgs.Positive("--fps", fv) : null;
             if (rate > GenerationRequest.MaxFps) throw new UserError($"--fps {rate}: at most {GenerationRequest.MaxFps}");
             double? sec = parsed.GetValue(seconds);
@@ -109,7 +118,7 @@ internal static class GenerateCommands
             {
                 Negative = negativeText, Width = wh?.W, Height = wh?.H, Frames = count, Seconds = sec, Fps = rate,
                 Seed = (ulong)seedValue, Sampler = samplerConfig with { Steps = stepCount }, Guidance = scale,
-                ExpandPrompt = !parsed.GetValue(noExpand), Condition = condition,
+                ExpandPrompt = expander is not null, Expander = expander, Condition = condition,
             };
             var generator = new Generator(m);
             var clock = Stopwatch.StartNew();
@@ -198,6 +207,28 @@ internal static class GenerateCommands
         if (value.Length > MaxPromptChars)
             throw new UserError($"{what} has {value.Length} characters; at most {MaxPromptChars}");
         return value;
+    }
+
+    /// <summary>How the prompt is expanded.</summary>
+    enum ExpandMode { Builtin, Llm, None }
+
+    // --expand / --no-expand / --llm-url as an expander, or null for none
+    static IPromptExpander? Expander(string mode, bool noExpand, string? url, string llmModel)
+    {
+        if (!Enum.TryParse<ExpandMode>(mode.Trim(), ignoreCase: true, out var m) || int.TryParse(mode, out _))
+            throw new UserError($"--expand '{mode}': use builtin, llm or none");
+        if (noExpand && m != ExpandMode.None && mode.Trim().ToLowerInvariant() != "builtin")
+            throw new UserError("--no-expand and --expand say different things; give one");
+        if (noExpand || m == ExpandMode.None) return null;
+        if (m == ExpandMode.Builtin)
+        {
+            if (url is not null) throw new UserError("--llm-url needs --expand llm");
+            return BuiltInExpander.Instance;
+        }
+        if (url is null) throw new UserError("--expand llm needs --llm-url, e.g. --llm-url http://127.0.0.1:8080/v1");
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            throw new UserError($"--llm-url '{url}': give an absolute http(s) URL, e.g. http://127.0.0.1:8080/v1");
+        return new LlmPromptExpander(new LlmExpanderConfig(uri, llmModel, LlmExpanderConfig.KeyFromEnvironment()));
     }
 
     /// <summary>Loads a model folder; a missing shipped model says how to train one, any unreadable folder is a

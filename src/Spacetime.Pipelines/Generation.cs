@@ -100,6 +100,8 @@ public sealed record GenerationRequest(string Prompt)
     public double Guidance { get; init; } = 4.0;
     /// <summary>Expand the prompt into a dense caption in the training style first.</summary>
     public bool ExpandPrompt { get; init; } = true;
+    /// <summary>Who expands it (PromptExpansion.cs); null: the built-in expander.</summary>
+    public IPromptExpander? Expander { get; init; }
     /// <summary>What else the video is conditioned on.</summary>
     public Conditioning Condition { get; init; } = Conditioning.None;
 }
@@ -139,7 +141,7 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
     {
         var notes = new List<string>();
         var plan = Plan(r, notes);
-        string caption = r.ExpandPrompt ? PromptExpander.Expand(r.Prompt) : r.Prompt;
+        string caption = r.ExpandPrompt ? (r.Expander ?? BuiltInExpander.Instance).Expand(r.Prompt, notes) : r.Prompt;
         using var noGrad = Autograd.NoGrad();
         using var outer = TensorScope.Begin();
         var text = model.Text.Encode(caption, r.Negative);                                 // (2, L, Dt): cond, uncond
