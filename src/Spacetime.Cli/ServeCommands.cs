@@ -1,5 +1,6 @@
 // spacetime serve: OpenAI's Videos API on this machine (Spacetime.Server), and spacetime keys: its API keys.
 //   spacetime serve [--host 127.0.0.1] [--port 8000] [--data serve-data] [--model models/spacetime] [--workers 1]
+//                   [--retention-days 7]                       finished videos removed after; 0 keeps them
 //   spacetime keys add [--name NAME] [--data serve-data]      prints the new key once (only its hash is stored)
 //   spacetime keys list [--data serve-data]
 //   spacetime keys revoke KEY_ID [--data serve-data]
@@ -33,18 +34,24 @@ internal static class ServeCommands
         var model = CliArgs.Option("--model", "Model folder (written by `spacetime train dit`).",
                                    GenerateCommands.ShippedModel);
         var workers = CliArgs.Option("--workers", "Videos generated at the same time.", 1);
+        var retention = CliArgs.Option("--retention-days",
+                                       "Days a finished video is kept (its expires_at); 0 keeps videos until deleted.",
+                                       ServerConfig.DefaultRetentionDays);
         var command = new Command("serve", "Serve OpenAI's Videos API (POST /v1/videos, ...) from a model.")
         {
-            host, port, data, model, workers,
+            host, port, data, model, workers, retention,
         };
         command.SetAction(parsed =>
         {
             int portValue = parsed.GetValue(port);
             if (portValue is < 1 or > 65535) throw new UserError($"--port {portValue}: must be 1 to 65535");
+            int days = parsed.GetValue(retention);
+            if (days is < 0 or > 36500) throw new UserError($"--retention-days {days}: must be 0 (keep) to 36500");
             var config = new ServerConfig(parsed.GetValue(data)!)
             {
                 Host = parsed.GetValue(host)!.Trim(), Port = portValue,
                 Workers = CliArgs.Positive("--workers", parsed.GetValue(workers)),
+                Retention = days == 0 ? null : TimeSpan.FromDays(days),
             };
             if (!Ffmpeg.IsAvailable)
                 throw new UserError("serving writes MP4 videos, which needs ffmpeg; " + Ffmpeg.InstallHint);

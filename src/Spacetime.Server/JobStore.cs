@@ -3,6 +3,8 @@
 // Claiming is one UPDATE ... RETURNING, so two workers never take the same job. A server that stops (or is killed)
 // with jobs in progress finds them at its next start and puts them back in the queue (RequeueInterrupted): they run
 // again from the start, and their files are rewritten whole (VideoFiles writes through temp files).
+// With a retention, a finished (completed or failed) video expires that long after completed_at: from then on it is
+// not found (404), and the workers remove its row and files (Expired, Remove).
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 
@@ -10,23 +12,29 @@ namespace Spacetime.Server;
 
 /// <summary>One row of the queue.</summary>
 public sealed record VideoJob(string Id, string Owner, VideoStatus Status, int Progress, long CreatedAt,
-                              long? CompletedAt, VideoSpec Spec, VideoError? Error)
+                              long? CompletedAt, long? ExpiresAt, VideoSpec Spec, VideoError? Error)
 {
     /// <summary>The API's view of the job.</summary>
     public VideoObject ToObject() => new(Id, Spec.Model, Status, Status == VideoStatus.Completed ? 100 : Progress,
-                                         CreatedAt, CompletedAt, ExpiresAt: null, Spec.Seconds, Spec.Size, Spec.Prompt,
+                                         CreatedAt, CompletedAt, ExpiresAt, Spec.Seconds, Spec.Size, Spec.Prompt,
                                          Spec.RemixedFrom, Error);
 }
 
 /// <summary>The queue and the record of every video.</summary>
-public sealed class JobStore(Database db)
+/// <param name="db">The database.</param>
+/// <param name="retention">How long a finished video is kept after completed_at (null: until deleted).</param>
+public sealed class JobStore(Database db, TimeSpan? retention = null)
 {
     const string Columns = "id, owner, status, progress, created_at, completed_at, spec, error_code, error_message";
+
+    // A row that has not expired. $keep is the retention in seconds (NULL: forever), $now the time in fractional
+    // Unix seconds; completed_at is set only once a video is completed or failed.
+    const string Live = "(completed_at IS NULL OR $keep IS NULL OR completed_at + $keep > $now)";
 
     /// <summary>Adds a queued job.</summary>
     public VideoJob Add(string id, string owner, VideoSpec spec)
     {
-        var job = new VideoJob(id, owner, VideoStatus.Queued, 0, Now(), null, spec, null);
+        var job = new VideoJob(id, owner, VideoStatus.Queued, 0, Now(), null, null, spec, null);
         Run("INSERT INTO videos (id, owner, status, created_at, spec) VALUES ($id, $owner, $status, $created, $spec)",
             ("$id", id), ("$owner", owner), ("$status", Name(VideoStatus.Queued)), ("$created", job.CreatedAt),
             ("$spec", JsonSerializer.Serialize(spec, ApiJson.Options)));
@@ -35,8 +43,8 @@ public sealed class JobStore(Database db)
 
     /// <summary>The job with this id if <paramref name="owner"/> owns it (null: any owner).</summary>
     public VideoJob? Get(string id, string? owner = null) =>
-        Query($"SELECT {Columns} FROM videos WHERE id = $id AND ($owner IS NULL OR owner = $owner)",
-              ("$id", id), ("$owner", owner)).FirstOrDefault();
+        Query($"SELECT {Columns} FROM videos WHERE id = $id AND ($owner IS NULL OR owner = $owner) AND {Live}",
+              [("$id", id), ("$owner", owner), .. Clock()]).FirstOrDefault();
 
     /// <summary>A page of the owner's videos after the video <paramref name="after"/> (null: from the start), oldest
     /// or newest first. Null when <paramref name="after"/> is not one of the owner's videos.</summary>
@@ -53,8 +61,8 @@ public sealed class JobStore(Database db)
         }
         string cursor = ascending ? "seq > $from" : "seq < $from";
         var rows = Query($"SELECT {Columns} FROM videos WHERE owner = $owner AND ($from IS NULL OR {cursor}) " +
-                         $"ORDER BY seq {(ascending ? "ASC" : "DESC")} LIMIT $limit",
-                         ("$owner", owner), ("$from", from), ("$limit", limit + 1));
+                         $"AND {Live} ORDER BY seq {(ascending ? "ASC" : "DESC")} LIMIT $limit",
+                         [("$owner", owner), ("$from", from), ("$limit", limit + 1), .. Clock()]);
         return (rows.Take(limit).ToList(), rows.Count > limit);
     }
 
@@ -97,6 +105,22 @@ public sealed class JobStore(Database db)
         Run("DELETE FROM videos WHERE id = $id AND owner = $owner AND status != $running", ("$id", id),
             ("$owner", owner), ("$running", Name(VideoStatus.InProgress))) == 1;
 
+    /// <summary>Ids of the finished videos whose retention has passed (none without a retention).</summary>
+    public IReadOnlyList<string> Expired()
+    {
+        if (retention is null) return [];
+        using var c = db.Connect();
+        using var cmd = Command(c, $"SELECT id FROM videos WHERE NOT {Live}", Clock());
+        using var r = cmd.ExecuteReader();
+        var ids = new List<string>();
+        while (r.Read()) ids.Add(r.GetString(0));
+        return ids;
+    }
+
+    /// <summary>Removes a job's row whatever its owner or status (an expired video, once its files are gone).
+    /// </summary>
+    public void Remove(string id) => Run("DELETE FROM videos WHERE id = $id", ("$id", id));
+
     /// <summary>Jobs per status (every status present, 0 when none).</summary>
     public IReadOnlyDictionary<VideoStatus, long> CountByStatus()
     {
@@ -123,6 +147,14 @@ public sealed class JobStore(Database db)
 
     static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
+    // $keep and $now of the Live condition.
+    (string, object?)[] Clock() =>
+        [("$keep", retention?.TotalSeconds), ("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0)];
+
+    // When a video finished at completedAt expires: whole seconds, rounded up (null: never, or not finished).
+    long? ExpiresAt(long? completedAt) =>
+        completedAt is { } t && retention is { } keep ? t + (long)Math.Ceiling(keep.TotalSeconds) : null;
+
     static string Name(VideoStatus s) => ApiJson.Name(s);
 
     static VideoStatus Parse(string name) =>
@@ -146,8 +178,9 @@ public sealed class JobStore(Database db)
             var spec = JsonSerializer.Deserialize<VideoSpec>(r.GetString(6), ApiJson.Options)
                        ?? throw new InvalidDataException($"video {r.GetString(0)}: empty spec in {db.Path}");
             var error = r.IsDBNull(7) ? null : new VideoError(r.GetString(7), r.GetString(8));
+            long? completedAt = r.IsDBNull(5) ? null : r.GetInt64(5);
             jobs.Add(new VideoJob(r.GetString(0), r.GetString(1), Parse(r.GetString(2)), r.GetInt32(3), r.GetInt64(4),
-                                  r.IsDBNull(5) ? null : r.GetInt64(5), spec, error));
+                                  completedAt, ExpiresAt(completedAt), spec, error));
         }
         return jobs;
     }

@@ -5,9 +5,15 @@
 //            and centre-cropped (Conform.Cover) to exactly the size asked for.
 //   length   seconds at the model's frame rate; videos longer than the model's window are made in chunks by
 //            Generator itself (text and image to video).
-//   remix    a video-to-video edit (SDEdit) of the finished video at RemixStrength. The Generator edits at most
-//            one window, so a longer source is edited window by window (the last window overlapping the one
-//            before it so that every window is whole) and the pieces are put back in order.
+//   modes    the spec's mode with its stored inputs, as the Generator's Conditioning:
+//                Image -> FromImage(image)            Loop -> Loop(image or none)
+//                ExtendForward/Backward -> Extend(source, backward)      Connect -> Connect(source, second)
+//                Edit (a remix, or a video input_reference with strength) -> Edit(source, strength)
+//   edit     SDEdit of the source at the spec's strength (a remix's default: RemixStrength). The Generator edits at
+//            most one window, so a longer source is edited window by window (the last window overlapping the one
+//            before it so that every window is whole) and the pieces are put back in order; the result has the
+//            source's length. Loops, connections and backward extensions are at most one window (VideoRequests
+//            refuses longer ones).
 using Spacetime.Media;
 using Spacetime.Pipelines;
 
@@ -28,18 +34,39 @@ public sealed class ModelVideoMaker(TextVideoModel model) : IVideoMaker
     public double Fps => model.Config.Fps;
 
     /// <inheritdoc/>
+    public int WindowFrames => generator.WindowFrames;
+
+    /// <inheritdoc/>
     public Frames Make(VideoSpec spec, VideoInputs inputs, IProgress<double> progress)
     {
         var (w, h) = GenerationSize(spec.Width, spec.Height);
         var request = new GenerationRequest(spec.Prompt)
         {
             Negative = spec.NegativePrompt, Width = w, Height = h, Seconds = spec.Duration, Seed = spec.Seed,
-            Condition = inputs.Image is { } image ? Conditioning.FromImage(image) : Conditioning.None,
+            Condition = Condition(spec, inputs),
         };
         if (spec.Steps is { } steps) request = request with { Sampler = request.Sampler with { Steps = steps } };
-        var video = inputs.Source is { } source ? Remix(request, source, progress) : Generate(request, progress, 0, 1);
+        var video = spec.Mode == GenerationMode.Edit
+            ? Edit(request, Required(inputs.Source, spec), spec.Strength ?? RemixStrength, progress)
+            : Generate(request, progress, 0, 1);
         return Conform.Cover(video, spec.Height, spec.Width);
     }
+
+    // The Conditioning of every mode but Edit (which Edit builds per window).
+    static Conditioning Condition(VideoSpec spec, VideoInputs inputs) => spec.Mode switch
+    {
+        GenerationMode.Text or GenerationMode.Edit => Conditioning.None,
+        GenerationMode.Image => Conditioning.FromImage(Required(inputs.Image, spec)),
+        GenerationMode.Loop => Conditioning.Loop(inputs.Image),
+        GenerationMode.ExtendForward => Conditioning.Extend(Required(inputs.Source, spec)),
+        GenerationMode.ExtendBackward => Conditioning.Extend(Required(inputs.Source, spec), backward: true),
+        GenerationMode.Connect => Conditioning.Connect(Required(inputs.Source, spec), Required(inputs.Second, spec)),
+        _ => throw new ArgumentException($"ModelVideoMaker: unknown mode {spec.Mode}."),
+    };
+
+    // VideoWorkers reads every input a mode needs; a missing one is a bug there.
+    static Frames Required(Frames? input, VideoSpec spec) =>
+        input ?? throw new ArgumentException($"ModelVideoMaker: {spec.Mode} was given no input.");
 
     /// <summary>The size to generate a request of <paramref name="width"/> x <paramref name="height"/> at, before
     /// scaling to it: the request itself when it has no more pixels than the model's training size, else the
@@ -62,7 +89,7 @@ public sealed class ModelVideoMaker(TextVideoModel model) : IVideoMaker
 
     // SDEdit over the source, one model window at a time: windows start at 0, n, 2n, ... and the last one ends at
     // the source's end, so each is exactly n frames; of the last, only the frames not already made are kept.
-    Frames Remix(GenerationRequest request, Frames source, IProgress<double> progress)
+    Frames Edit(GenerationRequest request, Frames source, double strength, IProgress<double> progress)
     {
         var fitted = Conform.Cover(Conform.Retime(source, Fps), request.Height!.Value, request.Width!.Value);
         int total = fitted.Count, window = generator.WindowFrames;
@@ -75,7 +102,7 @@ public sealed class ModelVideoMaker(TextVideoModel model) : IVideoMaker
             int count = Math.Min(window, total - starts[k]);
             var input = Conform.Range(fitted, starts[k], count);
             var edited = Generate(request with { Seconds = null, Frames = count,
-                                                 Condition = Conditioning.Edit(input, RemixStrength) },
+                                                 Condition = Conditioning.Edit(input, strength) },
                                   progress, k, starts.Count);
             int skip = made - starts[k], keep = Math.Min(edited.Count - skip, total - made);
             pieces.Add(Conform.Range(edited, skip, keep));

@@ -1,5 +1,7 @@
 // ServerConfig: everything `spacetime serve` can be told, with the defaults a user gets. The folder layout under
 // DataDir is owned by JobStore (the database) and VideoFiles (the files of each video).
+using Spacetime.Media;
+
 namespace Spacetime.Server;
 
 /// <summary>How the server runs.</summary>
@@ -21,4 +23,13 @@ public sealed record ServerConfig(string DataDir)
     public long MaxRequestBytes { get; init; } = 20L * 1024 * 1024;
     /// <summary>How often an idle worker looks at the queue when nobody has told it about a new job.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>How long a finished (completed or failed) video is kept: its expires_at is completed_at plus this,
+    /// and then the workers remove it. Null keeps videos until they are deleted (expires_at null).</summary>
+    public TimeSpan? Retention { get; init; } = TimeSpan.FromDays(DefaultRetentionDays);
+    /// <summary>The retention `serve` gives without --retention-days.</summary>
+    public const int DefaultRetentionDays = 7;
+
+    /// <summary>Writes a video or image file atomically (VideoFile.Write); tests replace it with a failing disk.
+    /// </summary>
+    internal Action<string, Frames> WriteVideo { get; init; } = (path, frames) => VideoFile.Write(path, frames);
 }

@@ -2,11 +2,14 @@
 //     video.mp4        the video (H.264 through ffmpeg)              content variant "video"
 //     thumbnail.png    its middle frame                              content variant "thumbnail"
 //     spritesheet.png  a contact sheet of its frames                 content variant "spritesheet"
-//     input.png        the input_reference image of an image-to-video request, decoded and re-encoded
-//     source.mp4       a remix's copy of the video it edits (so deleting that video does not break the remix)
+//     input.png        the input_reference image (image to video, a loop's start), decoded and re-encoded
+//     source.mp4       the video an edit changes, an extension continues or a connection starts from: an upload
+//                      decoded and re-encoded, or a copy of the caller's finished video (so deleting that video
+//                      does not break this one)
+//     second.mp4       the video a connection leads into (the same)
 // Every file is written to a temporary name and renamed into place (AtomicFile), and a job is marked completed only
-// after all three outputs exist, so a half-written file is never served. Ids are checked (VideoIds) before any path
-// is built from them.
+// after all three outputs exist, so a half-written file is never served; outputs of a write that failed part way
+// (a full disk) are removed. Ids are checked (VideoIds) before any path is built from them.
 using System.Text.RegularExpressions;
 using Spacetime.Media;
 
@@ -37,7 +40,10 @@ public enum ContentVariant
 }
 
 /// <summary>The files of each video under the data folder.</summary>
-public sealed class VideoFiles(string dataDir)
+/// <param name="dataDir">The data folder.</param>
+/// <param name="write">Writes one video or image file atomically by its extension (VideoFile.Write; a test's failing
+/// disk).</param>
+public sealed class VideoFiles(string dataDir, Action<string, Frames> write)
 {
     readonly string root = Path.Combine(Path.GetFullPath(dataDir), "videos");
 
@@ -56,22 +62,44 @@ public sealed class VideoFiles(string dataDir)
     /// <summary>The stored input_reference image.</summary>
     public string Input(string id) => Path.Combine(Folder(id), "input.png");
 
-    /// <summary>A remix's copy of its source video.</summary>
+    /// <summary>The video an edit, extension or connection starts from.</summary>
     public string Source(string id) => Path.Combine(Folder(id), "source.mp4");
 
-    /// <summary>Writes the three outputs of a finished video, the MP4 last.</summary>
+    /// <summary>The second video of a connection.</summary>
+    public string Second(string id) => Path.Combine(Folder(id), "second.mp4");
+
+    /// <summary>Stores an input video: <paramref name="copyOf"/>'s bytes when given (a finished MP4 of ours),
+    /// else <paramref name="frames"/> encoded.</summary>
+    public void WriteInput(string path, Frames? frames, string? copyOf)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (copyOf is not null) AtomicFile.Write(path, temp => File.Copy(copyOf, temp, overwrite: true));
+        else write(path, frames ?? throw new ArgumentException("VideoFiles.WriteInput: no frames and no file."));
+    }
+
+    /// <summary>Writes the three outputs of a finished video, the MP4 last. When one fails, those already written
+    /// are removed before the exception goes on.</summary>
     public void WriteOutputs(string id, Frames video)
     {
         Directory.CreateDirectory(Folder(id));
-        VideoFile.Write(Content(id, ContentVariant.Thumbnail).Path, Conform.Range(video, video.Count / 2, 1));
-        ContactSheet.Write(Content(id, ContentVariant.Spritesheet).Path, video);
-        VideoFile.Write(Content(id, ContentVariant.Video).Path, video);
+        try
+        {
+            write(Content(id, ContentVariant.Thumbnail).Path, Conform.Range(video, video.Count / 2, 1));
+            ContactSheet.Write(Content(id, ContentVariant.Spritesheet).Path, video);
+            write(Content(id, ContentVariant.Video).Path, video);
+        }
+        catch
+        {
+            foreach (var variant in Enum.GetValues<ContentVariant>()) File.Delete(Content(id, variant).Path);
+            throw;
+        }
     }
 
     /// <summary>Removes a video's folder (nothing when it has none).</summary>
     public void Delete(string id)
     {
         string folder = Folder(id);
-        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        try { Directory.Delete(folder, recursive: true); }
+        catch (DirectoryNotFoundException) { }                              // none, or another worker removed it
     }
 }

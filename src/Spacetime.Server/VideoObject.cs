@@ -3,7 +3,8 @@
 //                    "expires_at", "seconds", "size", "prompt", "remixed_from_video_id", "error": {"code", "message"}}
 //     list          {"object": "list", "data": [video...], "first_id", "last_id", "has_more"}
 //     deleted       {"id", "object": "video.deleted", "deleted": true}
-// Times are Unix seconds. Our videos do not expire (expires_at is null): they stay until deleted.
+// Times are Unix seconds. A finished video's expires_at is completed_at plus the server's retention (--retention-days;
+// null while it is being made, and always with a retention of 0, which keeps videos until they are deleted).
 using System.Text.Json;
 using System.Text.Json.Serialization;
 

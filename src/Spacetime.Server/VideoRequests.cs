@@ -1,5 +1,5 @@
 // VideoRequests: reads and checks the body of POST /v1/videos and POST /v1/videos/{id}/remix, as OpenAI's SDKs send
-// it: JSON, or multipart/form-data when there is an input_reference file (then every field is a form field).
+// it: JSON, or multipart/form-data when there is a file (then every field is a form field).
 //     prompt            required; at most GenerationRequest.MaxPromptChars characters
 //     model             "spacetime", "sora-2", "sora-2-pro" or their dated names ("sora-2-2025-10-06"): all mean
 //                       the loaded model; default "spacetime"
@@ -11,8 +11,23 @@
 //     seed              a whole number >= 0 (default 0)
 //     negative_prompt   what to steer away from
 //     steps             sampler steps, 1..MaxSteps
-// Remix takes prompt and the extensions. An unknown field, a value of the wrong JSON type, an image whose bytes are
-// not the image its content type says: a 400 naming the parameter. Nothing here writes anything.
+//     extend            a video: new frames after it (the output starts with its last frames)
+//     extend_backward   true: extend's new frames go before the video instead (default false)
+//     loop              true: a seamless loop (from the input_reference image when one is given)
+//     connect           two videos, in order: a transition from the end of the first to the start of the second
+//     strength          with a video as input_reference: video to video (SDEdit), how much to change it, in (0, 1]
+//                       (default ModelVideoMaker.RemixStrength); the output has the video's length, so no seconds
+// A video (extend, connect) is a file part in multipart (MP4/MOV, WebM/MKV, AVI, Y4M, an animated GIF, or an image
+// as a one-frame video), or the id of one of the caller's completed videos: a JSON string ("extend": "video_...";
+// "connect": ["video_a", "video_b"]) or a text part of that name (a connection's two parts both files or both ids,
+// so their order is the parts' order). input_reference is a file, an image or a video (a video needs multipart:
+// to edit a finished video by id, remix it). Booleans are JSON true/false, or "true"/"false" in a form. One mode at
+// a time (an image, an edit, extend, connect, loop; loop may start from an image). A loop, a connection and a
+// backward extension are at most one model window (default seconds: the window).
+// Remix takes prompt, seed, negative_prompt, steps and strength. An unknown field, a value of the wrong JSON type,
+// two modes at once, a file whose bytes are not the image or video its content type says: a 400 naming the
+// parameter; an id that is not the caller's: 404, one not completed: 409. Nothing here writes anything but a
+// temporary file for decoding, always removed.
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -20,6 +35,17 @@ using Spacetime.Media;
 using Spacetime.Pipelines;
 
 namespace Spacetime.Server;
+
+/// <summary>A video a create request gives: decoded from an upload, or the MP4 of one of the caller's completed
+/// videos (stored as it is).</summary>
+public sealed record GivenVideo(Frames? Frames, string? Mp4);
+
+/// <summary>A checked create request and the inputs of its mode.</summary>
+/// <param name="Spec">What to make.</param>
+/// <param name="Image">The input_reference image (image to video, a loop's start), or null.</param>
+/// <param name="Source">The video to edit, extend, or connect from; or null.</param>
+/// <param name="Second">The video a connection leads into, or null.</param>
+public sealed record CreateRequest(VideoSpec Spec, Frames? Image, GivenVideo? Source, GivenVideo? Second);
 
 /// <summary>Reading create and remix requests.</summary>
 public static class VideoRequests
@@ -39,75 +65,222 @@ public static class VideoRequests
     /// <summary>Most sampler steps a request may ask for.</summary>
     public const int MaxSteps = 200;
 
-    static readonly string[] CreateFields = ["prompt", "model", "seconds", "size", "input_reference", "seed",
-                                             "negative_prompt", "steps"];
-    static readonly string[] RemixFields = ["prompt", "seed", "negative_prompt", "steps"];
-    static readonly string[] NumberFields = ["seed", "steps"];
+    /// <summary>Most bytes an input video may decode to (RGB frames).</summary>
+    public const long MaxInputBytes = 1L << 30;
 
-    /// <summary>A create request's spec and its input image (null: text to video).</summary>
-    public static async Task<(VideoSpec Spec, Frames? Image)> ReadCreate(HttpRequest request, IVideoMaker maker)
+    static readonly string[] CreateFields = ["prompt", "model", "seconds", "size", "input_reference", "seed",
+                                             "negative_prompt", "steps", "extend", "extend_backward", "loop",
+                                             "connect", "strength"];
+    static readonly string[] RemixFields = ["prompt", "seed", "negative_prompt", "steps", "strength"];
+    static readonly string[] NumberFields = ["seed", "steps", "strength"];
+    static readonly string[] BoolFields = ["loop", "extend_backward"];
+    static readonly string[] VideoFields = ["extend", "connect"];
+
+    /// <summary>A create request: its spec and the inputs its mode needs. <paramref name="finishedVideo"/> gives
+    /// the MP4 of the caller's completed video with an id (the parameter naming it, the id), or throws the 404/409.
+    /// </summary>
+    public static async Task<CreateRequest> ReadCreate(HttpRequest request, IVideoMaker maker,
+                                                       Func<string, string, string> finishedVideo)
     {
-        var (fields, file) = await ReadBody(request, CreateFields);
+        var body = await ReadBody(request, CreateFields);
+        var fields = body.Fields;
         var (w, h) = fields.TryGetValue("size", out var size) ? Size(size) : maker.DefaultSize;
-        string seconds = fields.TryGetValue("seconds", out var s) ? Seconds(s) : DefaultSeconds;
         string model = fields.GetValueOrDefault("model") ?? DefaultModel;
         if (!IsModelName(model))
             throw ApiException.BadRequest($"Unknown model '{model}'; use one of {string.Join(", ", ModelNames)}.",
                                           "model");
-        var spec = Extensions(new VideoSpec(Prompt(fields), model, seconds, w, h), fields);
-        long frames = (long)Math.Round(spec.Duration * maker.Fps, MidpointRounding.AwayFromZero);
-        if (frames * w * h * 3 > GenerationRequest.MaxBytes)
-            throw ApiException.BadRequest($"{seconds} s at {w}x{h} needs more than 2 GiB of frames; ask for a " +
-                                          "shorter or smaller video.", "seconds");
-        var image = file is null ? null : await Image(file, maker.Fps);
-        return (spec with { HasInputReference = image is not null }, image);
+        var spec = Extensions(new VideoSpec(Prompt(fields), model, DefaultSeconds, w, h), fields);
+        var mode = Mode(body, await ReferenceKind(body.Reference));
+        bool storesImage = mode is GenerationMode.Image || (mode is GenerationMode.Loop && body.Reference is not null);
+        spec = spec with { Mode = mode, HasInputReference = storesImage };
+        if (spec.Strength is not null && mode != GenerationMode.Edit)
+            throw ApiException.BadRequest("strength is how much to change a video: give the video as input_reference " +
+                                          "(or remix a finished video).", "strength");
+
+        // the length: as asked (a loop, connection or backward extension at most one window); an edit's is its video's
+        bool windowed = mode is GenerationMode.Loop or GenerationMode.Connect or GenerationMode.ExtendBackward;
+        string windowSeconds = (Math.Floor(maker.WindowFrames / maker.Fps * 1000) / 1000)
+            .ToString("0.###", CultureInfo.InvariantCulture);
+        if (fields.TryGetValue("seconds", out var s))
+        {
+            if (mode == GenerationMode.Edit)
+                throw ApiException.BadRequest("An edit keeps the length of its video; leave seconds out.", "seconds");
+            spec = spec with { Seconds = Seconds(s) };
+        }
+        else if (windowed) spec = spec with { Seconds = windowSeconds };
+        if (windowed && Frames(spec, maker) > maker.WindowFrames)
+            throw ApiException.BadRequest($"{Describe(mode)} is at most one model window, {windowSeconds} s; ask for " +
+                                          "fewer seconds.", "seconds");
+        CheckBytes(spec, maker);
+
+        // the inputs: ids first (cheap), then the uploads decoded
+        var videos = body.Videos.Values.SelectMany(v => v).ToList();
+        var found = videos.Where(v => v.Id is not null).ToDictionary(v => v, v => finishedVideo(v.Param, v.Id!));
+        async Task<GivenVideo> Given(GivenPart part) =>
+            found.TryGetValue(part, out var mp4)
+                ? new GivenVideo(null, mp4)
+                : new GivenVideo(await Decode(part.File!, part.Param, maker.Fps), null);
+        Frames? image = null;
+        GivenVideo? source = null, second = null;
+        switch (mode)
+        {
+            case GenerationMode.Image or GenerationMode.Loop when body.Reference is not null:
+                image = await Decode(body.Reference, "input_reference", maker.Fps);
+                break;
+            case GenerationMode.Edit:
+                var video = await Decode(body.Reference!, "input_reference", maker.Fps);
+                source = new GivenVideo(video, null);
+                spec = spec with { Seconds = video.Seconds.ToString("0.###", CultureInfo.InvariantCulture) };
+                if (!(video.Seconds <= GenerationRequest.MaxSeconds))
+                    throw ApiException.BadRequest($"input_reference is {video.Seconds:0.#} s long; an edit takes at " +
+                                                  $"most {GenerationRequest.MaxSeconds} s.", "input_reference");
+                CheckBytes(spec, maker);
+                break;
+            case GenerationMode.ExtendForward or GenerationMode.ExtendBackward:
+                source = await Given(body.Videos["extend"][0]);
+                break;
+            case GenerationMode.Connect:
+                source = await Given(body.Videos["connect"][0]);
+                second = await Given(body.Videos["connect"][1]);
+                break;
+        }
+        return new CreateRequest(spec, image, source, second);
     }
 
     /// <summary>A remix of <paramref name="source"/>: its size, duration, model and knobs, with the new prompt (and
-    /// any knobs the request changes).</summary>
+    /// any knobs the request changes, strength among them).</summary>
     public static async Task<VideoSpec> ReadRemix(HttpRequest request, VideoSpec source, string sourceId)
     {
-        var (fields, _) = await ReadBody(request, RemixFields);
-        var spec = source with { Prompt = Prompt(fields), HasInputReference = false, RemixedFrom = sourceId };
-        return Extensions(spec, fields);
+        var body = await ReadBody(request, RemixFields);
+        var spec = source with { Prompt = Prompt(body.Fields), Mode = GenerationMode.Edit, HasInputReference = false,
+                                 RemixedFrom = sourceId, Strength = null };
+        return Extensions(spec, body.Fields);
     }
 
-    // The body's fields as strings (JSON strings, or the raw text of JSON numbers where a number is allowed), and
-    // the input_reference file.
-    static async Task<(Dictionary<string, string> Fields, IFormFile? File)> ReadBody(HttpRequest request,
-                                                                                     string[] known)
+    // The mode the given parameters ask for; two at once (but a loop from an image) is a 400 naming the second.
+    static GenerationMode Mode(Body body, UploadKind? reference)
     {
-        var fields = new Dictionary<string, string>();
+        bool loop = Bool(body.Fields, "loop"), backward = Bool(body.Fields, "extend_backward");
+        var extend = body.Videos.GetValueOrDefault("extend");
+        var connect = body.Videos.GetValueOrDefault("connect");
+        if (extend is not null && extend.Count != 1)
+            throw ApiException.BadRequest($"extend is given {extend.Count} times; give one video.", "extend");
+        if (connect is not null && connect.Count != 2)
+            throw ApiException.BadRequest($"connect is given {connect.Count} video(s); give two, in order.", "connect");
+        if (connect is not null && (connect[0].Id is null) != (connect[1].Id is null))
+            throw ApiException.BadRequest("connect: give two files or two ids, not one of each (their order would " +
+                                          "be unclear).", "connect");
+        if (backward && extend is null)
+            throw ApiException.BadRequest("extend_backward needs extend, the video to extend.", "extend_backward");
+        if (loop && reference == UploadKind.Video)
+            throw ApiException.BadRequest("A loop starts from an image; input_reference is a video.",
+                                          "input_reference", "conflicting_parameters");
+        var modes = new List<(string Param, GenerationMode Mode)>();
+        if (reference is { } kind && !loop)
+            modes.Add(("input_reference", kind == UploadKind.Video ? GenerationMode.Edit : GenerationMode.Image));
+        if (extend is not null)
+            modes.Add(("extend", backward ? GenerationMode.ExtendBackward : GenerationMode.ExtendForward));
+        if (connect is not null) modes.Add(("connect", GenerationMode.Connect));
+        if (loop) modes.Add(("loop", GenerationMode.Loop));
+        if (modes.Count > 1)
+            throw ApiException.BadRequest($"{modes[0].Param} ({Describe(modes[0].Mode)}) and {modes[1].Param} " +
+                                          $"({Describe(modes[1].Mode)}) are two modes; give one.", modes[1].Param,
+                                          "conflicting_parameters");
+        return modes.Count == 1 ? modes[0].Mode : GenerationMode.Text;
+    }
+
+    static string Describe(GenerationMode mode) => mode switch
+    {
+        GenerationMode.Text => "text to video",
+        GenerationMode.Image => "image to video",
+        GenerationMode.Edit => "video to video",
+        GenerationMode.ExtendForward => "extending forward",
+        GenerationMode.ExtendBackward => "extending backward",
+        GenerationMode.Loop => "a loop",
+        _ => "connecting two videos",
+    };
+
+    static bool Bool(Dictionary<string, string> fields, string name) =>
+        fields.TryGetValue(name, out var text)
+            ? text switch
+            {
+                "true" => true,
+                "false" => false,
+                _ => throw ApiException.BadRequest($"Invalid {name} '{text}': true or false.", name),
+            }
+            : false;
+
+    // Frames of the spec's length at the maker's frame rate.
+    static long Frames(VideoSpec spec, IVideoMaker maker) =>
+        (long)Math.Round(spec.Duration * maker.Fps, MidpointRounding.AwayFromZero);
+
+    static void CheckBytes(VideoSpec spec, IVideoMaker maker)
+    {
+        if (Frames(spec, maker) * spec.Width * spec.Height * 3 > GenerationRequest.MaxBytes)
+            throw ApiException.BadRequest($"{spec.Seconds} s at {spec.Size} needs more than 2 GiB of frames; ask " +
+                                          "for a shorter or smaller video.", "seconds");
+    }
+
+    // The body: single fields as strings (JSON strings, the raw text of JSON numbers where a number is allowed,
+    // "true"/"false" for JSON booleans), the input_reference file, and the videos of extend and connect in order.
+    sealed record Body(Dictionary<string, string> Fields, IFormFile? Reference,
+                       Dictionary<string, List<GivenPart>> Videos);
+
+    // One video of extend or connect: an uploaded file, or the id of a finished video (a class: the same id given
+    // twice is two parts).
+    sealed class GivenPart(string param, IFormFile? file, string? id)
+    {
+        public string Param => param;
+        public IFormFile? File => file;
+        public string? Id => id;
+    }
+
+    static async Task<Body> ReadBody(HttpRequest request, string[] known)
+    {
+        var body = new Body([], null, []);
+        void AddVideo(string name, IFormFile? file, string? id)
+        {
+            if (!body.Videos.TryGetValue(name, out var list)) body.Videos[name] = list = [];
+            list.Add(new GivenPart(name, file, id));
+        }
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync();
+            var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
             foreach (var (name, values) in form)
             {
                 Known(name, known);
                 if (name == "input_reference")
-                    throw ApiException.BadRequest("input_reference must be a file (an image), not a text field.", name,
-                                                  "invalid_type");
+                    throw ApiException.BadRequest("input_reference must be a file (an image or a video), not a text " +
+                                                  "field.", name, "invalid_type");
+                if (VideoFields.Contains(name))
+                {
+                    foreach (var id in values) AddVideo(name, null, id ?? "");
+                    continue;
+                }
                 if (values.Count != 1) throw ApiException.BadRequest($"'{name}' is given {values.Count} times.", name);
-                fields[name] = values[0] ?? "";
+                body.Fields[name] = values[0] ?? "";
             }
-            IFormFile? image = null;
+            IFormFile? reference = null;
             foreach (var file in form.Files)
             {
                 Known(file.Name, known);
-                if (file.Name != "input_reference")
+                if (VideoFields.Contains(file.Name)) AddVideo(file.Name, file, null);
+                else if (file.Name != "input_reference")
                     throw ApiException.BadRequest($"'{file.Name}' must be a text field, not a file.", file.Name,
                                                   "invalid_type");
-                if (image is not null) throw ApiException.BadRequest("input_reference is given twice.", file.Name);
-                image = file;
+                else if (reference is not null)
+                    throw ApiException.BadRequest("input_reference is given twice.", file.Name);
+                else reference = file;
             }
-            return (fields, image);
+            return body with { Reference = reference };
         }
         if (request.ContentType is not { } type
             || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
             throw ApiException.BadRequest("Send the request as application/json or multipart/form-data.", null,
                                           "unsupported_content_type");
         JsonDocument doc;
-        try { doc = await JsonDocument.ParseAsync(request.Body); }
+        var aborted = request.HttpContext.RequestAborted;
+        try { doc = await JsonDocument.ParseAsync(request.Body, cancellationToken: aborted); }
         catch (JsonException)
         {
             throw ApiException.BadRequest("We could not parse the JSON body of your request.", null, "invalid_json");
@@ -120,24 +293,42 @@ public static class VideoRequests
             {
                 Known(p.Name, known);
                 if (p.Name == "input_reference")
-                    throw ApiException.BadRequest("input_reference is an image file: send the request as " +
+                    throw ApiException.BadRequest("input_reference is a file: send the request as " +
                                                   "multipart/form-data.", p.Name, "invalid_type");
-                switch (p.Value.ValueKind)
+                var value = p.Value;
+                switch (value.ValueKind)
                 {
                     case JsonValueKind.Null: break;                               // as if absent
-                    case JsonValueKind.String: fields[p.Name] = p.Value.GetString()!; break;
+                    case JsonValueKind.String when p.Name == "extend": AddVideo(p.Name, null, value.GetString()); break;
+                    case JsonValueKind.Array when p.Name == "connect" && value.EnumerateArray()
+                                                      .All(v => v.ValueKind == JsonValueKind.String):
+                        foreach (var v in value.EnumerateArray()) AddVideo(p.Name, null, v.GetString());
+                        break;
+                    case JsonValueKind.String when !VideoFields.Contains(p.Name):
+                        body.Fields[p.Name] = value.GetString()!;
+                        break;
                     case JsonValueKind.Number when NumberFields.Contains(p.Name):
-                        fields[p.Name] = p.Value.GetRawText();
+                        body.Fields[p.Name] = value.GetRawText();
+                        break;
+                    case JsonValueKind.True or JsonValueKind.False when BoolFields.Contains(p.Name):
+                        body.Fields[p.Name] = value.ValueKind == JsonValueKind.True ? "true" : "false";
                         break;
                     default:
-                        string expected = NumberFields.Contains(p.Name) ? "an integer" : "a string";
+                        string expected = p.Name switch
+                        {
+                            "extend" => "the id of a completed video (a string)",
+                            "connect" => "an array of two video ids",
+                            _ when NumberFields.Contains(p.Name) => "a number",
+                            _ when BoolFields.Contains(p.Name) => "a boolean",
+                            _ => "a string",
+                        };
                         throw ApiException.BadRequest($"Invalid type for '{p.Name}': expected {expected}, but got " +
-                                                      $"{p.Value.ValueKind.ToString().ToLowerInvariant()}.", p.Name,
+                                                      $"{value.ValueKind.ToString().ToLowerInvariant()}.", p.Name,
                                                       "invalid_type");
                 }
             }
         }
-        return (fields, null);
+        return body;
     }
 
     static void Known(string name, string[] known)
@@ -167,6 +358,11 @@ public static class VideoRequests
                                        && n is >= 1 and <= MaxSteps
                 ? n : throw ApiException.BadRequest($"Invalid steps '{steps}': a whole number from 1 to {MaxSteps}.",
                                                     "steps") };
+        if (fields.TryGetValue("strength", out var strength))
+            spec = spec with { Strength = double.TryParse(strength, NumberStyles.AllowDecimalPoint,
+                                                          CultureInfo.InvariantCulture, out var x) && x > 0 && x <= 1
+                ? x : throw ApiException.BadRequest($"Invalid strength '{strength}': a number above 0 and at most 1.",
+                                                    "strength") };
         if (fields.TryGetValue("negative_prompt", out var negative))
         {
             if (negative.Length > GenerationRequest.MaxPromptChars)
@@ -202,46 +398,77 @@ public static class VideoRequests
         return text;
     }
 
-    // The uploaded image, decoded. Its bytes decide what it is; a content type that names another image format is a
-    // lie, and a file that is no image is refused. The upload passes through a temporary file that is always removed.
-    static async Task<Frames> Image(IFormFile file, double fps)
+    /// <summary>What the bytes of an upload are.</summary>
+    enum UploadKind { Image, Video }
+
+    // What input_reference is (null: none), from its first bytes; neither an image nor a video is a 400.
+    static async Task<UploadKind?> ReferenceKind(IFormFile? file) =>
+        file is null ? null : Kind(await Sniff(file, "input_reference"));
+
+    static UploadKind Kind(string format) => format is "mp4" or "mkv" or "avi" or "y4m" ? UploadKind.Video
+                                                                                          : UploadKind.Image;
+
+    // The format of an upload from its first bytes (the extension it is decoded by), checked against the content type
+    // it declares: a type of the other kind (an image/* that is a video) or of another image format is a lie.
+    static async Task<string> Sniff(IFormFile file, string param)
     {
-        const string param = "input_reference";
-        if (file.Length == 0) throw ApiException.BadRequest("input_reference is empty.", param);
+        if (file.Length == 0) throw ApiException.BadRequest($"{param} is empty.", param);
         var head = new byte[16];
         int got;
         await using (var s = file.OpenReadStream())
             got = await s.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false);
-        string? kind = Sniff(head.AsSpan(0, got));
-        if (kind is null)
-            throw ApiException.BadRequest("input_reference is not an image (PNG, JPEG, WebP, GIF or BMP).", param,
-                                          "invalid_image");
+        string? format = Format(head.AsSpan(0, got));
+        if (format is null)
+            throw ApiException.BadRequest($"{param} is not an image (PNG, JPEG, WebP, GIF, BMP) or a video (MP4, " +
+                                          "MOV, WebM, MKV, AVI, Y4M).", param, "invalid_file");
         string? declared = file.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
-        if (declared is { Length: > 0 } && declared.StartsWith("image/") && !ImageTypes(kind).Contains(declared))
-            throw ApiException.BadRequest($"input_reference says {declared} but its bytes are a {kind} image.", param,
-                                          "invalid_image");
-        string temp = Path.Combine(Path.GetTempPath(), $"spacetime-upload-{Guid.NewGuid():N}.{kind}");
+        string noun = Kind(format) == UploadKind.Video ? "video" : "image";
+        if (declared is { Length: > 0 } && (declared.StartsWith("image/") || declared.StartsWith("video/"))
+            && (declared.StartsWith("video/") != (noun == "video")
+                || (noun == "image" && !ImageTypes(format).Contains(declared))))
+            throw ApiException.BadRequest($"{param} says {declared} but its bytes are a {format} {noun}.", param,
+                                          "invalid_file");
+        return format;
+    }
+
+    // An upload decoded: an image to one frame (an animated GIF given as a video to all of its frames), a video to
+    // its frames if they fit in MaxInputBytes. The upload passes through a temporary file that is always removed.
+    static async Task<Frames> Decode(IFormFile file, string param, double fps)
+    {
+        string format = await Sniff(file, param);
+        bool asVideo = Kind(format) == UploadKind.Video || (format == "gif" && param != "input_reference");
+        string temp = Path.Combine(Path.GetTempPath(), $"spacetime-upload-{Guid.NewGuid():N}.{format}");
         try
         {
             await using (var target = File.Create(temp)) await file.CopyToAsync(target);
-            return ImageFile.Read(temp, fps);
+            if (!asVideo) return ImageFile.Read(temp, fps);
+            var info = VideoFile.Probe(temp, fps);
+            if ((double)info.NumFrames * info.Width * info.Height * 3 > MaxInputBytes)
+                throw ApiException.BadRequest($"{param} decodes to {info.NumFrames} frames of {info.Width}x" +
+                                              $"{info.Height}, over {MaxInputBytes >> 20} MiB; send a shorter or " +
+                                              "smaller video.", param, "file_too_large");
+            return VideoFile.Read(temp, fps);
         }
         catch (MediaException e)
         {
-            throw ApiException.BadRequest($"input_reference cannot be read as an image ({e.Message.TrimEnd('.')}).",
-                                          param, "invalid_image");
+            throw ApiException.BadRequest($"{param} cannot be read as {(asVideo ? "a video" : "an image")} " +
+                                          $"({e.Message.TrimEnd('.')}).", param, "invalid_file");
         }
         finally { File.Delete(temp); }
     }
 
-    // The image format of a file from its first bytes (the extension ImageFile reads it by), or null.
-    static string? Sniff(ReadOnlySpan<byte> b)
+    // The format of a file from its first bytes (the extension it is read by), or null.
+    static string? Format(ReadOnlySpan<byte> b)
     {
         if (b.StartsWith((ReadOnlySpan<byte>)[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])) return "png";
         if (b.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF])) return "jpg";
         if (b.StartsWith("GIF8"u8)) return "gif";
         if (b.StartsWith("BM"u8)) return "bmp";
         if (b.Length >= 12 && b.StartsWith("RIFF"u8) && b[8..12].SequenceEqual("WEBP"u8)) return "webp";
+        if (b.Length >= 12 && b.StartsWith("RIFF"u8) && b[8..12].SequenceEqual("AVI "u8)) return "avi";
+        if (b.Length >= 8 && b[4..8].SequenceEqual("ftyp"u8)) return "mp4";             // MP4, MOV, M4V, 3GP
+        if (b.StartsWith((ReadOnlySpan<byte>)[0x1A, 0x45, 0xDF, 0xA3])) return "mkv";    // Matroska, WebM
+        if (b.StartsWith("YUV4MPEG2"u8)) return "y4m";
         return null;
     }
 

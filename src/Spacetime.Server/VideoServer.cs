@@ -1,14 +1,18 @@
 // VideoServer: OpenAI's Videos API over HTTP (ASP.NET Core minimal APIs on Kestrel), on the durable queue:
-//     POST   /v1/videos                  create (JSON, or multipart/form-data with input_reference)  -> video
+//     POST   /v1/videos                  create (JSON, or multipart/form-data with files; every mode,
+//                                         VideoRequests)                                              -> video
 //     GET    /v1/videos                  list: after, limit (1..100, default 20), order (asc|desc, default desc)
 //     GET    /v1/videos/{id}             retrieve                                                    -> video
 //     GET    /v1/videos/{id}/content     variant=video|thumbnail|spritesheet (Range requests honoured)
 //     DELETE /v1/videos/{id}             -> {"id", "object": "video.deleted", "deleted": true}
 //     POST   /v1/videos/{id}/remix       {"prompt"}: a video-to-video edit of a completed video      -> video
+// A finished video is kept for the retention (ServerConfig.Retention): then it is not found, and the workers
+// remove it.
 //     GET    /healthz, GET /metrics      liveness, Prometheus text (no key needed; they name no video)
 //     GET    /                           the web page (Page/index.html): a prompt box and the caller's gallery
 // Each request passes three layers, outermost first: a log line when it ends (ServerLog); errors turned into OpenAI
-// error objects (ApiException, a body over the size limit as 413, anything else as 500 with the details logged);
+// error objects (ApiException, a body over the size limit as 413, anything else as 500 with the details logged; a
+// client that went away mid-request gets nothing, and nothing of its request is kept);
 // and, for /v1, the API key (ApiKeys), which decides whose videos the request sees.
 using System.Net;
 using System.Diagnostics;
@@ -58,8 +62,8 @@ public sealed class VideoServer : IAsyncDisposable
     VideoServer(ServerConfig config, IVideoMaker maker, ServerLog log, Database db, FileStream dataLock)
     {
         (this.config, this.maker, this.log, this.dataLock) = (config, maker, log, dataLock);
-        files = new VideoFiles(config.DataDir);
-        Jobs = new JobStore(db);
+        files = new VideoFiles(config.DataDir, config.WriteVideo);
+        Jobs = new JobStore(db, config.Retention);
         Keys = new ApiKeys(db);
         workers = new VideoWorkers(config, Jobs, files, maker, log);
 
@@ -199,6 +203,11 @@ public sealed class VideoServer : IAsyncDisposable
             await next(ctx);
             return;
         }
+        catch (Exception e) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+            log.Write("aborted", ("path", ctx.Request.Path.Value), ("reason", e.GetType().Name));
+            return;                                                          // the client went away; nobody to tell
+        }
         catch (ApiException e) { error = e; }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -211,11 +220,6 @@ public sealed class VideoServer : IAsyncDisposable
         catch (BadHttpRequestException e)
         {
             error = ApiException.BadRequest($"Bad request: {e.Message.TrimEnd('.')}.", null, "bad_request");
-        }
-        catch (Exception e) when (ctx.RequestAborted.IsCancellationRequested)
-        {
-            log.Write("aborted", ("path", ctx.Request.Path.Value), ("reason", e.GetType().Name));
-            return;                                                          // the client went away; nobody to tell
         }
         catch (Exception e)
         {
@@ -256,14 +260,33 @@ public sealed class VideoServer : IAsyncDisposable
     async Task<IResult> Create(HttpContext ctx)
     {
         CheckQueueRoom();
-        var (spec, image) = await VideoRequests.ReadCreate(ctx.Request, maker);
+        var create = await VideoRequests.ReadCreate(ctx.Request, maker, (param, id) => FinishedVideo(ctx, param, id));
         string id = VideoIds.New();
-        if (image is not null)
+        try
         {
-            Directory.CreateDirectory(files.Folder(id));
-            VideoFile.Write(files.Input(id), image);                          // decoded and re-encoded: only pixels
+            // uploads decoded and re-encoded (only pixels); a finished video of ours copied as it is
+            if (create.Image is { } image) files.WriteInput(files.Input(id), image, null);
+            if (create.Source is { } source) files.WriteInput(files.Source(id), source.Frames, source.Mp4);
+            if (create.Second is { } second) files.WriteInput(files.Second(id), second.Frames, second.Mp4);
         }
-        return Queue(id, Owner(ctx), spec);
+        catch
+        {
+            files.Delete(id);                                                // no half-stored input
+            throw;
+        }
+        return Queue(id, Owner(ctx), create.Spec);
+    }
+
+    // The MP4 of the caller's completed video `id`, named by the parameter `param` of a create request.
+    string FinishedVideo(HttpContext ctx, string param, string id)
+    {
+        var job = (VideoIds.IsValid(id) ? Jobs.Get(id, Owner(ctx)) : null)
+                  ?? throw new ApiException(404, $"{param}: no video found with id '{id}'.", "invalid_request_error",
+                                            param, "not_found");
+        if (job.Status != VideoStatus.Completed)
+            throw new ApiException(409, $"{param}: video '{id}' is {ApiJson.Name(job.Status)}; only a completed " +
+                                        "video can be used.", "invalid_request_error", param, "invalid_state");
+        return files.Content(id, ContentVariant.Video).Path;
     }
 
     async Task<IResult> Remix(HttpContext ctx, string id)
@@ -275,8 +298,12 @@ public sealed class VideoServer : IAsyncDisposable
         CheckQueueRoom();
         var spec = await VideoRequests.ReadRemix(ctx.Request, source.Spec, id);
         string remixId = VideoIds.New();
-        string video = files.Content(id, ContentVariant.Video).Path;
-        AtomicFile.Write(files.Source(remixId), temp => File.Copy(video, temp, overwrite: true));
+        try { files.WriteInput(files.Source(remixId), null, files.Content(id, ContentVariant.Video).Path); }
+        catch
+        {
+            files.Delete(remixId);
+            throw;
+        }
         return Queue(remixId, Owner(ctx), spec);
     }
 

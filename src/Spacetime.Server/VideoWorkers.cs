@@ -1,7 +1,8 @@
 // VideoWorkers: the threads that run queued jobs, `--workers N` of them. Each loops:
 //     claim the oldest queued job (JobStore.ClaimNext) -> read its inputs -> IVideoMaker.Make, recording progress
 //     -> write its files (VideoFiles.WriteOutputs) -> completed; or failed with the reason
-// and sleeps when the queue is empty until a new job wakes it (or PollInterval passes). When the server stops, a job
+// and, when the queue is empty, removes the videos whose retention has passed (their files, then their rows) and
+// sleeps until a new job wakes it (or PollInterval passes). When the server stops, a job
 // being made is abandoned at its next progress report and put back in the queue; a server killed outright leaves it
 // in progress, and the next start requeues it (JobStore.RequeueInterrupted). Either way it runs again from the start.
 using System.Diagnostics;
@@ -47,6 +48,7 @@ public sealed class VideoWorkers(ServerConfig config, JobStore store, VideoFiles
             {
                 job = store.ClaimNext();
                 if (job is not null) Run(job);
+                else RemoveExpired();
             }
             catch (Exception e)
             {
@@ -66,9 +68,11 @@ public sealed class VideoWorkers(ServerConfig config, JobStore store, VideoFiles
         var clock = Stopwatch.StartNew();
         try
         {
+            var spec = job.Spec;
             var inputs = new VideoInputs(
-                job.Spec.HasInputReference ? ImageFile.Read(files.Input(job.Id), maker.Fps) : null,
-                job.Spec.RemixedFrom is not null ? VideoFile.Read(files.Source(job.Id), maker.Fps) : null);
+                spec.HasInputReference ? ImageFile.Read(files.Input(job.Id), maker.Fps) : null,
+                spec.HasSource ? VideoFile.Read(files.Source(job.Id), maker.Fps) : null,
+                spec.Mode == GenerationMode.Connect ? VideoFile.Read(files.Second(job.Id), maker.Fps) : null);
             int reported = 0;
             var progress = new Reporter(fraction =>
             {
@@ -104,6 +108,18 @@ public sealed class VideoWorkers(ServerConfig config, JobStore store, VideoFiles
             store.Fail(job.Id, error, clock.Elapsed.TotalSeconds);
             Log(job.Id, VideoStatus.Failed, ("code", error.Code), ("message", error.Message),
                 ("exception", error.Code == "internal_error" ? e.ToString() : null));
+        }
+    }
+
+    // Expired videos go: files first, so that a server killed in between leaves a row that is already invisible
+    // (JobStore hides expired rows) and is removed at the next pass, never a visible video without its files.
+    void RemoveExpired()
+    {
+        foreach (var id in store.Expired())
+        {
+            files.Delete(id);
+            store.Remove(id);
+            log.Write("job", ("id", id), ("status", "expired"));
         }
     }
 

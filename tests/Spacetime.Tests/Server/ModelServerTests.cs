@@ -1,6 +1,6 @@
 // The server with a real (tiny, untrained) model: the whole path from a request to a decodable MP4 at the size asked
-// for, OpenAI's sizes generated at the model's own pixel count and scaled, image to video, and a remix longer than
-// the model's window (edited window by window).
+// for, OpenAI's sizes generated at the model's own pixel count and scaled, image to video, a remix longer than the
+// model's window (edited window by window), and our extensions' modes (extend, loop, connect, strength).
 using System.Net.Http.Json;
 using Spacetime.Media;
 using Spacetime.Pipelines;
@@ -89,6 +89,52 @@ public sealed class ModelServerTests(TinyModelFixture tiny) : IClassFixture<Tiny
         Assert.True(done.GetProperty("status").GetString() == "completed", done.ToString());
         var edited = Download(host, remix);
         Assert.Equal((48, 32, 16), (edited.Width, edited.Height, edited.Count));
+    }
+
+    [Fact]
+    public async Task EveryExtensionMode_Completes_AtTheSizeAndLengthAsked()
+    {
+        await using var host = await ServerHost.Start(new ModelVideoMaker(tiny.Model));
+        Assert.Equal(5, host.Maker.WindowFrames);                      // 0.625 s at 8 fps
+        async Task<(string Id, Frames Video)> Make(HttpContent body)
+        {
+            string id = (await ServerHost.Ok(await host.Http.PostAsync("/v1/videos", body))).GetProperty("id")
+                .GetString()!;
+            var done = await host.WaitDone(id);
+            Assert.True(done.GetProperty("status").GetString() == "completed", done.ToString());
+            return (id, Download(host, id));
+        }
+        HttpContent Json(object body) => JsonContent.Create(body);
+
+        var (a, first) = await Make(Json(new { prompt = "a red ball", size = "32x32", seconds = "1", steps = 2 }));
+        var (b, _) = await Make(Json(new { prompt = "a blue cube", size = "32x32", seconds = "1", steps = 2, seed = 3 }));
+        Assert.Equal(8, first.Count);
+
+        var (_, forward) = await Make(Json(new { prompt = "it goes on", size = "48x32", seconds = "2", steps = 2,
+                                                 extend = a }));
+        Assert.Equal((48, 32, 16), (forward.Width, forward.Height, forward.Count));   // past the window, in chunks
+        var (_, loop) = await Make(Json(new { prompt = "round", size = "32x32", steps = 2, loop = true }));
+        Assert.Equal((32, 32), (loop.Width, loop.Height));
+        Assert.InRange(loop.Count, 1, 5);                               // at most the window
+        var (_, between) = await Make(Json(new { prompt = "from one to the other", size = "32x32", steps = 2,
+                                                 connect = new[] { a, b } }));
+        Assert.Equal((32, 32, 5), (between.Width, between.Height, between.Count));
+
+        byte[] mp4 = ModesApiTests.Mp4(8, 40, 24, 128);                 // uploads at another size
+        using (var form = ModesApiTests.Form(("prompt", "before it"), ("size", "32x32"), ("steps", "2"),
+                                             ("extend_backward", "true")))
+        {
+            form.Add(ModesApiTests.Video(mp4, "video/mp4"), "extend", "clip.mp4");
+            var (_, backward) = await Make(form);
+            Assert.Equal((32, 32, 5), (backward.Width, backward.Height, backward.Count));
+        }
+        using (var form = ModesApiTests.Form(("prompt", "now green"), ("size", "32x32"), ("steps", "2"),
+                                             ("strength", "0.5")))
+        {
+            form.Add(ModesApiTests.Video(mp4, "video/mp4"), "input_reference", "clip.mp4");
+            var (_, edited) = await Make(form);
+            Assert.Equal((32, 32, 8), (edited.Width, edited.Height, edited.Count));   // the video's length
+        }
     }
 
     static Frames Download(ServerHost host, string id)

@@ -55,6 +55,8 @@ public sealed class ServeCommandsTests : IDisposable
     [InlineData("--port", "0", "--port")]
     [InlineData("--port", "70000", "--port")]
     [InlineData("--workers", "0", "--workers")]
+    [InlineData("--retention-days", "-1", "--retention-days")]
+    [InlineData("--retention-days", "seven", "seven")]
     [InlineData("--host", "my-laptop", "my-laptop")]
     public void Serve_BadOption_OneLineAndExit2(string option, string value, string mention) =>
         CliTests.AssertOneLineError(["serve", option, value, "--data", dir], mention);

@@ -26,6 +26,7 @@ internal sealed class FakeMaker : IVideoMaker
 
     public (int Width, int Height) DefaultSize => (32, 32);
     public double Fps => 8;
+    public int WindowFrames => 16;                                 // 2 s: the longest loop or connection
 
     /// <summary>Specs and inputs of every finished Make, in order.</summary>
     public IReadOnlyList<(VideoSpec Spec, VideoInputs Inputs)> Made { get { lock (gate) return [.. made]; } }
