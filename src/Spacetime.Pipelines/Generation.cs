@@ -283,7 +283,8 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
             if (f is { Count: 0 }) throw new GenerationRequestException($"{Describe(c.Mode)}: the input has no frames");
     }
 
-    static string Describe(GenerationMode m) => m switch
+    /// <summary>The mode in words ("image to video", "extending forward", ...), for messages.</summary>
+    public static string Describe(GenerationMode m) => m switch
     {
         GenerationMode.Text => "text to video",
         GenerationMode.Image => "image to video",

@@ -109,7 +109,7 @@ public static class VideoRequests
         }
         else if (windowed) spec = spec with { Seconds = windowSeconds };
         if (windowed && Frames(spec, maker) > maker.WindowFrames)
-            throw ApiException.BadRequest($"{Describe(mode)} is at most one model window, {windowSeconds} s; ask for " +
+            throw ApiException.BadRequest($"{Generator.Describe(mode)} is at most one model window, {windowSeconds} s; ask for " +
                                           "fewer seconds.", "seconds");
         CheckBytes(spec, maker);
 
@@ -183,22 +183,11 @@ public static class VideoRequests
         if (connect is not null) modes.Add(("connect", GenerationMode.Connect));
         if (loop) modes.Add(("loop", GenerationMode.Loop));
         if (modes.Count > 1)
-            throw ApiException.BadRequest($"{modes[0].Param} ({Describe(modes[0].Mode)}) and {modes[1].Param} " +
-                                          $"({Describe(modes[1].Mode)}) are two modes; give one.", modes[1].Param,
+            throw ApiException.BadRequest($"{modes[0].Param} ({Generator.Describe(modes[0].Mode)}) and {modes[1].Param} " +
+                                          $"({Generator.Describe(modes[1].Mode)}) are two modes; give one.", modes[1].Param,
                                           "conflicting_parameters");
         return modes.Count == 1 ? modes[0].Mode : GenerationMode.Text;
     }
-
-    static string Describe(GenerationMode mode) => mode switch
-    {
-        GenerationMode.Text => "text to video",
-        GenerationMode.Image => "image to video",
-        GenerationMode.Edit => "video to video",
-        GenerationMode.ExtendForward => "extending forward",
-        GenerationMode.ExtendBackward => "extending backward",
-        GenerationMode.Loop => "a loop",
-        _ => "connecting two videos",
-    };
 
     static bool Bool(Dictionary<string, string> fields, string name) =>
         fields.TryGetValue(name, out var text)
