@@ -16,7 +16,9 @@ public sealed class PageTests(TinyModelFixture tiny) : IClassFixture<TinyModelFi
         Assert.Equal("text/html", response.Content.Headers.ContentType!.MediaType);
         string html = await response.Content.ReadAsStringAsync();
         foreach (var part in new[] { "id=\"prompt\"", "id=\"size\"", "id=\"seconds\"", "id=\"mode\"", "id=\"image\"",
-                                     "id=\"gallery\"", "/v1/videos" })
+                                     "id=\"gallery\"", "/v1/videos", "value=\"edit\"", "value=\"extend\"",
+                                     "value=\"extend_backward\"", "value=\"loop\"", "value=\"connect\"",
+                                     "id=\"second\"", "id=\"strength\"" })
             Assert.Contains(part, html);
     }
 
@@ -50,5 +52,28 @@ public sealed class PageTests(TinyModelFixture tiny) : IClassFixture<TinyModelFi
                       ?? Path.Combine(host.DataDir, "page.png");
         await page.ScreenshotAsync(new() { Path = shot });
         Assert.True(new FileInfo(shot).Length > 0);
+    }
+
+    [Fact, Trait("Category", "Slow")]
+    public async Task Browser_LoopMode_SendsALoop_AndItPlays()
+    {
+        string chromium = Chromium()
+            ?? throw new InvalidOperationException("the browser test needs chromium: apt-get install -y chromium");
+        await using var host = await ServerHost.Start(new ModelVideoMaker(tiny.Model));
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = chromium, Headless = true, Args = ["--no-sandbox"],
+        });
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(host.Server.Address.ToString());
+        await page.FillAsync("#prompt", "a blue square slides to the left");
+        await page.SelectOptionAsync("#mode", "loop");
+        await page.ClickAsync("#submit");
+        await page.WaitForFunctionAsync("() => { const v = document.querySelector('.card video'); " +
+                                        "return v !== null && v.readyState >= 1 && v.duration > 0; }",
+                                        null, new() { Timeout = 60_000 });
+        Assert.Equal("", await page.InnerTextAsync("#error"));
+        Assert.Contains("completed", await page.InnerTextAsync(".card .meta"));
     }
 }
