@@ -26,8 +26,8 @@ public sealed class PageTests(TinyModelFixture tiny) : IClassFixture<TinyModelFi
     static string? Chromium() =>
         new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists);
 
-    [Fact, Trait("Category", "Slow")]
-    public async Task Browser_TypeAPrompt_TheVideoPlaysInPlace()
+    // Debian's chromium, headless, on a page of a server running the tiny model
+    async Task InBrowser(Func<IPage, ServerHost, Task> body, ViewportSize? viewport = null)
     {
         string chromium = Chromium()
             ?? throw new InvalidOperationException("the browser test needs chromium: apt-get install -y chromium");
@@ -37,14 +37,24 @@ public sealed class PageTests(TinyModelFixture tiny) : IClassFixture<TinyModelFi
         {
             ExecutablePath = chromium, Headless = true, Args = ["--no-sandbox"],
         });
-        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1000, Height = 640 } });
+        var page = await browser.NewPageAsync(new() { ViewportSize = viewport });
         await page.GotoAsync(host.Server.Address.ToString());
+        await body(page, host);
+    }
+
+    // waits until the first card's video can play
+    static Task VideoPlays(IPage page) =>
+        page.WaitForFunctionAsync("() => { const v = document.querySelector('.card video'); " +
+                                  "return v !== null && v.readyState >= 1 && v.duration > 0; }",
+                                  null, new() { Timeout = 60_000 });
+
+    [Fact, Trait("Category", "Slow")]
+    public Task Browser_TypeAPrompt_TheVideoPlaysInPlace() => InBrowser(async (page, host) =>
+    {
         await page.FillAsync("#prompt", "a red ball falls and bounces");
         await page.SelectOptionAsync("#seconds", "2");
         await page.ClickAsync("#submit");
-        await page.WaitForFunctionAsync("() => { const v = document.querySelector('.card video'); " +
-                                        "return v !== null && v.readyState >= 1 && v.duration > 0; }",
-                                        null, new() { Timeout = 60_000 });
+        await VideoPlays(page);
         double duration = await page.EvalOnSelectorAsync<double>(".card video", "v => v.duration");
         Assert.InRange(duration, 1.5, 2.5);                                // 2 s asked, 16 frames at 8 fps
         Assert.Contains("completed", await page.InnerTextAsync(".card .meta"));
@@ -52,28 +62,16 @@ public sealed class PageTests(TinyModelFixture tiny) : IClassFixture<TinyModelFi
                       ?? Path.Combine(host.DataDir, "page.png");
         await page.ScreenshotAsync(new() { Path = shot });
         Assert.True(new FileInfo(shot).Length > 0);
-    }
+    }, new ViewportSize { Width = 1000, Height = 640 });
 
     [Fact, Trait("Category", "Slow")]
-    public async Task Browser_LoopMode_SendsALoop_AndItPlays()
+    public Task Browser_LoopMode_SendsALoop_AndItPlays() => InBrowser(async (page, _) =>
     {
-        string chromium = Chromium()
-            ?? throw new InvalidOperationException("the browser test needs chromium: apt-get install -y chromium");
-        await using var host = await ServerHost.Start(new ModelVideoMaker(tiny.Model));
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = chromium, Headless = true, Args = ["--no-sandbox"],
-        });
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync(host.Server.Address.ToString());
         await page.FillAsync("#prompt", "a blue square slides to the left");
         await page.SelectOptionAsync("#mode", "loop");
         await page.ClickAsync("#submit");
-        await page.WaitForFunctionAsync("() => { const v = document.querySelector('.card video'); " +
-                                        "return v !== null && v.readyState >= 1 && v.duration > 0; }",
-                                        null, new() { Timeout = 60_000 });
+        await VideoPlays(page);
         Assert.Equal("", await page.InnerTextAsync("#error"));
         Assert.Contains("completed", await page.InnerTextAsync(".card .meta"));
-    }
+    });
 }
