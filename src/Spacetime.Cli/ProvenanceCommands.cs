@@ -122,23 +122,10 @@ internal static class ProvenanceCommands
     internal static Frames WriteMarked(string path, GenerationResult result, GenerationRequest request, string modelDir,
                                        string samplerName)
     {
-        string weights = ProvenanceWriter.WeightsSha256(modelDir);
-        var video = result.Video;
-        var inputs = new List<InputDigest>();
-        if (request.Condition.Input is { } first) inputs.Add(new("input", Digest(first)));
-        if (request.Condition.Second is { } second) inputs.Add(new("second", Digest(second)));
-        var manifest = new ProvenanceManifest
-        {
-            ModelId = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDir))),
-            WeightsSha256 = weights,
-            PromptSha256 = ProvenanceManifest.Sha256Hex(request.Prompt),
-            Seed = request.Seed, Sampler = samplerName, Steps = result.Steps,
-            Width = video.Width, Height = video.Height, Frames = video.Count, Fps = video.Fps,
-            Mode = JsonNamingPolicy.KebabCaseLower.ConvertName(request.Condition.Mode.ToString()),
-            Inputs = inputs, Created = DateTimeOffset.UtcNow,
-        };
-        return ProvenanceWriter.WriteMarked(path, video, ProvenanceWriter.PayloadFor(weights), manifest);
+        var model = ModelIdentity.Of(modelDir);
+        var manifest = GenerationProvenance.Manifest(model, request.Prompt, request.Seed, samplerName, result.Steps,
+                                                     result.Video, request.Condition.Mode, request.Condition.Input,
+                                                     request.Condition.Second);
+        return ProvenanceWriter.WriteMarked(path, result.Video, model.Payload, manifest);
     }
-
-    static string Digest(Frames frames) => ProvenanceManifest.Sha256Hex(frames.Rgb);
 }

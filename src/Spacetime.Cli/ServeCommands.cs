@@ -12,6 +12,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Spacetime.Media;
+using Spacetime.Pipelines;
 using Spacetime.Server;
 using Spectre.Console;
 
@@ -70,8 +71,9 @@ internal static class ServeCommands
                 VideoServer server;
                 try
                 {
-                    server = VideoServer.Create(config, () => new ModelVideoMaker(GenerateCommands.LoadModel(
-                                                    parsed.GetValue(model)!)), new ServerLog(io.OutWriter));
+                    string modelDir = parsed.GetValue(model)!;
+                    server = VideoServer.Create(config, () => new ModelVideoMaker(GenerateCommands.LoadModel(modelDir),
+                                                    ModelIdentity.Of(modelDir)), new ServerLog(io.OutWriter));
                     server.StartAsync().GetAwaiter().GetResult();
                 }
                 catch (ServerStartException e) { throw new UserError(e.Message); }

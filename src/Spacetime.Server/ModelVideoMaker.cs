@@ -14,13 +14,16 @@
 //            before it so that every window is whole) and the pieces are put back in order; the result has the
 //            source's length. Loops, connections and backward extensions are at most one window (VideoRequests
 //            refuses longer ones).
+using Spacetime.Diffusion;
 using Spacetime.Media;
+using Spacetime.Media.Provenance;
 using Spacetime.Pipelines;
 
 namespace Spacetime.Server;
 
-/// <summary>Makes videos with a loaded text-to-video model.</summary>
-public sealed class ModelVideoMaker(TextVideoModel model) : IVideoMaker
+/// <summary>Makes videos with a loaded text-to-video model; with <paramref name="identity"/> (the model folder's
+/// ModelIdentity) its videos are watermarked and carry a manifest.</summary>
+public sealed class ModelVideoMaker(TextVideoModel model, ModelIdentity? identity = null) : IVideoMaker
 {
     /// <summary>How much a remix changes the source: SDEdit strength (the CLI's --strength default).</summary>
     public const double RemixStrength = 0.6;
@@ -50,6 +53,17 @@ public sealed class ModelVideoMaker(TextVideoModel model) : IVideoMaker
             ? Edit(request, Required(inputs.Source, spec), spec.Strength ?? RemixStrength, progress)
             : Generate(request, progress, 0, 1);
         return Conform.Cover(video, spec.Height, spec.Width);
+    }
+
+    /// <inheritdoc/>
+    public (uint Payload, ProvenanceManifest Manifest)? Provenance(VideoSpec spec, VideoInputs inputs, Frames video)
+    {
+        if (identity is null) return null;
+        var sampler = new GenerationRequest(spec.Prompt).Sampler;                   // Make uses the default sampler
+        string name = SamplerConfig.Presets.First(kv => kv.Value == sampler).Key;
+        var manifest = GenerationProvenance.Manifest(identity, spec.Prompt, spec.Seed, name, spec.Steps ?? sampler.Steps,
+                                                     video, spec.Mode, inputs.Image ?? inputs.Source, inputs.Second);
+        return (identity.Payload, manifest);
     }
 
     // The Conditioning of every mode but Edit (which Edit builds per window).

@@ -12,6 +12,7 @@
 // (a full disk) are removed. Ids are checked (VideoIds) before any path is built from them.
 using System.Text.RegularExpressions;
 using Spacetime.Media;
+using Spacetime.Media.Provenance;
 
 namespace Spacetime.Server;
 
@@ -77,16 +78,21 @@ public sealed class VideoFiles(string dataDir, Action<string, Frames> write)
         else write(path, frames ?? throw new ArgumentException("VideoFiles.WriteInput: no frames and no file."));
     }
 
-    /// <summary>Writes the three outputs of a finished video, the MP4 last. When one fails, those already written
-    /// are removed before the exception goes on.</summary>
-    public void WriteOutputs(string id, Frames video)
+    /// <summary>Writes the three outputs of a finished video, the MP4 last. With <paramref name="provenance"/>, every
+    /// output is made from the watermarked frames (its payload) and the MP4 carries the manifest (docs/provenance.md).
+    /// When one fails, those already written are removed before the exception goes on.</summary>
+    public void WriteOutputs(string id, Frames video, (uint Payload, ProvenanceManifest Manifest)? provenance = null)
     {
         Directory.CreateDirectory(Folder(id));
+        if (provenance is { } marks) video = Watermark.Embed(video, marks.Payload);
         try
         {
             write(Content(id, ContentVariant.Thumbnail).Path, Conform.Range(video, video.Count / 2, 1));
             ContactSheet.Write(Content(id, ContentVariant.Spritesheet).Path, video);
-            write(Content(id, ContentVariant.Video).Path, video);
+            string mp4 = Content(id, ContentVariant.Video).Path;
+            write(mp4, video);
+            if (provenance is { } p)
+                ManifestStore.Attach(mp4, p.Manifest with { WatermarkPayload = ProvenanceManifest.FormatPayload(p.Payload) });
         }
         catch
         {

@@ -71,4 +71,8 @@ public interface IVideoMaker
     /// throws <see cref="Spacetime.Pipelines.GenerationRequestException"/>; an exception thrown by
     /// <paramref name="progress"/> (a stopping server) ends it early.</summary>
     Frames Make(VideoSpec spec, VideoInputs inputs, IProgress<double> progress);
+    /// <summary>The watermark payload and manifest of a video it made (Pipelines/GenerationProvenance.cs); null: the
+    /// outputs are written unmarked (a maker that knows no model).</summary>
+    (uint Payload, Spacetime.Media.Provenance.ProvenanceManifest Manifest)? Provenance(VideoSpec spec, VideoInputs inputs,
+                                                                                     Frames video) => null;
 }

@@ -84,7 +84,7 @@ public sealed class VideoWorkers(ServerConfig config, JobStore store, VideoFiles
             });
             var video = maker.Make(job.Spec, inputs, progress);
             stopping.Token.ThrowIfCancellationRequested();
-            files.WriteOutputs(job.Id, video);
+            files.WriteOutputs(job.Id, video, maker.Provenance(job.Spec, inputs, video));
             store.Complete(job.Id, clock.Elapsed.TotalSeconds);
             Log(job.Id, VideoStatus.Completed, ("seconds", Math.Round(clock.Elapsed.TotalSeconds, 3)),
                 ("frames", video.Count));

@@ -3,6 +3,7 @@
 // model's window (edited window by window), and our extensions' modes (extend, loop, connect, strength).
 using System.Net.Http.Json;
 using Spacetime.Media;
+using Spacetime.Media.Provenance;
 using Spacetime.Pipelines;
 using Spacetime.Server;
 using Spacetime.Training;
@@ -53,6 +54,29 @@ public sealed class ModelServerTests(TinyModelFixture tiny) : IClassFixture<Tiny
         var video = Download(host, id);
         Assert.Equal((1280, 720, 8), (video.Width, video.Height, video.Count));
         Assert.True(clock.Elapsed.TotalSeconds < 30, $"{clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    [Fact]
+    public async Task Outputs_AreWatermarkedWithTheModelsPayload_AndTheMp4CarriesTheManifest()
+    {
+        var identity = ModelIdentity.Of(tiny.Dir);
+        await using var host = await ServerHost.Start(new ModelVideoMaker(tiny.Model, identity));
+        string id = (await host.Create(new { prompt = "a red ball bounces", size = "1280x720", seconds = "1",
+                                             steps = 2 })).GetProperty("id").GetString()!;
+        var done = await host.WaitDone(id);
+        Assert.True(done.GetProperty("status").GetString() == "completed", done.ToString());
+        // the thumbnail (lossless PNG) carries the mark; the MP4 carries the manifest, bound to its bytes
+        string thumb = Path.Combine(host.DataDir, "thumb.png"), mp4 = Path.Combine(host.DataDir, "video.mp4");
+        File.WriteAllBytes(thumb, await host.Http.GetByteArrayAsync($"/v1/videos/{id}/content?variant=thumbnail"));
+        File.WriteAllBytes(mp4, await host.Http.GetByteArrayAsync($"/v1/videos/{id}/content"));
+        var found = Watermark.Detect(VideoFile.Read(thumb));
+        Assert.True(found.Watermarked, $"p = {found.PValue}");
+        Assert.Equal(identity.Payload, found.Payload);
+        var read = ManifestStore.Read(mp4);
+        Assert.NotNull(read);
+        Assert.Equal(identity.WeightsSha256, read!.Envelope.Manifest.WeightsSha256);
+        Assert.Equal(ProvenanceManifest.Sha256Hex("a red ball bounces"), read.Envelope.Manifest.PromptSha256);
+        Assert.True(read.ContentUnchanged);
     }
 
     [Fact]
