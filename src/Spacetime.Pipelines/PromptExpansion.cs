@@ -69,20 +69,22 @@ public sealed class LlmPromptExpander : IPromptExpander
                                         "http://127.0.0.1:8080/v1");
         if (!(config.TimeoutSeconds > 0)) throw new ArgumentException("LLM timeout must be positive");
         this.config = config;
+        SystemPrompt = BuildSystemPrompt(config.Examples);
         http = new HttpClient(handler ?? new HttpClientHandler()) { Timeout = TimeSpan.FromSeconds(config.TimeoutSeconds) };
     }
 
-    /// <summary>The system prompt: the task, then world prompts beside their dense captions.</summary>
-    public string SystemPrompt
+    /// <summary>The system prompt: the task, then world prompts beside their dense captions (built once).</summary>
+    public string SystemPrompt { get; }
+
+    static string BuildSystemPrompt(int examples)
     {
-        get
         {
             var sb = new StringBuilder();
             sb.Append("You expand a short video prompt into one dense caption in exactly the style of the examples: ")
               .Append("the background, gravity, the camera, then each object with its size, colour, shape, where it ")
               .Append("starts and what it does. Use only circles, squares and triangles in red, orange, yellow, ")
               .Append("green, cyan, blue, purple, pink or white. Answer with the caption alone.\n\n");
-            for (int i = 0; i < config.Examples; i++)
+            for (int i = 0; i < examples; i++)
             {
                 var truth = WorldClip.Describe(new ClipSettings(WorldClip.DeriveSeed(0x11A, i), 128, 128, 2, 8));
                 sb.Append("Prompt: ").Append(truth.Prompt).Append("\nCaption: ").Append(truth.Caption).Append("\n\n");

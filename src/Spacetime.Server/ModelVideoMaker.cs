@@ -30,6 +30,10 @@ public sealed class ModelVideoMaker(TextVideoModel model, ModelIdentity? identit
 
     readonly Generator generator = new(model);
 
+    // the sampler every video is made with (named in its manifest)
+    const string SamplerName = "dpm++2m";
+    static readonly SamplerConfig Sampler = SamplerConfig.Presets[SamplerName];
+
     /// <inheritdoc/>
     public (int Width, int Height) DefaultSize => (model.Config.Width, model.Config.Height);
 
@@ -46,9 +50,8 @@ public sealed class ModelVideoMaker(TextVideoModel model, ModelIdentity? identit
         var request = new GenerationRequest(spec.Prompt)
         {
             Negative = spec.NegativePrompt, Width = w, Height = h, Seconds = spec.Duration, Seed = spec.Seed,
-            Condition = Condition(spec, inputs),
+            Condition = Condition(spec, inputs), Sampler = Sampler with { Steps = spec.Steps ?? Sampler.Steps },
         };
-        if (spec.Steps is { } steps) request = request with { Sampler = request.Sampler with { Steps = steps } };
         var video = spec.Mode == GenerationMode.Edit
             ? Edit(request, Required(inputs.Source, spec), spec.Strength ?? RemixStrength, progress)
             : Generate(request, progress, 0, 1);
@@ -59,9 +62,7 @@ public sealed class ModelVideoMaker(TextVideoModel model, ModelIdentity? identit
     public (uint Payload, ProvenanceManifest Manifest)? Provenance(VideoSpec spec, VideoInputs inputs, Frames video)
     {
         if (identity is null) return null;
-        var sampler = new GenerationRequest(spec.Prompt).Sampler;                   // Make uses the default sampler
-        string name = SamplerConfig.Presets.First(kv => kv.Value == sampler).Key;
-        var manifest = GenerationProvenance.Manifest(identity, spec.Prompt, spec.Seed, name, spec.Steps ?? sampler.Steps,
+        var manifest = GenerationProvenance.Manifest(identity, spec.Prompt, spec.Seed, SamplerName, spec.Steps ?? Sampler.Steps,
                                                      video, spec.Mode, inputs.Image ?? inputs.Source, inputs.Second);
         return (identity.Payload, manifest);
     }
