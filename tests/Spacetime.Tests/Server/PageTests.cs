@@ -1,6 +1,6 @@
 // The web page at /: served as HTML with the form; and, in a real browser (Debian's chromium, driven by Playwright),
-// a prompt typed and submitted becomes a video that plays in place. The browser test is Slow, and fails with a line
-// that says what to install when the browser is missing rather than passing.
+// a prompt typed and submitted becomes a video that plays in place. The browser tests run by default (about 5 s each;
+// CI installs chromium) and fail with a line that says what to install when the browser is missing rather than passing.
 using Microsoft.Playwright;
 using Spacetime.Server;
 
@@ -48,7 +48,7 @@ public sealed class PageTests(TinyModelFixture tiny) : IClassFixture<TinyModelFi
                                   "return v !== null && v.readyState >= 1 && v.duration > 0; }",
                                   null, new() { Timeout = 60_000 });
 
-    [Fact, Trait("Category", "Slow")]
+    [Fact]
     public Task Browser_TypeAPrompt_TheVideoPlaysInPlace() => InBrowser(async (page, host) =>
     {
         await page.FillAsync("#prompt", "a red ball falls and bounces");
@@ -64,7 +64,7 @@ public sealed class PageTests(TinyModelFixture tiny) : IClassFixture<TinyModelFi
         Assert.True(new FileInfo(shot).Length > 0);
     }, new ViewportSize { Width = 1000, Height = 640 });
 
-    [Fact, Trait("Category", "Slow")]
+    [Fact]
     public Task Browser_LoopMode_SendsALoop_AndItPlays() => InBrowser(async (page, _) =>
     {
         await page.FillAsync("#prompt", "a blue square slides to the left");
