@@ -58,6 +58,11 @@ public static class CaptionerTrainer
         var data = recipe.DataRecipe;
         if (data.CacheClips == 0)
             throw new ArgumentException($"captioner recipe: its data recipe '{recipe.Data}' has no latent cache");
+        if (recipe.Net.ReadArea != data.Clip.Width * data.Clip.Height || recipe.Net.ReadFrames != data.Clip.Frames
+            || recipe.Net.ReadFps != data.Clip.Fps)
+            throw new ArgumentException($"captioner recipe: it reads {recipe.Net.ReadArea} pixels x {recipe.Net.ReadFrames} " +
+                                        $"frames at {recipe.Net.ReadFps} fps but its data are {data.Clip.Width}x" +
+                                        $"{data.Clip.Height} x {data.Clip.Frames} at {data.Clip.Fps}");
         var codec = Codec(data, dir, vaeDir);
         if (codec.Channels != recipe.Net.LatentChannels)
             throw new ArgumentException($"captioner recipe: the network reads {recipe.Net.LatentChannels} latent " +
