@@ -94,7 +94,8 @@ public sealed record CaptionFacts(int Count, IReadOnlyList<ObjectFacts> Objects,
             return new ObjectFacts(colour, Named<Shape>(CaptionGrammar.Shapes, o.Shape),
                                    Named<SizeClass>(CaptionGrammar.Sizes, o.Size),
                                    stated.Objects.FirstOrDefault(s => s.Colour == colour)?.Directions ?? [],
-                                   events.Count(k => k == EventKind.FloorBounce), events.Contains(EventKind.GoesBehind));
+                                   events.Count(k => k == EventKind.FloorBounce),
+                                   events.Contains(EventKind.GoesBehind));
         }).ToArray();
         return new CaptionFacts(objects.Length, objects, truth.Occluder is not null,
                                 Enum.Parse<CameraMotion>(truth.Camera, ignoreCase: true), truth.Gravity,
@@ -125,7 +126,8 @@ public sealed record CaptionFacts(int Count, IReadOnlyList<ObjectFacts> Objects,
         return score;
     }
 
-    /// <summary>Directions with repeats merged: [+1, +1, -1] -> [+1, -1], the order in which it heads each way.</summary>
+    /// <summary>Directions with repeats merged: [+1, +1, -1] -> [+1, -1], the order in which it heads each way.
+    /// </summary>
     static List<int> Turns(IReadOnlyList<int> directions)
     {
         var turns = new List<int>();
@@ -138,7 +140,8 @@ public sealed record CaptionFacts(int Count, IReadOnlyList<ObjectFacts> Objects,
     static bool IsMotion(Act act) => act is Act.Falls or Act.Bounces or Act.Thrown or Act.Slides or Act.Moves
                                      or Act.Drifts;
 
-    /// <summary>Takes "video of three objects" out of the words; returns its number (null when there is none).</summary>
+    /// <summary>Takes "video of three objects" out of the words; returns its number (null when there is none).
+    /// </summary>
     static int? TakeCount(List<string> words)
     {
         for (int k = 0; k + 3 < words.Count; k++)
@@ -165,7 +168,8 @@ public sealed record CaptionFacts(int Count, IReadOnlyList<ObjectFacts> Objects,
         }
     }
 
-    /// <summary>"plain:dark grey/navy", "gradient:black/navy" (ClipTruth.Background): pattern, then colours A/B.</summary>
+    /// <summary>"plain:dark grey/navy", "gradient:black/navy" (ClipTruth.Background): pattern, then colours A/B.
+    /// </summary>
     static BackgroundFacts BackgroundOf(string text)
     {
         var parts = text.Split(':', '/');

@@ -2,8 +2,8 @@
 // text the DiT was trained on. It reads the prompt with the caption grammar's word lists and writes the caption with
 // the caption writer's own sentences (CaptionWriter.Write), so an expansion reads exactly like a training caption.
 //
-//   1) Scene words: background ("on a black background"), camera ("pans left", "zooms in"), gravity ("no gravity",
-//      "in space"), the grey block ("block", "behind").
+//   1) Scene words: background ("on a black background", "fades from black to navy"), camera ("pans left", "zooms
+//      in"), gravity ("no gravity", "in space"), the grey block ("block", "behind").
 //   2) Clauses: noun phrases ("a red ball", "two small squares", "a red and a blue box", "it") and the verbs after
 //      them ("falls", "bounces twice", "moves to the left", "collides with", "passes behind"). A verb belongs to the
 //      objects named since the last verb; objects after "with" are companions ("..., with a yellow square").
@@ -21,9 +21,9 @@
 //   motion      an object given no verb stays still; a throw, slide or move with no direction goes away from the
 //               side the object starts on, else to the right; objects that collide head for each other and rebound
 //   block       in the middle
-// At most ten objects and eight actions per object are kept (the reader keeps every action: CaptionFacts reads
-// long captions with it). Unknown words are ignored; a prompt in which no object
-// or action is recognised is returned as typed (trimmed), since a caption would have to invent its content.
+// At most ten objects and eight actions per object are kept (the reader keeps every action, for CaptionFacts, which
+// reads long captions with it; the plan takes the first eight). Unknown words are ignored; a prompt in which no
+// object or action is recognised is returned as typed (trimmed), since a caption would have to invent its content.
 using System.Text;
 
 namespace Spacetime.World;
@@ -77,14 +77,15 @@ public static class PromptExpander
 
     internal const double Left = 1.0 / 6, Middle = 0.5, Right = 5.0 / 6;   // start x (arena fractions) by third
 
-    /// <summary>The background when a prompt names none: plain dark grey (B and the stripe settings go unused).</summary>
+    /// <summary>The background when a prompt names none: plain dark grey (B and the stripe settings go unused).
+    /// </summary>
     static readonly Background DefaultBackground =
         new(BackgroundPattern.Plain, BackgroundColour.DarkGrey, BackgroundColour.Navy, 1.5, Vertical: true);
 
     static CaptionPlan Plan(PromptReading r)
     {
         var things = r.Things;
-        foreach (var t in things)
+        foreach (var t in things)                                   // the first MaxActions deeds of each
             if (t.Actions.Count > MaxActions) t.Actions.RemoveRange(MaxActions, t.Actions.Count - MaxActions);
         bool gravity = r.Gravity ?? !(r.Acts.Contains(Act.Drifts)
                                       && !r.Acts.Any(a => a is Act.Falls or Act.Bounces or Act.Thrown or Act.Slides));
