@@ -11,9 +11,8 @@
 //     their "left" or "right" to the nearest verb as its direction;
 //   - objects named without a colour ("so objects float freely") are not objects of the scene. Captions name every
 //     object by size, colour and shape, and a world scene never repeats a colour, so colour identifies an object.
-// A horizontal direction is one stated by a movement verb (falls, bounces, is thrown, slides, moves, drifts): the
-// "left" of "hits the left wall" and the "right" of "reappears on its right side" say where, not which way, so they
-// are not directions of motion.
+// A horizontal direction is one stated by a movement verb (falls, bounces, is thrown, slides, moves, drifts); the
+// side in "hits the left wall" is not one.
 //
 // Scoring: right/total per FactKind. A true object's counterpart is the predicted object of the same colour (the
 // first with the same colour and shape, else the first with the same colour); a true object without one is wrong on
