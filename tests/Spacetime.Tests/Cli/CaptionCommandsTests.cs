@@ -76,3 +76,38 @@ public sealed class CaptionCommandsTests : IDisposable
         CliTests.AssertOneLineError(["caption", clip, "--captioner", cap, "--vae", otherVae], "--vae", "another VAE");
     }
 }
+
+public sealed class CaptionerEvalTests : IDisposable
+{
+    readonly string dir = Path.Combine(Path.GetTempPath(), "spacetime-capeval-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public void Dispose()
+    {
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public void EvalCaptioner_WritesThePerFactTable_WithTheChanceRow()
+    {
+        string vaeDir = Path.Combine(dir, "vae"), capDir = Path.Combine(dir, "captioner"), outDir = Path.Combine(dir, "out");
+        VaeCheckpoint.Save(new VideoVae(VaeRecipe.Preset("tiny").Vae, new Rng(1)), vaeDir);
+        var tokenizer = BpeTokenizer.Train(Enumerable.Range(0, 20).Select(i =>
+            WorldClip.Describe(new ClipSettings(i, 32, 32, 1, 8)).Caption), 300);
+        new Captioner(CaptionerConfig.Presets["tiny"] with { MaxTokens = 12 }, tokenizer, 3)
+        {
+            Latents = LatentFingerprint.Of(new VaeLatents(VaeCheckpoint.Load(vaeDir))),
+        }.Save(capDir);
+
+        var (code, stdout, err) = CliTests.Run("eval", "captioner", "--captioner", capDir, "--vae", vaeDir, "--clips", "4",
+                                               "--out", outDir);
+        Assert.True(code == 0, err);
+        string report = File.ReadAllText(Path.Combine(outDir, "report.md"));
+        Assert.Contains("| count |", report);
+        Assert.Contains("| colour |", report);
+        Assert.Contains("truth: A video of", report);
+        var count = report.Split('\n').First(l => l.StartsWith("| count |")).Split('|', StringSplitOptions.TrimEntries);
+        Assert.EndsWith("/4", count[4]);                                             // one count fact per clip
+        CliTests.AssertOneLineError(["eval", "captioner", "--captioner", capDir, "--vae", vaeDir, "--clips", "1",
+                                     "--out", outDir], "--clips");
+    }
+}
