@@ -126,12 +126,18 @@ public static class CaptionerTrainer
         public void Export(string dir) => model.Save(dir);
     }
 
+    /// <summary>Lengths are padded up to a multiple of this, so that a run sees a few tensor shapes rather than one per
+    /// caption length: the engine pools buffers by exact size, and a shape per length grew it past 15 GB.</summary>
+    internal const int LengthStep = 64;
+
     /// <summary>Teacher forcing for B captions: inputs (B·L) = &lt;bos&gt; caption, targets (B·L) = caption
-    /// &lt;eos&gt;, padded to the longest (inputs with &lt;pad&gt;, targets with -100, which the loss ignores).</summary>
+    /// &lt;eos&gt;, padded to the longest rounded up to <see cref="LengthStep"/> (at most maxTokens; inputs with
+    /// &lt;pad&gt;, targets with -100, which the loss ignores).</summary>
     internal static (int[] Inputs, int[] Targets, int L) Teacher(BpeTokenizer tokenizer, string[] captions, int maxTokens)
     {
         var rows = captions.Select(c => tokenizer.EncodeCaption(c, maxTokens + 1)).ToArray();   // <bos> .. <eos>
-        int L = Math.Max(1, rows.Max(r => r.Length) - 1);
+        int longest = Math.Max(1, rows.Max(r => r.Length) - 1);
+        int L = Math.Min(maxTokens, (longest + LengthStep - 1) / LengthStep * LengthStep);
         var inputs = new int[rows.Length * L];
         var targets = new int[rows.Length * L];
         Array.Fill(targets, -100);
