@@ -62,26 +62,25 @@ public static class DitTrainer
     }
 
     /// <summary>
-    /// Trains LoRA adapters shaped by <paramref name="lora"/> for the model folder <paramref name="baseDir"/> on the
-    /// clips of <paramref name="data"/>, into the run folder <paramref name="dir"/> (export: DIR/adapter.safetensors).
-    /// The clips are resampled to the base model's training size and length and trained text-to-video only (no masked
-    /// frames). A run resumes from its checkpoint when there is one; another base model, rank, alpha or targets than
-    /// the run's is refused.
+    /// Trains LoRA adapters shaped by <paramref name="lora"/> for <paramref name="model"/> (loaded from the folder
+    /// that <paramref name="identity"/> names) on the clips of <paramref name="data"/>, into the run folder
+    /// <paramref name="dir"/> (export: DIR/adapter.safetensors). The model is frozen and the adapters stay attached to
+    /// its DiT. The clips are resampled to the model's training size and length and trained text-to-video only (no
+    /// masked frames). A run resumes from its checkpoint when there is one; another base model, rank, alpha or targets
+    /// than the run's is refused.
     /// </summary>
-    public static TrainResult TrainLora(string baseDir, LoraConfig lora, TrainConfig cfg, string dir, Dataset data,
-                                        Action<TrainProgress>? progress = null, int? stopAt = null,
-                                        Action<string, int, int>? status = null) =>
-        Trainer.Run(NewLoraTask(baseDir, lora, cfg, dir, data, status), cfg, dir, progress, stopAt);
+    public static TrainResult TrainLora(TextVideoModel model, ModelIdentity identity, LoraConfig lora, TrainConfig cfg,
+                                        string dir, Dataset data, Action<TrainProgress>? progress = null,
+                                        int? stopAt = null, Action<string, int, int>? status = null) =>
+        Trainer.Run(NewLoraTask(model, identity, lora, cfg, dir, data, status), cfg, dir, progress, stopAt);
 
-    // the task of TrainLora: the base loaded and frozen, the adapters built (A from the run's seed, B zero) and attached
-    internal static DitTask NewLoraTask(string baseDir, LoraConfig lora, TrainConfig cfg, string dir, Dataset data,
-                                        Action<string, int, int>? status = null)
+    // the task of TrainLora: the base frozen, the adapters built (A from the run's seed, B zero) and attached
+    internal static DitTask NewLoraTask(TextVideoModel model, ModelIdentity identity, LoraConfig lora, TrainConfig cfg,
+                                        string dir, Dataset data, Action<string, int, int>? status = null)
     {
         if (data.Clips.Count == 0) throw new ArgumentException($"{data.Root}: the dataset has no usable clips");
         cfg.Validate();
         lora.Validate();
-        var model = TextVideoModel.Load(baseDir);
-        var identity = ModelIdentity.Of(baseDir);
         string exported = Path.Combine(dir, LoraAdapter.FileName);
         if (Trainer.HasCheckpoint(dir) && File.Exists(exported))
         {
