@@ -110,9 +110,13 @@ internal static class GenerateCommands
 
             // 2) the model and the inputs (read before any sampling)
             var m = LoadModel(parsed.GetValue(model)!);
+            IReadOnlyList<LoraCommands.Applied> applied = [];
             if (parsed.GetValue(lora) is { Length: > 0 } adapters)
-                io.OutWriter.WriteLine("LoRA: " + LoraCommands.Apply(io, m, parsed.GetValue(model)!, adapters,
-                                                                    parsed.GetValue(loraScale), "--lora", "--lora-scale"));
+            {
+                applied = LoraCommands.Apply(io, m, parsed.GetValue(model)!, adapters, parsed.GetValue(loraScale),
+                                             "--lora", "--lora-scale");
+                io.OutWriter.WriteLine("LoRA: " + string.Join(", ", applied));
+            }
             else if (parsed.GetValue(loraScale) is { Length: > 0 })
                 throw new UserError("--lora-scale goes with --lora ADAPTER");
             double rateUsed = rate ?? m.Config.Fps;
@@ -143,7 +147,8 @@ internal static class GenerateCommands
                     try { result = generator.Generate(request, progress); }
                     catch (GenerationRequestException e) { throw new UserError(e.Message); }
                 });
-            var made = ProvenanceCommands.WriteMarked(outPath, result, request, parsed.GetValue(model)!, samplerName);
+            var made = ProvenanceCommands.WriteMarked(outPath, result, request, parsed.GetValue(model)!, samplerName,
+                                                      applied.Select(a => a.Digest()).ToList());
             foreach (var note in result.Notes) io.OutWriter.WriteLine(note);
             if (result.Chunks > 1)                          // long videos wander: say how far, first vs last tenth
                 io.OutWriter.WriteLine($"drift from the first to the last tenth: {Spacetime.Eval.Drift.Measure(made)}");

@@ -6,6 +6,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spacetime.Data;
+using Spacetime.Media.Provenance;
 using Spacetime.Models.Dit;
 using Spacetime.Pipelines;
 
@@ -39,7 +40,8 @@ internal static class LoraCommands
             if (File.Exists(outDir) || Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
                 throw new UserError($"--out {outDir} already exists; give a new folder (a merge never overwrites a model)");
             var m = GenerateCommands.LoadModel(modelDir);
-            var applied = Apply(io, m, modelDir, parsed.GetValue(adapters)!, parsed.GetValue(scales), "--lora", "--scale");
+            var applied = string.Join(", ", Apply(io, m, modelDir, parsed.GetValue(adapters)!, parsed.GetValue(scales),
+                                                  "--lora", "--scale"));
             CliArgs.Writable("--out", Path.Combine(outDir, "spacetime.json"));
             // the folder is written whole under a temporary name beside it, then renamed: never half a model
             string full = Path.GetFullPath(outDir);
@@ -92,13 +94,23 @@ internal static class LoraCommands
         Arity = ArgumentArity.OneOrMore,
     };
 
+    /// <summary>An adapter as given, the file read, and the scale it was applied at.</summary>
+    public sealed record Applied(string Given, string File, float Scale)
+    {
+        public override string ToString() =>
+            $"{Given} (scale {Scale.ToString("0.###", CultureInfo.InvariantCulture)})";
+
+        /// <summary>What a manifest records of it.</summary>
+        public AdapterDigest Digest() => new(ProvenanceManifest.Sha256Hex(System.IO.File.ReadAllBytes(File)), Scale);
+    }
+
     /// <summary>
     /// Reads every adapter for <paramref name="m"/>'s DiT (all read and checked before any is applied), then folds each
-    /// into it at its scale; returns what was applied, in words. Each adapter trained on another base of the same
-    /// shapes gets a note; one of other layers or shapes is a UserError naming the differences.
+    /// into it at its scale; returns what was applied. Each adapter trained on another base of the same shapes gets a
+    /// note; one of other layers or shapes is a UserError naming the differences.
     /// </summary>
-    public static string Apply(CliConsole io, TextVideoModel m, string modelDir, string[] paths, double[]? scales,
-                               string adapterOption, string scaleOption)
+    public static IReadOnlyList<Applied> Apply(CliConsole io, TextVideoModel m, string modelDir, string[] paths,
+                                               double[]? scales, string adapterOption, string scaleOption)
     {
         if (paths.Length == 0) throw new UserError($"{adapterOption} needs an adapter file or folder");
         scales ??= [];
@@ -118,15 +130,15 @@ internal static class LoraCommands
                 throw new UserError($"{adapterOption} {e.Message.TrimEnd('.')}");
             }
         }).ToList();
-        var said = new List<string>();
+        var applied = new List<Applied>();
         for (int i = 0; i < adapters.Count; i++)
         {
             float scale = (float)(scales.Length == 0 ? 1 : scales.Length == 1 ? scales[0] : scales[i]);
             if (adapters[i].NoteFor(identity) is { } note) io.OutWriter.WriteLine($"{paths[i]}: {note}");
             adapters[i].Layers.MergeInto(m.Dit, scale);
-            said.Add($"{paths[i]} (scale {scale.ToString("0.###", CultureInfo.InvariantCulture)})");
+            applied.Add(new Applied(paths[i], LoraAdapter.Resolve(paths[i]), scale));
         }
-        return string.Join(", ", said);
+        return applied;
     }
 
     /// <summary>The --targets names, as users write them.</summary>

@@ -55,7 +55,17 @@ public sealed class LoraCommandsTests(LoraFixture fixture) : IClassFixture<LoraF
                                       "--lora-scale", "1", "--steps", "2", "--out", video);
         Assert.True(code == 0, err);
         Assert.Contains($"LoRA: {run} (scale 0.5), {Path.Combine(run, LoraAdapter.FileName)} (scale 1)", output);
-        Assert.True(File.Exists(video));
+        var manifest = Spacetime.Media.Provenance.ManifestStore.Read(video)!.Envelope.Manifest;
+        string sha = Spacetime.Media.Provenance.ProvenanceManifest.Sha256Hex(
+            File.ReadAllBytes(Path.Combine(run, LoraAdapter.FileName)));
+        Assert.Equal([new(sha, 0.5), new(sha, 1.0)], manifest.Adapters!);
+        Assert.Equal("base", manifest.ModelId);                                   // the model fields name the base
+
+        string plain = Path.Combine(New("gen"), "b.gif");
+        Assert.Equal(0, Run("generate", "a red ball falls", "--model", fixture.BaseDir, "--steps", "2", "--out", plain).Code);
+        var without = Spacetime.Media.Provenance.ManifestStore.Read(plain)!.Envelope;
+        Assert.Null(without.Manifest.Adapters);
+        Assert.DoesNotContain("adapters", without.ToJson());
     }
 
     [Fact]
