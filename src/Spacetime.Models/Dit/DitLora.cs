@@ -120,7 +120,8 @@ public sealed class DitLora : Module
 
     // The block Linears a target set names, with their paths: blocks.{i}.{name} for the names in BlockLinears.
     static IEnumerable<(string Path, Linear Layer)> Targeted(VideoDit dit, LoraTargets targets) =>
-        Linears(dit).Where(kv => (TargetOf(kv.Key) & targets) != 0).Select(kv => (kv.Key, kv.Value));
+        dit.NamedModules().Where(m => m.Module is Linear && (TargetOf(m.Name) & targets) != 0)
+           .Select(m => (m.Name, (Linear)m.Module));
 
     static LoraTargets TargetOf(string path)
     {
