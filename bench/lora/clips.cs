@@ -1,5 +1,6 @@
 #:project ../../src/Spacetime.World/Spacetime.World.csproj
 #:project ../../src/Spacetime.Data/Spacetime.Data.csproj
+#:property PublishAot=false
 // The data and the score of the LoRA measurement (bench/lora/run.sh): teach a model a colour it has never seen.
 //   dotnet run bench/lora/clips.cs -- make OUT [COUNT] [PROMPTS]   COUNT (<= 100) training clips in OUT/data, and
 //                                                                  PROMPTS held-out captions in OUT/prompts.txt
