@@ -226,7 +226,7 @@ internal static class TrainCommands
             var m = GenerateCommands.LoadModel(modelDir);
             var identity = ModelIdentity.Of(modelDir);
             try { LoraCommands.Describe(io, new DitLora(m.Dit, lora), m); }
-            catch (ArgumentException e) { throw new UserError($"--rank {r}: {e.Message}"); }
+            catch (ArgumentException e) { throw new UserError($"--rank: {e.Message}"); }
             io.OutWriter.WriteLine($"{dataDir}: {dataset.Clips.Count} clips" + (dataset.Problems.Count > 0
                 ? $", {dataset.Problems.Count} skipped (see `spacetime data inspect`)" : ""));
             var result = WithProgress(io, cfg, (p, status) =>
