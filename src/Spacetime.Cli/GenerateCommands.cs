@@ -3,10 +3,11 @@
 //   spacetime generate "a red ball falls and bounces" [--model DIR] [--size 128x128] [--seconds 2 | --frames N]
 //       [--fps 8] [--seed 0] [--steps 25] [--sampler dpm++2m] [--guidance 4] [--negative "..."] [--no-expand]
 //       [--image FILE | --video FILE [--strength 0.6] | --extend FILE [--backward] | --connect A B] [--loop]
-//       [--out out.gif]
+//       [--lora ADAPTER [--lora-scale S]]... [--out out.gif]
 // --image animates a still; --video edits a video (SDEdit); --extend adds frames after (or before) a video; --loop
 // makes the end lead back into the start (from --image when given); --connect makes a transition from A's end to B's
-// start; --seconds up to 60 goes beyond the model's window in chunks; --frames 1 makes an image (a plain .png).
+// start; --seconds up to 60 goes beyond the model's window in chunks; --frames 1 makes an image (a plain .png);
+// --lora folds LoRA adapters (`train lora`) into the DiT's weights at load time, each at its --lora-scale.
 // Every input is checked and read before sampling starts, so a mistake costs no sampling time, prints one line,
 // exits with code 2 and writes no file. The video is written atomically (a temporary file, then a rename).
 using System.CommandLine;
@@ -66,12 +67,14 @@ internal static class GenerateCommands
             Description = "Connect two videos: a transition from the end of A to the start of B (--connect A B).",
             Arity = new ArgumentArity(2, 2), AllowMultipleArgumentsPerToken = true,
         };
+        var lora = LoraCommands.AdapterOption("--lora", required: false);
+        var loraScale = LoraCommands.ScaleOption("--lora-scale");
         var output = CliArgs.Option("--out", "Video file: .gif .png (contact sheet; one frame: the image) .mp4 (needs ffmpeg) ...",
                                     "out.gif", "-o");
         var command = new Command("generate", "Generate a video from a text prompt, an image or videos.")
         {
             prompt, model, size, seconds, frameCount, fps, seed, steps, sampler, guidance, negative, noExpand,
-            expandMode, llmUrl, llmModel, image, video, strength, extend, backward, loop, connect, output,
+            expandMode, llmUrl, llmModel, image, video, strength, extend, backward, loop, connect, lora, loraScale, output,
         };
         command.SetAction(parsed =>
         {
@@ -107,6 +110,15 @@ internal static class GenerateCommands
 
             // 2) the model and the inputs (read before any sampling)
             var m = LoadModel(parsed.GetValue(model)!);
+            IReadOnlyList<LoraCommands.Applied> applied = [];
+            if (parsed.GetValue(lora) is { Length: > 0 } adapters)
+            {
+                applied = LoraCommands.Apply(io, m, parsed.GetValue(model)!, adapters, parsed.GetValue(loraScale),
+                                             "--lora", "--lora-scale");
+                io.OutWriter.WriteLine("LoRA: " + string.Join(", ", applied));
+            }
+            else if (parsed.GetValue(loraScale) is { Length: > 0 })
+                throw new UserError("--lora-scale goes with --lora ADAPTER");
             double rateUsed = rate ?? m.Config.Fps;
             if (count is null && sec is { } asked && Math.Round(asked * rateUsed, MidpointRounding.AwayFromZero) < 1)
                 throw new UserError($"--seconds {asked} at --fps {rateUsed:0.###} gives zero frames; ask for at least one");
@@ -135,7 +147,8 @@ internal static class GenerateCommands
                     try { result = generator.Generate(request, progress); }
                     catch (GenerationRequestException e) { throw new UserError(e.Message); }
                 });
-            var made = ProvenanceCommands.WriteMarked(outPath, result, request, parsed.GetValue(model)!, samplerName);
+            var made = ProvenanceCommands.WriteMarked(outPath, result, request, parsed.GetValue(model)!, samplerName,
+                                                      applied.Select(a => a.Digest()).ToList());
             foreach (var note in result.Notes) io.OutWriter.WriteLine(note);
             if (result.Chunks > 1)                          // long videos wander: say how far, first vs last tenth
                 io.OutWriter.WriteLine($"drift from the first to the last tenth: {Spacetime.Eval.Drift.Measure(made)}");

@@ -17,6 +17,7 @@ internal static class Program
         root.Subcommands.Add(ModelCommands.Create(io));
         root.Subcommands.Add(TrainCommands.Create(io));
         root.Subcommands.Add(GenerateCommands.Create(io));
+        root.Subcommands.Add(LoraCommands.Create(io));
         root.Subcommands.Add(EvalCommands.Create(io));
         root.Subcommands.Add(CaptionCommands.Create(io));
         root.Subcommands.Add(VaeCommands.Create(io));

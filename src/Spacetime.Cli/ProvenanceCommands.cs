@@ -94,6 +94,8 @@ internal static class ProvenanceCommands
             io.OutWriter.WriteLine($"sampling:   seed {m.Seed}, {m.Steps} steps of {m.Sampler}, mode {m.Mode}");
             io.OutWriter.WriteLine($"video:      {m.Width}x{m.Height}, {m.Frames} frames at {m.Fps:0.###} fps");
             foreach (var input in m.Inputs) io.OutWriter.WriteLine($"input:      {input.Role} sha256 {input.Sha256}");
+            foreach (var a in m.Adapters ?? [])
+                io.OutWriter.WriteLine($"lora:       sha256 {a.Sha256} at scale {a.Scale.ToString("0.###", CultureInfo.InvariantCulture)}");
             io.OutWriter.WriteLine($"created:    {m.Created:O}");
             io.OutWriter.WriteLine($"watermark:  payload {m.WatermarkPayload}");
             return CliRunner.Ok;
@@ -120,12 +122,12 @@ internal static class ProvenanceCommands
     /// <summary>Writes <paramref name="result"/>'s video watermarked and with its manifest (ProvenanceWriter);
     /// returns the frames as written. The payload names the model (the first 32 bits of its weights hash).</summary>
     internal static Frames WriteMarked(string path, GenerationResult result, GenerationRequest request, string modelDir,
-                                       string samplerName)
+                                       string samplerName, IReadOnlyList<AdapterDigest>? adapters = null)
     {
         var model = ModelIdentity.Of(modelDir);
         var manifest = GenerationProvenance.Manifest(model, request.Prompt, request.Seed, samplerName, result.Steps,
                                                      result.Video, request.Condition.Mode, request.Condition.Input,
-                                                     request.Condition.Second);
+                                                     request.Condition.Second, adapters);
         return ProvenanceWriter.WriteMarked(path, result.Video, model.Payload, manifest);
     }
 }

@@ -5,10 +5,13 @@
 //   spacetime train dit --recipe tiny-vae --vae runs/vae --data my-clips --out runs/mine   (VAE latents, a folder)
 //   spacetime train dit --recipe tiny --steps 200 --out runs/tiny       (pixel-space smoke recipe, no VAE)
 //   spacetime train captioner --recipe world --vae models/spacetime/vae --out runs/captioner   (video -> caption)
+//   spacetime train lora --model models/spacetime --data my-clips --rank 8 --steps 200 --out runs/my-lora
+//       (LoRA adapters only, the model frozen; the adapter is runs/my-lora/adapter.safetensors)
 // Running again into the same --out resumes from its checkpoint (exactly: same weights as an uninterrupted run).
 // --dump-parity DIR also writes what bench/parity/parity.py needs to replay the run in PyTorch (TrainParity).
 using System.CommandLine;
 using Spacetime.Data;
+using Spacetime.Models.Dit;
 using Spacetime.Pipelines;
 using Spacetime.Training;
 using Spectre.Console;
@@ -24,6 +27,7 @@ internal static class TrainCommands
         train.Subcommands.Add(Classifier(io));
         train.Subcommands.Add(Captioner(io));
         train.Subcommands.Add(Dit(io));
+        train.Subcommands.Add(Lora(io));
         return train;
     }
 
@@ -213,6 +217,54 @@ internal static class TrainCommands
         return command;
     }
 
+    /// <summary>LoRA's knobs: the DiT's, without EMA (the adapter is exported as trained).</summary>
+    static readonly TrainConfig LoraDefaults = DitDefaults with { EmaDecay = 0 };
+
+    static Command Lora(CliConsole io)
+    {
+        var model = CliArgs.Option("--model", "Base model folder, frozen (written by `spacetime train dit`).",
+                                   GenerateCommands.ShippedModel);
+        var data = CliArgs.Required<string>("--data", "Dataset folder, as `train dit --data` reads (captions.jsonl " +
+                                                      "from `data synth`, or videos with captions).");
+        var rank = CliArgs.Option("--rank", "Rank of each low-rank update.", new LoraConfig().Rank);
+        var alpha = new Option<double?>("--alpha") { Description = "Updates are scaled by alpha / rank (default: " +
+                                                                   "the rank, a scale of 1)." };
+        var targets = CliArgs.Option("--targets", $"Adapted layers of each DiT block, comma-separated: " +
+                                                  $"{LoraCommands.TargetNames}.", "all");
+        var command = new Command("lora", "Train LoRA adapters on a dataset folder; the base model stays frozen and " +
+                                          "the adapter is saved apart (OUT/adapter.safetensors).")
+        {
+            model, data, rank, alpha, targets,
+        };
+        var knobs = new Knobs(command, LoraDefaults);
+        command.SetAction(parsed =>
+        {
+            var cfg = knobs.Config(parsed, LoraDefaults);
+            string dir = knobs.Dir(parsed);
+            if (knobs.ParityDir(parsed) is not null)
+                throw new UserError("--dump-parity replays whole-model runs; train lora does not take it");
+            int r = CliArgs.Positive("--rank", parsed.GetValue(rank));
+            double a = parsed.GetValue(alpha) is { } given ? CliArgs.Positive("--alpha", given) : r;
+            var lora = new LoraConfig
+            {
+                Rank = r, Alpha = (float)a, Targets = LoraCommands.Targets("--targets", parsed.GetValue(targets)!),
+            };
+            string dataDir = parsed.GetValue(data)!;
+            var dataset = LoraCommands.Clips(dataDir);
+            string modelDir = parsed.GetValue(model)!;
+            var m = GenerateCommands.LoadModel(modelDir);
+            var identity = ModelIdentity.Of(modelDir);
+            try { LoraCommands.Describe(io, new DitLora(m.Dit, lora), m); }
+            catch (ArgumentException e) { throw new UserError($"--rank: {e.Message}"); }
+            io.OutWriter.WriteLine($"{dataDir}: {dataset.Clips.Count} clips" + (dataset.Problems.Count > 0
+                ? $", {dataset.Problems.Count} skipped (see `spacetime data inspect`)" : ""));
+            var result = WithProgress(io, cfg, (p, status) =>
+                DitTrainer.TrainLora(m, identity, lora, cfg, dir, dataset, p, status: status));
+            return Report(io, cfg, dir, result, $"adapter in {Path.Combine(dir, LoraAdapter.FileName)}");
+        });
+        return command;
+    }
+
     static T Recipe<T>(Func<T> get)
     {
         try { return get(); }
@@ -255,12 +307,12 @@ internal static class TrainCommands
     /// <summary>Exit code of a run stopped by Ctrl-C or SIGTERM (with a checkpoint): 128 + SIGINT, as shells do.</summary>
     public const int Interrupted = 130;
 
-    static int Report(CliConsole io, TrainConfig cfg, string dir, TrainResult result)
+    static int Report(CliConsole io, TrainConfig cfg, string dir, TrainResult result, string? made = null)
     {
         string how = result.StoppedByTime ? " (stopped by --max-minutes)"
                    : result.Interrupted ? " (interrupted, with a checkpoint: rerun the same command to resume)" : "";
         io.OutWriter.WriteLine($"trained steps {result.FirstStep}..{result.Step} of {cfg.Steps} in " +
-                               $"{result.Elapsed.TotalSeconds:F1} s{how}; last loss {result.LastLoss:F4}; model in {dir}");
+                               $"{result.Elapsed.TotalSeconds:F1} s{how}; last loss {result.LastLoss:F4}; {made ?? $"model in {dir}"}");
         return result.Interrupted ? Interrupted : CliRunner.Ok;
     }
 

@@ -1,5 +1,7 @@
 // Linear: y = x W^T + b over the last dim, as torch.nn.Linear (weight (out, in), bias (out)). Initialised as PyTorch
 // does: weight and bias uniform in [-1/sqrt(in), 1/sqrt(in)] (kaiming_uniform with a = sqrt(5)), from the given Rng.
+// A LoRA update (LoraLayer) can be attached: its output is added to the layer's. It is held beside the layer, not as
+// a child, so the layer's state dict stays the base model's whether or not an adapter is attached.
 using Spacetime.Engine;
 
 namespace Spacetime.Nn;
@@ -25,7 +27,21 @@ public sealed class Linear : Module
         if (Bias is not null) Init.Uniform(Bias, rng, -bound, bound);
     }
 
+    /// <summary>The attached low-rank update, or null (see <see cref="Attach"/>).</summary>
+    public LoraLayer? Lora { get; private set; }
+
+    /// <summary>Adds <paramref name="lora"/>'s output to this layer's from now on (null detaches it).</summary>
+    public void Attach(LoraLayer? lora)
+    {
+        if (lora is not null && (lora.InFeatures != Weight.Size(1) || lora.OutFeatures != Weight.Size(0)))
+            throw new ArgumentException($"Linear.Attach: a {lora.InFeatures} -> {lora.OutFeatures} LoRA update does " +
+                                        $"not fit a {Weight.Size(1)} -> {Weight.Size(0)} layer.");
+        Lora = lora;
+    }
+
     // x: (..., in) -> (..., out)
-    /// <summary>Applies the layer to the last dim of <paramref name="x"/>.</summary>
-    public Tensor Forward(Tensor x) => F.Linear(x, Weight, Bias);
+    /// <summary>Applies the layer (and its LoRA update, when one is attached) to the last dim of
+    /// <paramref name="x"/>.</summary>
+    public Tensor Forward(Tensor x) =>
+        Lora is null ? F.Linear(x, Weight, Bias) : F.Linear(x, Weight, Bias) + Lora.Forward(x);
 }

@@ -20,10 +20,11 @@ public sealed class Mlp : Module
     }
 
     // x: (..., in) -> (..., out)
-    /// <summary>Applies fc2(activation(fc1(x))); fc1 + tanh GELU runs as one fused op (F.LinearGelu).</summary>
+    /// <summary>Applies fc2(activation(fc1(x))); fc1 + tanh GELU runs as one fused op (F.LinearGelu) unless fc1 has
+    /// a LoRA update attached, which must be added before the activation.</summary>
     public Tensor Forward(Tensor x)
     {
-        var h = activation == Activation.GeluTanh
+        var h = activation == Activation.GeluTanh && fc1.Lora is null
             ? F.LinearGelu(x, fc1.Weight, fc1.Bias)                      // (..., hidden)
             : activation.Apply(fc1.Forward(x));
         return fc2.Forward(h);

@@ -6,6 +6,9 @@
 // The text encoder trains jointly. With a VAE recipe, the clips are encoded once into DIR/train/latents.safetensors
 // (the latent cache) and every step draws from it, so the frozen VAE costs nothing per step; the cache is part of
 // the run (a resumed run reads it back, bit-identical).
+// LoRA (TrainLora) is the same task in another mode: the base model's weights are frozen (no gradient is computed for
+// them), the module the loop optimises, averages and checkpoints is the adapter set alone, and the export is the
+// adapter file instead of a model folder.
 using Spacetime.Data;
 using Spacetime.Diffusion;
 using Spacetime.Engine;
@@ -57,6 +60,49 @@ public static class DitTrainer
         (model.Latents as VaeLatents)?.Vae.Eval();
         return new DitTask(recipe, cfg, model, dir, data, status);
     }
+
+    /// <summary>
+    /// Trains LoRA adapters shaped by <paramref name="lora"/> for <paramref name="model"/> (loaded from the folder
+    /// that <paramref name="identity"/> names) on the clips of <paramref name="data"/>, into the run folder
+    /// <paramref name="dir"/> (export: DIR/adapter.safetensors). The model is frozen and the adapters stay attached to
+    /// its DiT. The clips are resampled to the model's training size and length and trained text-to-video only (no
+    /// masked frames). A run resumes from its checkpoint when there is one; another base model, rank, alpha or targets
+    /// than the run's is refused.
+    /// </summary>
+    public static TrainResult TrainLora(TextVideoModel model, ModelIdentity identity, LoraConfig lora, TrainConfig cfg,
+                                        string dir, Dataset data, Action<TrainProgress>? progress = null,
+                                        int? stopAt = null, Action<string, int, int>? status = null) =>
+        Trainer.Run(NewLoraTask(model, identity, lora, cfg, dir, data, status), cfg, dir, progress, stopAt);
+
+    // the task of TrainLora: the base frozen, the adapters built (A from the run's seed, B zero) and attached
+    internal static DitTask NewLoraTask(TextVideoModel model, ModelIdentity identity, LoraConfig lora, TrainConfig cfg,
+                                        string dir, Dataset data, Action<string, int, int>? status = null)
+    {
+        if (data.Clips.Count == 0) throw new ArgumentException($"{data.Root}: the dataset has no usable clips");
+        cfg.Validate();
+        lora.Validate();
+        string exported = Path.Combine(dir, LoraAdapter.FileName);
+        if (Trainer.HasCheckpoint(dir) && File.Exists(exported))
+        {
+            var (was, wasBase) = LoraAdapter.ReadHeader(exported);
+            if (wasBase.WeightsSha256 != identity.WeightsSha256)
+                throw new ArgumentException($"{dir} holds adapters trained on another base model ('{wasBase.Id}'); " +
+                                            "resume with that --model, or train into a new folder");
+            if (was != lora)
+                throw new ArgumentException($"{dir} holds adapters of rank {was.Rank}, alpha {was.Alpha}, targets " +
+                                            $"{was.Targets}; resume with the same, or train into a new folder");
+        }
+        foreach (var p in model.Parameters()) p.RequiresGrad = false;
+        var adapter = new LoraAdapter(new DitLora(model.Dit, lora, cfg.Seed), identity);
+        adapter.Layers.Attach(model.Dit);
+        (model.Latents as VaeLatents)?.Vae.Eval();
+        return new DitTask(LoraRecipe(model, data.Clips.Count), cfg, model, dir, data, status, adapter);
+    }
+
+    // What a LoRA run trains on: the base model's networks and clip size, every clip of the folder in the latent cache
+    // (one bucket: the base's size), a quarter short prompts as the world recipes have, text-to-video only.
+    static DitRecipe LoraRecipe(TextVideoModel m, int clips) =>
+        new(m.Dit.Config, m.Text.Config, m.Config, TokenizerCaptions: 0, PromptShare: 0.25, CacheClips: clips);
 
     // the run's exported folder (written at every checkpoint) rebuilt; the trainer then loads the raw weights
     static TextVideoModel Resumed(DitRecipe recipe, string dir)
@@ -137,18 +183,21 @@ public static class DitTrainer
     /// trained on ("" when dropped), times t (B), noise like x0, and the known frames (B, 1, T', 1, 1) or null.</summary>
     internal sealed record Draws(Tensor X0, CachedText[] Texts, string[] Captions, Tensor T, Tensor Noise, Tensor? Known);
 
+    // lora: null trains the whole model; else only these adapters (attached to the frozen model's DiT)
     internal sealed class DitTask(DitRecipe recipe, TrainConfig cfg, TextVideoModel model, string dir, Dataset? data,
-                                  Action<string, int, int>? status) : ITrainTask
+                                  Action<string, int, int>? status, LoraAdapter? lora = null) : ITrainTask
     {
         readonly IPath path = PathConfig.Presets["RF"].Create();                     // rectified flow, velocity
         readonly TimestepSampler timesteps = TimestepSampler.Presets["logit-normal"]; // SD3's lognorm(0, 1)
         readonly LatentCache? cache = recipe.CacheClips > 0
             ? LatentCache.Open(recipe, cfg.Seed, model.Latents, Path.Combine(dir, "train"), data, status) : null;
 
-        public Module Model => model;
+        public Module Model => lora is null ? model : lora.Layers;
         // tflop: the micro-batch's training cost in hardware FLOPs (10^12): forward multiply-adds of the DiT as the DiT
         // paper counts them (DitFlops), x2 FLOPs per multiply-add, x3 for forward + backward; the text encoder (under
-        // 2% of the DiT's) is not counted. Summed over a run's rows, it is the x axis of the scaling study.
+        // 2% of the DiT's) is not counted. Summed over a run's rows, it is the x axis of the scaling study. A LoRA run
+        // computes no weight gradients for the frozen base, so x2 (forward + input gradients) instead of x3 (the
+        // adapters' own few percent are not counted).
         public IReadOnlyList<string> Metrics => ["tflop"];
 
         public TextVideoModel TextVideo => model;
@@ -162,7 +211,8 @@ public static class DitTrainer
             var text = model.Text.Encode(d.Captions);                                       // (B, L, Dt)
             var prediction = model.Predict(example.Input, d.T, text);                       // (B, C, T', h, w)
             double macs = DitFlops.VideoForward(recipe.Dit, d.X0.Size(2), d.X0.Size(3), d.X0.Size(4), text.Tokens.Size(1));
-            return (Objective.Loss(prediction, example.Target, weight), [(float)(6 * macs * cfg.Batch / 1e12)]);
+            double passes = lora is null ? 6 : 4;
+            return (Objective.Loss(prediction, example.Target, weight), [(float)(passes * macs * cfg.Batch / 1e12)]);
         }
 
         // Every random draw of a micro-batch, from `rng` alone, so a step's draws can be made again outside the loop
@@ -182,7 +232,11 @@ public static class DitTrainer
             : DitTrainer.ObjectWeights(d.Texts.Select(x => x.Truth).ToArray(), model.Latents, recipe.ObjectWeight,
                                        d.X0.Size(2), d.X0.Size(3), d.X0.Size(4));
 
-        public void Export(string dir) => model.Save(dir);
+        public void Export(string dir)
+        {
+            if (lora is null) model.Save(dir);
+            else lora.Save(Path.Combine(dir, LoraAdapter.FileName));
+        }
 
         // dropped ("") with probability CaptionDropout, else the short prompt with probability PromptShare, else
         // the dense caption

@@ -4,7 +4,8 @@
 //    "manifest": {"generator": "Spacetime", "generator_version": "1.0.0", "model_id": ..., "weights_sha256": ...,
 //                 "prompt_sha256": ..., "seed": ..., "sampler": ..., "steps": ..., "width": ..., "height": ...,
 //                 "frames": ..., "fps": ..., "mode": ..., "inputs": [{"role": ..., "sha256": ...}],
-//                 "created": "2026-12-06T08:00:00+00:00", "watermark_payload": "0x1234abcd"},
+//                 "created": "2026-12-06T08:00:00+00:00", "watermark_payload": "0x1234abcd",
+//                 "adapters": [{"sha256": ..., "scale": 1.0}]},        (adapters: only when LoRA adapters were applied)
 //    "binding": {"alg": "sha256", "scope": "...", "hash": "<hex>"}}
 // The prompt itself is never stored, only its SHA-256 (UTF-8), so a manifest cannot leak what a user typed.
 using System.Security.Cryptography;
@@ -18,6 +19,11 @@ namespace Spacetime.Media.Provenance;
 /// <param name="Role">What the input was: "image", "video", "second".</param>
 /// <param name="Sha256">SHA-256 (hex) of the input's decoded RGB frames.</param>
 public sealed record InputDigest(string Role, string Sha256);
+
+/// <summary>A LoRA adapter folded into the model's weights for one output.</summary>
+/// <param name="Sha256">SHA-256 (hex) of the adapter file.</param>
+/// <param name="Scale">The strength it was applied at.</param>
+public sealed record AdapterDigest(string Sha256, double Scale);
 
 /// <summary>The provenance of one output. Never holds the prompt, only its digest.</summary>
 public sealed record ProvenanceManifest
@@ -46,6 +52,10 @@ public sealed record ProvenanceManifest
     public DateTimeOffset Created { get; init; }
     /// <summary>The 32-bit payload of the invisible watermark, as "0x" and 8 hex digits.</summary>
     public string WatermarkPayload { get; init; } = "";
+    /// <summary>The LoRA adapters applied on top of the model's weights, in order; null (and left out of the JSON)
+    /// when there were none. The model fields still name the base model.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<AdapterDigest>? Adapters { get; init; }
 
     /// <summary>The version of the Spacetime assembly that wrote the manifest.</summary>
     public static string Version =>

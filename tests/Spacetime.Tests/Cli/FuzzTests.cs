@@ -175,6 +175,31 @@ public sealed class FuzzTests
         yield return ("caption with another VAE", ["caption", "{clip.gif}", "--captioner", "{captioner}", "--vae", "{nanvae}"]);
         yield return ("caption folder over captions.jsonl", ["caption", "{baddata}", "--captioner", "{captioner}", "--vae", "{vae}"]);
 
+        // train lora: its own knobs (checked before the data and the model are read), the data folders it reads
+        string[] lora = ["train", "lora", "--model", "{model}", "--data", "{baddata}", "--out", "{new:run}"];
+        foreach (var c in Options(lora, "--rank", BadInts)) yield return c;
+        foreach (var c in Options(lora, "--alpha", BadPositives)) yield return c;
+        foreach (var c in Options(lora, "--targets", ["bogus", "", "none", "1", "mlp,,", "self-attention,qkv"])) yield return c;
+        foreach (var c in Options(lora, "--steps", BadInts)) yield return c;
+        yield return ("train lora --dump-parity", [.. lora, "--dump-parity", "{new:parity}"]);
+        foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{baddata}" })
+            yield return ($"train lora --data {v}", ["train", "lora", "--model", "{model}", "--data", v, "--out", "{new:run}"]);
+
+        // adapters: every kind of bad file, where generate and lora merge/info read them
+        var badAdapters = new[] { "{nope}", "{file}", "{emptydir}", "{empty.safetensors}", "{garbage.safetensors}",
+                                  "{truncated.safetensors}", "{model/dit/model.safetensors}", "{model}" };
+        foreach (var a in badAdapters)
+        {
+            yield return ($"generate --lora {a}", ["generate", "x", "--model", "{model}", "--lora", a, "--out", "{keep.gif}"]);
+            yield return ($"lora merge --lora {a}", ["lora", "merge", "--model", "{model}", "--lora", a, "--out", "{new:m}"]);
+            yield return ($"lora info {a}", ["lora", "info", a]);
+        }
+        yield return ("generate --lora-scale alone", ["generate", "x", "--model", "{model}", "--lora-scale", "1", "--out", "{keep.gif}"]);
+        yield return ("lora merge without --lora", ["lora", "merge", "--model", "{model}", "--out", "{new:m}"]);
+        yield return ("lora merge out is a file", ["lora", "merge", "--model", "{model}", "--lora", "{nope}", "--out", "{file}"]);
+        foreach (var m in new[] { "{nope}", "{file}", "{emptydir}", "{badmodel}", "{nanmodel}" })
+            yield return ($"lora merge model {m}", ["lora", "merge", "--model", m, "--lora", "{nope}", "--out", "{new:m}"]);
+
         // generate: every knob, every mode's inputs, modes that do not combine
         string[] gen = ["generate", "a red ball", "--model", "{model}", "--steps", "1", "--out", "{keep.gif}"];
         foreach (var c in Options(gen, "--size", BadSizes)) yield return c;
