@@ -244,6 +244,19 @@ public sealed class MpiTests : IDisposable
         Assert.Contains("which 2 ranks cannot share; use a number of ranks that divides 3", line);
     }
 
+    [Fact]
+    public void AnotherMpisLauncher_OneLineSaysToUseOpenMpi()
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])[Cli, .. TrainVae(Dir("mpich"))]) info.ArgumentList.Add(a);
+        info.Environment["PMI_RANK"] = "0";                                       // what MPICH's mpiexec sets
+        var run = Run(info);
+        Assert.Equal(2, run.Code);
+        Assert.Equal($"error: started by an MPI launcher other than Open MPI's (PMI_RANK is set); Spacetime talks to " +
+                     $"Open MPI: {Mpi.InstallHint}, and start with its mpirun", Assert.Single(run.Err.Split('\n',
+                     StringSplitOptions.RemoveEmptyEntries)));
+    }
+
     [Fact, Trait("Category", "Slow")]
     public async Task Mpirun_RankKilled_EndsTheJobWithAMessage_AndTheRunResumes()
     {
