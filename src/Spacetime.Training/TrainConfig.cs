@@ -66,6 +66,8 @@ public sealed record TrainResult(int FirstStep, int Step, float LastLoss, bool S
 {
     /// <summary>Stopped early by Trainer.RequestStop (Ctrl-C, SIGTERM), with a checkpoint.</summary>
     public bool Interrupted { get; init; }
-    /// <summary>Seconds this rank spent summing gradients over the ranks (0 for one process).</summary>
+    /// <summary>Seconds this rank spent moving and summing gradients over the ranks (0 for one process).</summary>
     public double AllreduceSeconds { get; init; }
+    /// <summary>Seconds this rank waited at the end of its steps for slower ranks (0 for one process).</summary>
+    public double WaitSeconds { get; init; }
 }

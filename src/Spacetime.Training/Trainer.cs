@@ -99,7 +99,7 @@ public static class Trainer
         if (comm.IsRoot) RemoveLeftovers(dir);
         using var log = comm.IsRoot ? OpenLog(dir, firstStep, task.Metrics) : null;
         var allreduce = comm.Size == 1 ? null : new GradientAllreduce(comm, model.Parameters().ToList());
-        double allreduceSeconds = 0;
+        double allreduceSeconds = 0, waitSeconds = 0;
 
         int step = firstStep;
         float loss = float.NaN;
@@ -130,7 +130,8 @@ public static class Trainer
                 allreduce.Run(scalars);
                 loss = scalars[0];
                 scalars.AsSpan(1).CopyTo(metrics);
-                allreduceSeconds += allreduce.Seconds;
+                (allreduceSeconds, waitSeconds) = (allreduceSeconds + allreduce.TransferSeconds,
+                                                   waitSeconds + allreduce.WaitSeconds);
             }
             float gradNorm = Gradients.ClipGradNorm(model.Parameters(), cfg.ClipNorm);
             opt.Lr = LrSchedule.WarmupCosine(step, cfg.Lr, Math.Min(cfg.WarmupSteps, cfg.Steps), cfg.Steps, cfg.Lr * cfg.MinLrRatio);
@@ -150,7 +151,7 @@ public static class Trainer
         stopRequested = false;
         return new TrainResult(firstStep, step, loss, byTime, clock.Elapsed)
         {
-            Interrupted = interrupted, AllreduceSeconds = allreduceSeconds,
+            Interrupted = interrupted, AllreduceSeconds = allreduceSeconds, WaitSeconds = waitSeconds,
         };
     }
 

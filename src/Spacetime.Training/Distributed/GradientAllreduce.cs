@@ -8,6 +8,8 @@
 //   2. the gradients in buckets of BucketFloats: tensors smaller than a bucket are packed into one buffer, so each
 //      call moves megabytes rather than paying MPI's per-call latency once per bias; a tensor of a bucket or more is
 //      reduced in place, without a copy.
+// Stage 1 doubles as the point where ranks wait for each other, so its time (WaitSeconds) is load imbalance and
+// stage 2 (TransferSeconds) is the communication itself.
 // The reduction runs after the whole backward pass, not overlapped with it: on one machine it measured a few percent
 // of a step (docs/distributed.md), and an overlap would need autograd hooks per parameter.
 using Spacetime.Engine;
@@ -24,8 +26,11 @@ internal sealed class GradientAllreduce(Communicator comm, IReadOnlyList<Tensor>
 
     readonly float[] bucket = new float[bucketFloats];
 
-    /// <summary>Seconds spent in this step's reductions, for the bench (docs/distributed.md).</summary>
-    public double Seconds { get; private set; }
+    /// <summary>Seconds of the last Run in stage 1, where ranks that finished their backward pass early wait for the
+    /// others (load imbalance, not communication).</summary>
+    public double WaitSeconds { get; private set; }
+    /// <summary>Seconds of the last Run in stage 2: moving and summing the gradients.</summary>
+    public double TransferSeconds { get; private set; }
 
     /// <summary>Sums every parameter's gradient and <paramref name="scalars"/> over the ranks, in place.</summary>
     public void Run(Span<float> scalars)
@@ -36,6 +41,8 @@ internal sealed class GradientAllreduce(Communicator comm, IReadOnlyList<Tensor>
         scalars.CopyTo(header.AsSpan(parameters.Count));
         comm.AllreduceSum(header);
         header.AsSpan(parameters.Count).CopyTo(scalars);
+        WaitSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+        start = System.Diagnostics.Stopwatch.GetTimestamp();
 
         var pending = new List<Tensor>();                                           // packed into bucket[0..used)
         int used = 0;
@@ -50,7 +57,7 @@ internal sealed class GradientAllreduce(Communicator comm, IReadOnlyList<Tensor>
             used += g.Count;
         }
         Flush(pending, used);
-        Seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+        TransferSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
     // the parameter's gradient as a dense tensor, zeros when this rank has none
