@@ -165,6 +165,7 @@ internal static class EvalCommands
             return CliRunner.Ok;
         });
         command.Subcommands.Add(Scaling(io));
+        command.Subcommands.Add(CaptionerCommand(io));
         return command;
     }
 
@@ -197,6 +198,42 @@ internal static class EvalCommands
             AtomicFile.WriteAllText(Path.Combine(dir, "scaling.md"), table);
             io.OutWriter.Write(table);
             io.OutWriter.WriteLine($"wrote scaling.png and scaling.md in {dir}");
+            return CliRunner.Ok;
+        });
+        return command;
+    }
+
+    // spacetime eval captioner [--captioner DIR] [--vae DIR] --clips 200 --out DIR: facts a captioner gets right
+    static Command CaptionerCommand(CliConsole io)
+    {
+        var captioner = CliArgs.Option("--captioner", "Captioner folder.", CaptionCommands.DefaultCaptioner);
+        var vae = CliArgs.Option("--vae", "The VAE the captioner was trained with.", CaptionCommands.DefaultVae);
+        var clips = CliArgs.Option("--clips", "Held-out world clips to caption and score.", 200);
+        var seed = CliArgs.Option("--seed", "Scene family (the same as `eval`'s: no training run draws it).", 1_000_000L);
+        var output = CliArgs.Option("--out", "Folder for report.md.", "eval-captioner", "-o");
+        var command = new Command("captioner", "Caption held-out world clips and score each fact the captions state " +
+                                               "(colour, shape, count, direction, bounces, occlusion, camera, ...) " +
+                                               "against the simulator's truth.") { captioner, vae, clips, seed, output };
+        command.SetAction(parsed =>
+        {
+            int n = CliArgs.Positive("--clips", parsed.GetValue(clips));
+            if (n < 2) throw new UserError($"--clips {n}: at least 2 (the chance row needs another clip)");
+            if (parsed.GetValue(seed) < 0) throw new UserError($"--seed {parsed.GetValue(seed)}: must be 0 or more");
+            string dir = parsed.GetValue(output)!;
+            CliArgs.Writable("--out", Path.Combine(dir, "report.md"));
+            var captioning = CaptionCommands.Load(parsed.GetValue(captioner)!, parsed.GetValue(vae)!);
+            CaptionerReport report = null!;
+            io.Out.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+                                      new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("captioning", maxValue: n);
+                    report = CaptionerEval.Run(captioning, n, parsed.GetValue(seed), (done, _) => task.Value = done);
+                });
+            string md = report.ToMarkdown();
+            AtomicFile.WriteAllText(Path.Combine(dir, "report.md"), md);
+            io.OutWriter.Write(md);
+            io.OutWriter.WriteLine($"wrote report.md in {dir}");
             return CliRunner.Ok;
         });
         return command;

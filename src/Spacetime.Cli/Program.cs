@@ -18,6 +18,7 @@ internal static class Program
         root.Subcommands.Add(TrainCommands.Create(io));
         root.Subcommands.Add(GenerateCommands.Create(io));
         root.Subcommands.Add(EvalCommands.Create(io));
+        root.Subcommands.Add(CaptionCommands.Create(io));
         root.Subcommands.Add(VaeCommands.Create(io));
         root.Subcommands.Add(ProvenanceCommands.CreateDetect(io));
         root.Subcommands.Add(ProvenanceCommands.CreateInspect(io));

@@ -4,6 +4,7 @@
 //   spacetime train dit --recipe world-s --init runs/dit --steps 1700 --out runs/dit2   (a stage from a trained model)
 //   spacetime train dit --recipe tiny-vae --vae runs/vae --data my-clips --out runs/mine   (VAE latents, a folder)
 //   spacetime train dit --recipe tiny --steps 200 --out runs/tiny       (pixel-space smoke recipe, no VAE)
+//   spacetime train captioner --recipe world --vae models/spacetime/vae --out runs/captioner   (video -> caption)
 // Running again into the same --out resumes from its checkpoint (exactly: same weights as an uninterrupted run).
 // Data-parallel over MPI: mpirun -np N ./spacetime train ... runs every command on N ranks (--batch and --accumulate
 // are per rank; rank 0 shows progress and writes --out): see OnRanks and docs/distributed.md.
@@ -24,6 +25,7 @@ internal static class TrainCommands
         var train = new Command("train", "Train models on world-simulator clips.");
         train.Subcommands.Add(Vae(io));
         train.Subcommands.Add(Classifier(io));
+        train.Subcommands.Add(Captioner(io));
         train.Subcommands.Add(Dit(io));
         return train;
     }
@@ -112,6 +114,34 @@ internal static class TrainCommands
             var cfg = knobs.Config(parsed, ClassifierDefaults, world);
             string dir = knobs.Dir(parsed);
             var result = WithProgress(io, cfg, world, (p, _) => ClassifierTrainer.Train(r, cfg, dir, p, comm: world));
+            return Report(io, cfg, dir, result);
+        }));
+        return command;
+    }
+
+    /// <summary>The captioner's knobs: lr 1e-3 after 100 warmup steps, 16 clips a step, 3,000 steps.</summary>
+    static readonly TrainConfig CaptionerDefaults = new() { Steps = 3000, Batch = 16, Lr = 1e-3f, WarmupSteps = 100,
+                                                            CheckpointEvery = 100 };
+
+    static Command Captioner(CliConsole io)
+    {
+        var recipe = CliArgs.Option("--recipe", $"Recipe: {string.Join(", ", CaptionerRecipe.Presets.Keys)}.", "world");
+        var vae = new Option<string?>("--vae") { Description = "The VAE whose latents it reads (a `train vae` folder, " +
+                                                               "e.g. models/spacetime/vae); a resumed run uses its copy." };
+        var command = new Command("captioner", "Train the video captioner (video -> dense caption, for `spacetime " +
+                                               "caption`) on world clips in a VAE's latents.") { recipe, vae };
+        var knobs = new Knobs(command, CaptionerDefaults);
+        command.SetAction(parsed => OnRanks(io, (world, io) =>
+        {
+            var r = Recipe(() => CaptionerRecipe.Preset(parsed.GetValue(recipe)!));
+            var cfg = knobs.Config(parsed, CaptionerDefaults, world);
+            string dir = knobs.Dir(parsed);
+            string? vaeDir = parsed.GetValue(vae);
+            if (vaeDir is not null && !File.Exists(Path.Combine(vaeDir, "config.json")))
+                throw new UserError($"--vae {vaeDir}: not a VAE folder (no config.json); the shipped one is " +
+                                    "models/spacetime/vae");
+            var result = WithProgress(io, cfg, world, (p, status) => CaptionerTrainer.Train(r, cfg, dir, vaeDir, p,
+                                                                                            status: status, comm: world));
             return Report(io, cfg, dir, result);
         }));
         return command;

@@ -14,9 +14,22 @@ public sealed record CaptionEntry(
     [property: JsonPropertyName("prompt")] string? Prompt = null,
     [property: JsonPropertyName("truth")] string? Truth = null);
 
-internal static class Captions
+/// <summary>The captions.jsonl format (see the file header).</summary>
+public static class Captions
 {
+    /// <summary>The file's name in a dataset folder.</summary>
     public const string FileName = "captions.jsonl";
+
+    /// <summary>Writes <paramref name="entries"/> as the whole of <paramref name="path"/> (a temp file, then renamed).
+    /// </summary>
+    public static void WriteAll(string path, IEnumerable<CaptionEntry> entries)
+    {
+        string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        string temp = full + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
+        File.WriteAllText(temp, string.Concat(entries.Select(e => Format(e) + "\n")));
+        File.Move(temp, full, overwrite: true);
+    }
 
     static readonly JsonSerializerOptions Options = new()
     {

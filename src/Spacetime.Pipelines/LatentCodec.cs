@@ -110,3 +110,22 @@ public static class VideoTensors
         return frames;
     }
 }
+
+/// <summary>A codec's identity, so that a model trained on one latent space refuses another: "pixels/4x" for pixel
+/// latents, "vae/" and the SHA-256 of the VAE's weights (names, shapes and values) for a VAE.</summary>
+public static class LatentFingerprint
+{
+    /// <summary>The fingerprint of <paramref name="codec"/>.</summary>
+    public static string Of(ILatentCodec codec)
+    {
+        if (codec is not VaeLatents vae) return $"pixels/{codec.SpatialFactor}x";
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(
+            System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var (name, tensor) in vae.Vae.StateDict())
+        {
+            sha.AppendData(System.Text.Encoding.UTF8.GetBytes($"{name}({string.Join(",", tensor.Shape.ToArray())})"));
+            sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Contiguous().AsSpan()));
+        }
+        return "vae/" + Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+}

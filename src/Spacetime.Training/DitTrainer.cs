@@ -322,11 +322,15 @@ internal sealed class LatentCache
     }
 
     /// <summary>A bucket drawn in proportion to its clips, then B of its clips (with replacement), by
-    /// <paramref name="rng"/>.</summary>
-    public (Tensor Latents, CachedText[] Texts) Draw(int batch, Rng rng)
+    /// <paramref name="rng"/>; only buckets of at least <paramref name="minLatentFrames"/> latent frames.</summary>
+    public (Tensor Latents, CachedText[] Texts) Draw(int batch, Rng rng, int minLatentFrames = 1)
     {
-        int pick = rng.NextInt(Count), b = 0;
-        while (pick >= texts[b].Length) pick -= texts[b++].Length;
+        bool Allowed(int k) => latents[k].Rank == 5 && latents[k].Size(2) >= minLatentFrames && texts[k].Length > 0;
+        int allowed = Enumerable.Range(0, texts.Length).Where(Allowed).Sum(k => texts[k].Length);
+        if (allowed == 0) throw new InvalidOperationException($"the latent cache has no clips of {minLatentFrames}+ latent frames");
+        int pick = rng.NextInt(allowed), b = 0;                    // with every bucket allowed: the draws of old
+        for (; !Allowed(b) || pick >= texts[b].Length; b++)
+            if (Allowed(b)) pick -= texts[b].Length;
         var src = latents[b];
         var picks = Enumerable.Range(0, batch).Select(_ => rng.NextInt(texts[b].Length)).ToArray();
         int per = src.Count / src.Size(0);

@@ -2,8 +2,8 @@
 // text the DiT was trained on. It reads the prompt with the caption grammar's word lists and writes the caption with
 // the caption writer's own sentences (CaptionWriter.Write), so an expansion reads exactly like a training caption.
 //
-//   1) Scene words: background ("on a black background"), camera ("pans left", "zooms in"), gravity ("no gravity",
-//      "in space"), the grey block ("block", "behind").
+//   1) Scene words: background ("on a black background", "fades from black to navy"), camera ("pans left", "zooms
+//      in"), gravity ("no gravity", "in space"), the grey block ("block", "behind").
 //   2) Clauses: noun phrases ("a red ball", "two small squares", "a red and a blue box", "it") and the verbs after
 //      them ("falls", "bounces twice", "moves to the left", "collides with", "passes behind"). A verb belongs to the
 //      objects named since the last verb; objects after "with" are companions ("..., with a yellow square").
@@ -21,8 +21,9 @@
 //   motion      an object given no verb stays still; a throw, slide or move with no direction goes away from the
 //               side the object starts on, else to the right; objects that collide head for each other and rebound
 //   block       in the middle
-// At most ten objects and eight actions per object are kept. Unknown words are ignored; a prompt in which no object
-// or action is recognised is returned as typed (trimmed), since a caption would have to invent its content.
+// At most ten objects and eight actions per object are kept (the reader keeps every action, for CaptionFacts, which
+// reads long captions with it; the plan takes the first eight). Unknown words are ignored; a prompt in which no
+// object or action is recognised is returned as typed (trimmed), since a caption would have to invent its content.
 using System.Text;
 
 namespace Spacetime.World;
@@ -76,9 +77,16 @@ public static class PromptExpander
 
     internal const double Left = 1.0 / 6, Middle = 0.5, Right = 5.0 / 6;   // start x (arena fractions) by third
 
+    /// <summary>The background when a prompt names none: plain dark grey (B and the stripe settings go unused).
+    /// </summary>
+    static readonly Background DefaultBackground =
+        new(BackgroundPattern.Plain, BackgroundColour.DarkGrey, BackgroundColour.Navy, 1.5, Vertical: true);
+
     static CaptionPlan Plan(PromptReading r)
     {
         var things = r.Things;
+        foreach (var t in things)                                   // the first MaxActions deeds of each
+            if (t.Actions.Count > MaxActions) t.Actions.RemoveRange(MaxActions, t.Actions.Count - MaxActions);
         bool gravity = r.Gravity ?? !(r.Acts.Contains(Act.Drifts)
                                       && !r.Acts.Any(a => a is Act.Falls or Act.Bounces or Act.Thrown or Act.Slides));
         AssignColours(things);
@@ -101,7 +109,8 @@ public static class PromptExpander
         var objects = things.OrderBy(t => t.StartX).Select(t => new StoryText(t.Name, Start(t, gravity),
                                                                               Clauses(t, gravity))).ToList();
         string? block = r.Block ? CaptionWriter.Third(Middle, 1) : null;
-        return new CaptionPlan(r.Background, gravity, r.Camera, block, objects);
+        return new CaptionPlan(r.Background ?? DefaultBackground, gravity, r.Camera ?? CameraMotion.Still, block,
+                               objects);
     }
 
     /// <summary>A deed that moves sideways in a direction the prompt may not state (then: away from its start side).
@@ -271,12 +280,10 @@ internal sealed class Thing
     public string Name => CaptionGrammar.Name(Size ?? SizeClass.Medium, Colour ?? World.Colour.Red,
                                               Shape ?? World.Shape.Circle);
 
-    public void Add(Deed deed)
-    {
-        if (Actions.Count < PromptExpander.MaxActions) Actions.Add(deed);
-    }
+    public void Add(Deed deed) => Actions.Add(deed);
 }
 
-/// <summary>What a prompt said: the objects in order of mention, the scene, and every action word used.</summary>
-internal sealed record PromptReading(List<Thing> Things, Background Background, CameraMotion Camera, bool? Gravity,
+/// <summary>What a prompt said: the objects in order of mention, the scene, and every action word used. Background,
+/// Camera and Gravity are null when the text says nothing about them.</summary>
+internal sealed record PromptReading(List<Thing> Things, Background? Background, CameraMotion? Camera, bool? Gravity,
                                      bool Block, HashSet<Act> Acts);

@@ -49,10 +49,11 @@ internal sealed class PromptReader(List<string> words)
     bool with, partner, boundary;                        // after "with"; a collision's partner is next; after "."
     int pendingH, pendingV;                              // a direction said before its verb
 
+    bool backgroundSaid;                                 // null Background in the reading when false
     BackgroundPattern pattern = BackgroundPattern.Plain;
     readonly List<BackgroundColour> backgroundColours = [];
     bool vertical = true;
-    CameraMotion camera = CameraMotion.Still;
+    CameraMotion? camera;                                // null: the text says nothing about the camera
     bool? gravity;
     bool block;
 
@@ -100,7 +101,8 @@ internal sealed class PromptReader(List<string> words)
         var a = backgroundColours.Count > 0 ? backgroundColours[0] : BackgroundColour.DarkGrey;
         var b = backgroundColours.Count > 1 ? backgroundColours[1] : (BackgroundColour)(((int)a + 1) % 4);
         if (backgroundColours.Count > 1 && pattern == BackgroundPattern.Plain) pattern = BackgroundPattern.Gradient;
-        return new PromptReading(things, new Background(pattern, a, b, 1.5, vertical), camera, gravity, block, acts);
+        var background = backgroundSaid ? new Background(pattern, a, b, 1.5, vertical) : null;
+        return new PromptReading(things, background, camera, gravity, block, acts);
     }
 
     /// <summary>Reads what starts at word i; returns the index after it.</summary>
@@ -183,6 +185,7 @@ internal sealed class PromptReader(List<string> words)
         {
             string word = w[i];
             if (word is "background" or "backdrop" or "stripes" or "checkerboard") ReadBackground(i);
+            else if (word is "fades" or "fade" && i + 1 < w.Count && w[i + 1] == "from") ReadFade(i);
             else if (word is "pan" or "pans" or "panning" or "panned")
             {
                 used[i] = true;
@@ -198,7 +201,11 @@ internal sealed class PromptReader(List<string> words)
             else if (word == "camera")                                             // "the camera is still"
             {
                 for (int k = i + 1; k < Math.Min(w.Count, i + 4) && w[k] != "."; k++)
-                    if (w[k] is "still" or "static" or "stationary" or "fixed") used[k] = true;
+                    if (w[k] is "still" or "static" or "stationary" or "fixed")
+                    {
+                        used[k] = true;
+                        camera ??= CameraMotion.Still;
+                    }
             }
             else if (word is "zoom" or "zooms" or "zooming" or "zoomed")
             {
@@ -207,7 +214,11 @@ internal sealed class PromptReader(List<string> words)
                 if (i + 1 < w.Count && w[i + 1] is "in" or "out") used[i + 1] = true;
                 camera = outward ? CameraMotion.ZoomOut : CameraMotion.ZoomIn;
             }
-            else if (word is "still" or "static" && i + 1 < w.Count && w[i + 1] == "camera") used[i] = true;
+            else if (word is "still" or "static" && i + 1 < w.Count && w[i + 1] == "camera")
+            {
+                used[i] = true;
+                camera ??= CameraMotion.Still;
+            }
             else if (word == "gravity")
             {
                 used[i] = true;
@@ -228,6 +239,7 @@ internal sealed class PromptReader(List<string> words)
     void ReadBackground(int at)
     {
         used[at] = true;
+        backgroundSaid = true;
         if (w[at] == "stripes") pattern = BackgroundPattern.Stripes;
         if (w[at] == "checkerboard") pattern = BackgroundPattern.Checker;
         var colours = new List<BackgroundColour>();
@@ -244,6 +256,26 @@ internal sealed class PromptReader(List<string> words)
             else if (word is "gradient" or "fading") pattern = BackgroundPattern.Gradient;
             else if (word is "horizontal" or "vertical") vertical = word == "vertical";
             else if (word is not ("plain" or "solid" or "and")) break;
+            used[k] = true;
+        }
+        backgroundColours.AddRange(colours.Take(2 - Math.Min(2, backgroundColours.Count)));
+    }
+
+    /// <summary>"(a background that) fades from black at the top to navy at the bottom": a gradient, top colour
+    /// first, as captions write it (CaptionWriter.BackgroundPhrase).</summary>
+    void ReadFade(int at)
+    {
+        used[at] = true;
+        backgroundSaid = true;
+        pattern = BackgroundPattern.Gradient;
+        var colours = new List<BackgroundColour>();
+        for (int k = at + 1; k < Math.Min(w.Count, at + 12); k++)
+        {
+            if (BackgroundColourOf(w[k]) is { } c)
+            {
+                if (colours.Count == 0 || colours[^1] != c) colours.Add(c);            // "dark" then "grey": one
+            }
+            else if (w[k] is not ("from" or "to" or "at" or "the" or "top" or "bottom")) break;
             used[k] = true;
         }
         backgroundColours.AddRange(colours.Take(2 - Math.Min(2, backgroundColours.Count)));
@@ -546,7 +578,7 @@ internal sealed class PromptReader(List<string> words)
     }
 
     /// <summary>"two", "2", "few": how many objects a phrase names.</summary>
-    static int? CountOf(string word)
+    internal static int? CountOf(string word)
     {
         int k = IndexOf(CaptionGrammar.Counts, word);
         if (k >= 0) return k + 1;

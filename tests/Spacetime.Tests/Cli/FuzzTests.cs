@@ -25,6 +25,12 @@ internal static class FuzzFiles
         string P(string name) => Path.Combine(dir, name);
         DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 1).Save(P("model"));
         VaeCheckpoint.Save(new VideoVae(VaeRecipe.Preset("tiny").Vae, new Rng(1)), P("vae"));
+        var captioner = new Spacetime.Models.Caption.Captioner(Spacetime.Models.Caption.CaptionerConfig.Presets["tiny"],
+            Spacetime.Models.Text.BpeTokenizer.Train(["A video of one object on a grey background."], 300))
+        {
+            Latents = Spacetime.Pipelines.LatentFingerprint.Of(new Spacetime.Pipelines.VaeLatents(VaeCheckpoint.Load(P("vae")))),
+        };
+        captioner.Save(P("captioner"));
         // the same folders with one weight NaN (a diverged run's export)
         foreach (var (good, bad, file) in new[] { ("model", "nanmodel", "dit/model.safetensors"), ("vae", "nanvae", "model.safetensors") })
         {
@@ -155,6 +161,19 @@ public sealed class FuzzTests
             yield return ($"train dit --init {v}", ["train", "dit", "--recipe", "tiny", "--init", v, "--out", "{new:run}"]);
         foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{baddata}" })
             yield return ($"train dit --data {v}", ["train", "dit", "--recipe", "tiny", "--data", v, "--out", "{new:run}"]);
+
+        // train captioner and caption: the folders they read
+        foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{model}" })
+            yield return ($"train captioner --vae {v}", ["train", "captioner", "--recipe", "tiny", "--vae", v, "--out", "{new:run}"]);
+        foreach (var c in Options(["train", "captioner", "--recipe", "tiny", "--out", "{new:run}"], "--recipe", ["bogus", ""]))
+            yield return c;
+        yield return ("train captioner without --vae", ["train", "captioner", "--recipe", "tiny", "--out", "{new:run}"]);
+        foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{model}" })
+            yield return ($"caption --captioner {v}", ["caption", "{clip.gif}", "--captioner", v, "--vae", "{vae}"]);
+        foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{garbage.gif}" })
+            yield return ($"caption input {v}", ["caption", v, "--captioner", "{captioner}", "--vae", "{vae}"]);
+        yield return ("caption with another VAE", ["caption", "{clip.gif}", "--captioner", "{captioner}", "--vae", "{nanvae}"]);
+        yield return ("caption folder over captions.jsonl", ["caption", "{baddata}", "--captioner", "{captioner}", "--vae", "{vae}"]);
 
         // generate: every knob, every mode's inputs, modes that do not combine
         string[] gen = ["generate", "a red ball", "--model", "{model}", "--steps", "1", "--out", "{keep.gif}"];

@@ -93,6 +93,18 @@ public sealed class MpiTests : IDisposable
                      File.ReadAllBytes(Path.Combine(Dir("two"), "train", "latents.safetensors")));
     }
 
+    [Fact]
+    public void TwoRanks_EqualOneProcessAccumulatingTwo_Captioner()
+    {
+        string vae = Dir("vae");
+        VaeTrainer.Train(Vae, new TrainConfig { Steps = 1, Batch = 1, EmaDecay = 0, Seed = 1 }, vae);
+        var cfg = new TrainConfig { Steps = 3, Batch = 2, WarmupSteps = 1, CheckpointEvery = 100, Seed = 2 };
+        var recipe = CaptionerRecipe.Preset("tiny");
+        CaptionerTrainer.Train(recipe, cfg with { Accumulate = 2 }, Dir("one"), vae);
+        OnRanks(2, comm => CaptionerTrainer.Train(recipe, cfg with { Ranks = 2 }, Dir("two"), vae, comm: comm));
+        AssertSameRun(Dir("one"), Dir("two"));                                  // rank 0 copied the VAE, the others read it
+    }
+
     //////// resume
 
     [Fact]

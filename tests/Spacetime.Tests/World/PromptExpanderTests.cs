@@ -136,6 +136,8 @@ public class PromptExpanderTests
                 "It falls and then bounces on the floor while moving to the right.")]
     [InlineData("a purple triangle on a black and navy checkerboard background",
                 "on a black and navy checkerboard background.")]
+    [InlineData("a red ball falls on a background that fades from black to navy",
+                "on a background that fades from black at the top to navy at the bottom.")]
     [InlineData("a ball falls while the camera pans to the left",
                 "The camera pans to the left. The medium red circle starts at the top. It falls.")]
     [InlineData("the camera zooms in on a cyan ball drifting down and to the right in space",
