@@ -309,9 +309,9 @@ internal static class TrainCommands
         string how = result.StoppedByTime ? " (stopped by --max-minutes)"
                    : result.Interrupted ? " (interrupted, with a checkpoint: rerun the same command to resume)" : "";
         double total = Math.Max(result.Elapsed.TotalSeconds, 1e-9);
-        string ranks = cfg.Ranks == 1 ? "" : $" on {cfg.Ranks} ranks (allreduce {result.AllreduceSeconds:F1} s, " +
+        string ranks = cfg.Ranks == 1 ? "" : $" on {cfg.Ranks} ranks (allreduce {result.AllreduceSeconds:F3} s, " +
                        $"{100 * result.AllreduceSeconds / total:F1}% of rank 0's time; waiting for other ranks " +
-                       $"{result.WaitSeconds:F1} s, {100 * result.WaitSeconds / total:F1}%)";
+                       $"{result.WaitSeconds:F3} s, {100 * result.WaitSeconds / total:F1}%)";
         io.OutWriter.WriteLine($"trained steps {result.FirstStep}..{result.Step} of {cfg.Steps} in " +
                                $"{result.Elapsed.TotalSeconds:F1} s{ranks}{how}; last loss {result.LastLoss:F4}; " +
                                $"model in {dir}");

@@ -179,7 +179,8 @@ public static class Trainer
                 hash.AppendData(assembly.ManifestModule.ModuleVersionId.ToByteArray());
         }),
         Communicator.Fact.Of("the command line", "start every rank with the same arguments",
-                             hash => hash.AppendData(Encoding.UTF8.GetBytes(string.Join('\0', Environment.GetCommandLineArgs())))),
+                             hash => hash.AppendData(Encoding.UTF8.GetBytes(
+                                 string.Join('\0', Environment.GetCommandLineArgs())))),
         Communicator.Fact.Of("the starting state (config, step, weights)", "every rank must see the same run folder " +
                              "(OUT on a file system they share) and the same inputs", hash =>
         {

@@ -277,7 +277,8 @@ public sealed class MpiTests : IDisposable
         Assert.True(straight.Code == 0, straight.Err);
 
         var info = new ProcessStartInfo(MpirunPath()) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in (string[])["--allow-run-as-root", "--oversubscribe", "-np", "2", "dotnet", Cli, .. Long(Dir("killed"))])
+        foreach (var a in (string[])["--allow-run-as-root", "--oversubscribe", "-np", "2", "dotnet", Cli,
+                                     .. Long(Dir("killed"))])
             info.ArgumentList.Add(a);
         info.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
         info.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
@@ -355,7 +356,8 @@ public sealed class MpiTests : IDisposable
         }
         foreach (var f in Files.Where(f => File.Exists(Trainer.CheckpointFile(a, f))))
         {
-            var (ta, tb) = (Safetensors.Read(Trainer.CheckpointFile(a, f)).Tensors, Safetensors.Read(Trainer.CheckpointFile(b, f)).Tensors);
+            var ta = Safetensors.Read(Trainer.CheckpointFile(a, f)).Tensors;
+            var tb = Safetensors.Read(Trainer.CheckpointFile(b, f)).Tensors;
             Assert.Equal(ta.Keys.Order(), tb.Keys.Order());
             foreach (var key in ta.Keys)
             {
