@@ -6,6 +6,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Spacetime.Media;
+using Spacetime.Training.Distributed;
 
 namespace Spacetime.Cli;
 
@@ -24,7 +25,8 @@ internal static class CliRunner
         {
             string command = parsed.CommandResult.Command is var c && c != root ? " " + CommandPath(parsed) : "";
             var error = parsed.Errors.FirstOrDefault(e => !e.Message.StartsWith("Required command")) ?? parsed.Errors[0];
-            io.Fail($"{Plain(error.Message)} (see: spacetime{command} --help)");
+            if (Mpi.LaunchedRank is null or 0)                  // under mpirun every rank parses the same line: one says it
+                io.Fail($"{Plain(error.Message)} (see: spacetime{command} --help)");
             return Usage;
         }
         try
@@ -36,22 +38,23 @@ internal static class CliRunner
                 Error = io.ErrWriter,
             });
         }
-        catch (Exception e) when (IsUserMistake(e))
-        {
-            io.Fail(e.Message);
-            return Usage;
-        }
         catch (Exception e)
         {
-            io.Fail($"internal error ({e.GetType().Name}): {e.Message}");
-            if (Environment.GetEnvironmentVariable("SPACETIME_DEBUG") == "1") io.ErrWriter.WriteLine(e);
-            return Bug;
+            var (code, message) = Describe(e);
+            io.Fail(message);
+            if (code == Bug && Environment.GetEnvironmentVariable("SPACETIME_DEBUG") == "1") io.ErrWriter.WriteLine(e);
+            return code;
         }
     }
 
+    /// <summary>The exit code of an exception that ends a command (Usage for a user's mistake, else Bug) and the
+    /// line that says it.</summary>
+    internal static (int Code, string Message) Describe(Exception e) =>
+        IsUserMistake(e) ? (Usage, e.Message) : (Bug, $"internal error ({e.GetType().Name}): {e.Message}");
+
     static bool IsUserMistake(Exception e) =>
         e is UserError or MediaException or IOException or InvalidDataException
-          or UnauthorizedAccessException or JsonException;
+          or UnauthorizedAccessException or JsonException or DistributedException { ExitCode: Usage };
 
     /// <summary>System.CommandLine names .NET types in parse errors; say what a user would.</summary>
     static string Plain(string message) => message

@@ -8,12 +8,15 @@
 //   spacetime train lora --model models/spacetime --data my-clips --rank 8 --steps 200 --out runs/my-lora
 //       (LoRA adapters only, the model frozen; the adapter is runs/my-lora/adapter.safetensors)
 // Running again into the same --out resumes from its checkpoint (exactly: same weights as an uninterrupted run).
+// Data-parallel over MPI: mpirun -np N ./spacetime train ... runs every command on N ranks (--batch and --accumulate
+// are per rank; rank 0 shows progress and writes --out): see OnRanks and docs/distributed.md.
 // --dump-parity DIR also writes what bench/parity/parity.py needs to replay the run in PyTorch (TrainParity).
 using System.CommandLine;
 using Spacetime.Data;
 using Spacetime.Models.Dit;
 using Spacetime.Pipelines;
 using Spacetime.Training;
+using Spacetime.Training.Distributed;
 using Spectre.Console;
 
 namespace Spacetime.Cli;
@@ -45,8 +48,9 @@ internal static class TrainCommands
             steps = CliArgs.Option("--steps", "Total optimizer steps (the cosine schedule's length).", defaults.Steps);
             output = CliArgs.Required<string>("--out", "Run folder: the model, checkpoints, loss.csv and loss.png.", "-o");
             maxMinutes = CliArgs.Option("--max-minutes", "Stop with a checkpoint after this many minutes (0: none).", 0.0);
-            batch = CliArgs.Option("--batch", "Clips per micro-batch.", defaults.Batch);
-            accumulate = CliArgs.Option("--accumulate", "Micro-batches per optimizer step (gradient accumulation).", 1);
+            batch = CliArgs.Option("--batch", "Clips per micro-batch (per rank under mpirun).", defaults.Batch);
+            accumulate = CliArgs.Option("--accumulate", "Micro-batches per optimizer step (gradient accumulation; per " +
+                                        "rank under mpirun).", 1);
             lr = CliArgs.Option("--lr", "Peak learning rate.", (double)(decimal)defaults.Lr);   // 0.001, not 0.00100000004749
             seed = CliArgs.Option("--seed", "Seed of weights, data and noise.", 0L);
             weightDecay = CliArgs.Option("--weight-decay", "AdamW weight decay of the matrices (biases and norms get " +
@@ -66,9 +70,11 @@ internal static class TrainCommands
         public string Dir(ParseResult p) => p.GetValue(output)!;
 
         /// <summary>The --dump-parity folder, or null.</summary>
-        public string? ParityDir(ParseResult p) => p.GetValue(parity);
+        public string? ParityDir(ParseResult p, Communicator world) => p.GetValue(parity) is not { } dir ? null
+            : world.Size == 1 ? dir : throw new UserError("--dump-parity: runs in one process, not under mpirun");
 
-        public TrainConfig Config(ParseResult p, TrainConfig defaults)
+        /// <summary>The knobs given, for a run on the ranks of <paramref name="world"/>.</summary>
+        public TrainConfig Config(ParseResult p, TrainConfig defaults, Communicator world)
         {
             if (p.GetValue(seed) < 0) throw new UserError($"--seed {p.GetValue(seed)}: must be 0 or more");
             if (!(p.GetValue(maxMinutes) >= 0) || double.IsInfinity(p.GetValue(maxMinutes)))
@@ -84,6 +90,7 @@ internal static class TrainCommands
                 Seed = (ulong)p.GetValue(seed),
                 MaxMinutes = p.GetValue(maxMinutes),
                 CheckpointEvery = CliArgs.Positive("--checkpoint-every", p.GetValue(checkpointEvery)),
+                Ranks = world.Size,
             };
         }
     }
@@ -105,14 +112,14 @@ internal static class TrainCommands
         var command = new Command("classifier", "Train the world-clip classifier whose features `eval` uses for the " +
                                                 "Fréchet video distance.") { recipe };
         var knobs = new Knobs(command, ClassifierDefaults);
-        command.SetAction(parsed =>
+        command.SetAction(parsed => OnRanks(io, (world, io) =>
         {
             var r = Recipe(() => ClassifierRecipe.Preset(parsed.GetValue(recipe)!));
-            var cfg = knobs.Config(parsed, ClassifierDefaults);
+            var cfg = knobs.Config(parsed, ClassifierDefaults, world);
             string dir = knobs.Dir(parsed);
-            var result = WithProgress(io, cfg, (p, _) => ClassifierTrainer.Train(r, cfg, dir, p));
+            var result = WithProgress(io, cfg, world, (p, _) => ClassifierTrainer.Train(r, cfg, dir, p, comm: world));
             return Report(io, cfg, dir, result);
-        });
+        }));
         return command;
     }
 
@@ -128,18 +135,19 @@ internal static class TrainCommands
         var command = new Command("captioner", "Train the video captioner (video -> dense caption, for `spacetime " +
                                                "caption`) on world clips in a VAE's latents.") { recipe, vae };
         var knobs = new Knobs(command, CaptionerDefaults);
-        command.SetAction(parsed =>
+        command.SetAction(parsed => OnRanks(io, (world, io) =>
         {
             var r = Recipe(() => CaptionerRecipe.Preset(parsed.GetValue(recipe)!));
-            var cfg = knobs.Config(parsed, CaptionerDefaults);
+            var cfg = knobs.Config(parsed, CaptionerDefaults, world);
             string dir = knobs.Dir(parsed);
             string? vaeDir = parsed.GetValue(vae);
             if (vaeDir is not null && !File.Exists(Path.Combine(vaeDir, "config.json")))
                 throw new UserError($"--vae {vaeDir}: not a VAE folder (no config.json); the shipped one is " +
                                     "models/spacetime/vae");
-            var result = WithProgress(io, cfg, (p, status) => CaptionerTrainer.Train(r, cfg, dir, vaeDir, p, status: status));
+            var result = WithProgress(io, cfg, world, (p, status) => CaptionerTrainer.Train(r, cfg, dir, vaeDir, p,
+                                                                                            status: status, comm: world));
             return Report(io, cfg, dir, result);
-        });
+        }));
         return command;
     }
 
@@ -148,16 +156,16 @@ internal static class TrainCommands
         var recipe = CliArgs.Option("--recipe", $"Recipe: {string.Join(", ", VaeRecipe.Presets.Keys)}.", "world");
         var command = new Command("vae", "Train the causal video VAE (the latent space the DiT works in).") { recipe };
         var knobs = new Knobs(command, VaeDefaults);
-        command.SetAction(parsed =>
+        command.SetAction(parsed => OnRanks(io, (world, io) =>
         {
             var r = Recipe(() => VaeRecipe.Preset(parsed.GetValue(recipe)!));
-            var cfg = knobs.Config(parsed, VaeDefaults);
+            var cfg = knobs.Config(parsed, VaeDefaults, world);
             string dir = knobs.Dir(parsed);
-            var result = knobs.ParityDir(parsed) is { } parityDir
-                ? WithProgress(io, cfg, (p, _) => TrainParity.Vae(r, cfg, dir, parityDir, p))
-                : WithProgress(io, cfg, (p, _) => VaeTrainer.Train(r, cfg, dir, p));
+            var result = knobs.ParityDir(parsed, world) is { } parityDir
+                ? WithProgress(io, cfg, world, (p, _) => TrainParity.Vae(r, cfg, dir, parityDir, p))
+                : WithProgress(io, cfg, world, (p, _) => VaeTrainer.Train(r, cfg, dir, p, comm: world));
             return Report(io, cfg, dir, result);
-        });
+        }));
         return command;
     }
 
@@ -177,10 +185,10 @@ internal static class TrainCommands
             recipe, vae, data, init,
         };
         var knobs = new Knobs(command, DitDefaults);
-        command.SetAction(parsed =>
+        command.SetAction(parsed => OnRanks(io, (world, io) =>
         {
             var r = Recipe(() => DitRecipe.Preset(parsed.GetValue(recipe)!));
-            var cfg = knobs.Config(parsed, DitDefaults);
+            var cfg = knobs.Config(parsed, DitDefaults, world);
             string dir = knobs.Dir(parsed);
             string? vaeDir = parsed.GetValue(vae);
             if (vaeDir is not null && !File.Exists(Path.Combine(vaeDir, "config.json")))
@@ -207,13 +215,15 @@ internal static class TrainCommands
                 }
                 catch (ArgumentException e) { throw new UserError(e.Message); }
             }
-            var result = knobs.ParityDir(parsed) is { } parityDir
-                ? WithProgress(io, cfg, (p, status) => TrainParity.Dit(r, cfg, dir, parityDir, p, vaeDir: vaeDir,
-                                                                       status: status, data: dataset, init: start))
-                : WithProgress(io, cfg, (p, status) =>
-                    DitTrainer.Train(r, cfg, dir, p, vaeDir: vaeDir, status: status, data: dataset, init: start));
+            var result = knobs.ParityDir(parsed, world) is { } parityDir
+                ? WithProgress(io, cfg, world, (p, status) => TrainParity.Dit(r, cfg, dir, parityDir, p,
+                                                                              vaeDir: vaeDir, status: status,
+                                                                              data: dataset, init: start))
+                : WithProgress(io, cfg, world, (p, status) => DitTrainer.Train(r, cfg, dir, p, vaeDir: vaeDir,
+                                                                               status: status, data: dataset,
+                                                                               init: start, comm: world));
             return Report(io, cfg, dir, result);
-        });
+        }));
         return command;
     }
 
@@ -237,11 +247,11 @@ internal static class TrainCommands
             model, data, rank, alpha, targets,
         };
         var knobs = new Knobs(command, LoraDefaults);
-        command.SetAction(parsed =>
+        command.SetAction(parsed => OnRanks(io, (world, io) =>
         {
-            var cfg = knobs.Config(parsed, LoraDefaults);
+            var cfg = knobs.Config(parsed, LoraDefaults, world);
             string dir = knobs.Dir(parsed);
-            if (knobs.ParityDir(parsed) is not null)
+            if (knobs.ParityDir(parsed, world) is not null)
                 throw new UserError("--dump-parity replays whole-model runs; train lora does not take it");
             int r = CliArgs.Positive("--rank", parsed.GetValue(rank));
             double a = parsed.GetValue(alpha) is { } given ? CliArgs.Positive("--alpha", given) : r;
@@ -258,10 +268,10 @@ internal static class TrainCommands
             catch (ArgumentException e) { throw new UserError($"--rank: {e.Message}"); }
             io.OutWriter.WriteLine($"{dataDir}: {dataset.Clips.Count} clips" + (dataset.Problems.Count > 0
                 ? $", {dataset.Problems.Count} skipped (see `spacetime data inspect`)" : ""));
-            var result = WithProgress(io, cfg, (p, status) =>
-                DitTrainer.TrainLora(m, identity, lora, cfg, dir, dataset, p, status: status));
+            var result = WithProgress(io, cfg, world, (p, status) =>
+                DitTrainer.TrainLora(m, identity, lora, cfg, dir, dataset, p, status: status, comm: world));
             return Report(io, cfg, dir, result, $"adapter in {Path.Combine(dir, LoraAdapter.FileName)}");
-        });
+        }));
         return command;
     }
 
@@ -271,37 +281,76 @@ internal static class TrainCommands
         catch (ArgumentException e) { throw new UserError($"--recipe: {e.Message}"); }
     }
 
-    static TrainResult WithProgress(CliConsole io, TrainConfig cfg,
+    // Runs a train command on every rank of an mpirun job, or in this one process. Rank 0 alone shows progress and
+    // results (the others get a console that prints only errors). A failure before the first step stops every rank
+    // there, the failed ranks saying why (Communicator's header); after it, the rank that failed says why and aborts
+    // the job, and the same command resumes from the last checkpoint.
+    static int OnRanks(CliConsole io, Func<Communicator, CliConsole, int> command)
+    {
+        using var world = Mpi.Join();
+        if (world.Size == 1) return command(world, io);
+        try
+        {
+            return command(world, world.IsRoot ? io : CliConsole.ForWriters(TextWriter.Null, io.ErrWriter));
+        }
+        catch (PeerFailedException e) { return e.ExitCode; }                     // the failed rank said why
+        catch (DistributedException e) when (e.OnEveryRank)
+        {
+            if (world.IsRoot) io.Fail(e.Message);
+            return e.ExitCode;
+        }
+        catch (Exception e)
+        {
+            var (code, message) = CliRunner.Describe(e);
+            string rank = $"rank {world.Rank} of {world.Size}: ";
+            if (!world.SetupDone)
+            {
+                var (rootFailed, jobCode) = world.ReportSetupFailure(code);
+                if (world.IsRoot || !rootFailed) io.Fail(world.IsRoot ? message : rank + message);
+                return jobCode;
+            }
+            io.Fail($"{rank}{message}; ending the job (rerun the same command to resume from the last checkpoint)");
+            if (code == CliRunner.Bug && Environment.GetEnvironmentVariable("SPACETIME_DEBUG") == "1") io.ErrWriter.WriteLine(e);
+            world.Abort(code);
+            return code;
+        }
+    }
+
+    static TrainResult WithProgress(CliConsole io, TrainConfig cfg, Communicator world,
                                     Func<Action<TrainProgress>, Action<string, int, int>, TrainResult> run)
     {
+        using var signals = new StopOnSignal(io, world);
+        if (!world.IsRoot) return AsUserErrors(() => run(_ => { }, (_, _, _) => { }));
         TrainResult result = null!;
-        using var signals = new StopOnSignal(io);
         io.Out.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
                 ProgressTask? prep = null;
                 var task = ctx.AddTask("training", maxValue: cfg.Steps);
-                try
+                result = AsUserErrors(() => run(p =>
                 {
-                    result = run(p =>
-                    {
-                        task.Value = p.Step;
-                        task.Description = $"step {p.Step}/{p.Steps} loss {p.Loss:F4} {p.StepsPerSecond:F2} steps/s " +
-                                           $"ETA {p.Eta:hh\\:mm\\:ss}";
-                    }, (what, done, total) =>
-                    {
-                        prep ??= ctx.AddTaskBefore(what, new ProgressTaskSettings { MaxValue = total }, task);
-                        prep.Value = done;
-                        prep.Description = $"{what} {done}/{total}";
-                    });
-                }
-                catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException)
+                    task.Value = p.Step;
+                    task.Description = $"step {p.Step}/{p.Steps} loss {p.Loss:F4} {p.StepsPerSecond:F2} steps/s " +
+                                       $"ETA {p.Eta:hh\\:mm\\:ss}";
+                }, (what, done, total) =>
                 {
-                    throw new UserError(e.Message);
-                }
+                    prep ??= ctx.AddTaskBefore(what, new ProgressTaskSettings { MaxValue = total }, task);
+                    prep.Value = done;
+                    prep.Description = $"{what} {done}/{total}";
+                }));
             });
         return result;
+    }
+
+    // the trainers' refusals of a user's settings or files, as user errors
+    static TrainResult AsUserErrors(Func<TrainResult> run)
+    {
+        try { return run(); }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException)
+        {
+            throw new UserError(e.Message);
+        }
     }
 
     /// <summary>Exit code of a run stopped by Ctrl-C or SIGTERM (with a checkpoint): 128 + SIGINT, as shells do.</summary>
@@ -311,21 +360,29 @@ internal static class TrainCommands
     {
         string how = result.StoppedByTime ? " (stopped by --max-minutes)"
                    : result.Interrupted ? " (interrupted, with a checkpoint: rerun the same command to resume)" : "";
+        double total = Math.Max(result.Elapsed.TotalSeconds, 1e-9);
+        string ranks = cfg.Ranks == 1 ? "" : $" on {cfg.Ranks} ranks (allreduce {result.AllreduceSeconds:F3} s, " +
+                       $"{100 * result.AllreduceSeconds / total:F1}% of rank 0's time; waiting for other ranks " +
+                       $"{result.WaitSeconds:F3} s, {100 * result.WaitSeconds / total:F1}%)";
         io.OutWriter.WriteLine($"trained steps {result.FirstStep}..{result.Step} of {cfg.Steps} in " +
-                               $"{result.Elapsed.TotalSeconds:F1} s{how}; last loss {result.LastLoss:F4}; {made ?? $"model in {dir}"}");
+                               $"{result.Elapsed.TotalSeconds:F1} s{ranks}{how}; last loss {result.LastLoss:F4}; " +
+                               $"{made ?? $"model in {dir}"}");
         return result.Interrupted ? Interrupted : CliRunner.Ok;
     }
 
     // Ctrl-C or SIGTERM while training: stop at the end of the step with a checkpoint; a second Ctrl-C kills at once.
+    // Under mpirun, Ctrl-C reaches mpirun, which sends SIGTERM to every rank (as it does when a rank dies) and SIGKILL
+    // moments later: the ranks stop together if the step ends in time, else the last checkpoint is where to resume.
     sealed class StopOnSignal : IDisposable
     {
         readonly CliConsole io;
+        readonly Communicator world;
         readonly System.Runtime.InteropServices.PosixSignalRegistration? term;
         bool asked;
 
-        public StopOnSignal(CliConsole io)
+        public StopOnSignal(CliConsole io, Communicator world)
         {
-            this.io = io;
+            (this.io, this.world) = (io, world);
             Console.CancelKeyPress += OnCancel;
             if (!OperatingSystem.IsWindows())
                 term = System.Runtime.InteropServices.PosixSignalRegistration.Create(
@@ -342,7 +399,11 @@ internal static class TrainCommands
         {
             if (asked) return;
             asked = true;
-            io.ErrWriter.WriteLine("stopping at the end of this step, with a checkpoint (Ctrl-C again to kill)");
+            io.ErrWriter.WriteLine(world.Size == 1
+                ? "stopping at the end of this step, with a checkpoint (Ctrl-C again to kill)"
+                : $"rank {world.Rank} of {world.Size}: mpirun is ending the job (Ctrl-C, or a rank died); stopping at " +
+                  "the end of this step if it has time; rerun the same command to resume from the last checkpoint");
+            io.ErrWriter.Flush();
             Trainer.RequestStop();
         }
 

@@ -58,24 +58,26 @@ public static class ScalingStudy
             throw new ArgumentException($"{runDir}: its loss.csv has no tflop column (runs logged it from model v2 on; " +
                                         "train the run again to compare it by compute)");
         var columns = Chart.ReadCsv(csv, ["step", "loss", "tflop"]);
-        int accumulate = Accumulate(runDir);
+        int microBatches = MicroBatches(runDir);
         var compute = new double[columns["step"].Length];
         double sum = 0;
         for (int i = 0; i < compute.Length; i++)
-            compute[i] = sum += (double.IsFinite(columns["tflop"][i]) ? columns["tflop"][i] : 0) * 1e12 * accumulate;
+            compute[i] = sum += (double.IsFinite(columns["tflop"][i]) ? columns["tflop"][i] : 0) * 1e12 * microBatches;
         return new ScalingRun(name ?? Path.GetFileName(Path.GetFullPath(runDir).TrimEnd('/')), compute, columns["loss"]);
     }
 
-    // the run's micro-batches per step, from its last checkpoint's state.json (1 when it has none)
-    static int Accumulate(string runDir)
+    // the run's micro-batches per step over all ranks, Accumulate · Ranks from its last checkpoint's state.json (1 when
+    // it has none; Ranks is 1 in runs from before data parallelism)
+    static int MicroBatches(string runDir)
     {
         string current = Path.Combine(runDir, "train", "CURRENT");
         if (!File.Exists(current)) return 1;
         string state = Path.Combine(runDir, "train", File.ReadAllText(current).Trim(), "state.json");
         if (!File.Exists(state)) return 1;
         using var json = JsonDocument.Parse(File.ReadAllText(state));
-        return json.RootElement.TryGetProperty("Config", out var config) &&
-               config.TryGetProperty("Accumulate", out var a) && a.TryGetInt32(out int value) ? value : 1;
+        if (!json.RootElement.TryGetProperty("Config", out var config)) return 1;
+        int Read(string name) => config.TryGetProperty(name, out var v) && v.TryGetInt32(out int value) ? value : 1;
+        return Read("Accumulate") * Read("Ranks");
     }
 
     /// <summary>Loss against training FLOPs on log-log axes, one line per run, as a PNG.</summary>

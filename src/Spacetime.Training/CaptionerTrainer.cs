@@ -12,6 +12,7 @@ using Spacetime.Models.Text;
 using Spacetime.Models.Vae;
 using Spacetime.Nn;
 using Spacetime.Pipelines;
+using Spacetime.Training.Distributed;
 using Spacetime.World;
 
 namespace Spacetime.Training;
@@ -45,15 +46,21 @@ public static class CaptionerTrainer
     /// Trains into <paramref name="dir"/>, resuming from its checkpoint when there is one. A new run needs
     /// <paramref name="vaeDir"/> (the VAE whose latents it reads; a `train vae` folder) when the data recipe is in a
     /// VAE's latents; the run keeps a copy in DIR/vae. <paramref name="status"/> hears about the latent cache.
+    /// <paramref name="comm"/>: the ranks of a data-parallel run (Trainer.Run); rank 0 writes the VAE's copy and the
+    /// latent cache, the others read them.
     /// </summary>
     public static TrainResult Train(CaptionerRecipe recipe, TrainConfig cfg, string dir, string? vaeDir = null,
                                     Action<TrainProgress>? progress = null, int? stopAt = null,
-                                    Action<string, int, int>? status = null) =>
-        Trainer.Run(NewTask(recipe, cfg, dir, vaeDir, status), cfg, dir, progress, stopAt);
+                                    Action<string, int, int>? status = null, Communicator? comm = null)
+    {
+        comm ??= Communicator.Single;
+        return Trainer.Run(NewTask(recipe, cfg, dir, vaeDir, status, comm), cfg, dir, progress, stopAt, comm);
+    }
 
     internal static CaptionerTask NewTask(CaptionerRecipe recipe, TrainConfig cfg, string dir, string? vaeDir,
-                                          Action<string, int, int>? status)
+                                          Action<string, int, int>? status, Communicator? comm = null)
     {
+        comm ??= Communicator.Single;
         cfg.Validate();
         var data = recipe.DataRecipe;
         if (data.CacheClips == 0)
@@ -63,7 +70,7 @@ public static class CaptionerTrainer
             throw new ArgumentException($"captioner recipe: it reads {recipe.Net.ReadArea} pixels x {recipe.Net.ReadFrames} " +
                                         $"frames at {recipe.Net.ReadFps} fps but its data are {data.Clip.Width}x" +
                                         $"{data.Clip.Height} x {data.Clip.Frames} at {data.Clip.Fps}");
-        var codec = Codec(data, dir, vaeDir);
+        var codec = Codec(data, dir, vaeDir, comm);
         if (codec.Channels != recipe.Net.LatentChannels)
             throw new ArgumentException($"captioner recipe: the network reads {recipe.Net.LatentChannels} latent " +
                                         $"channels but the data's latents have {codec.Channels}");
@@ -73,15 +80,16 @@ public static class CaptionerTrainer
             throw new ArgumentException($"{dir} holds a captioner of another recipe; resume it with the recipe it was " +
                                         "started with, or train into a new folder");
         model.Latents = LatentFingerprint.Of(codec);
-        return new CaptionerTask(recipe, cfg, model, codec, dir, status);
+        return new CaptionerTask(recipe, cfg, model, codec, dir, status, comm);
     }
 
-    // the data recipe's codec: pixels, or the VAE (the run's own copy in DIR/vae once it has one)
-    static ILatentCodec Codec(DitRecipe data, string dir, string? vaeDir)
+    // the data recipe's codec: pixels, or the VAE (the run's own copy in DIR/vae, which rank 0 makes from vaeDir
+    // for a new run while the other ranks wait)
+    static ILatentCodec Codec(DitRecipe data, string dir, string? vaeDir, Communicator comm)
     {
         if (data.Clip.Latents != LatentSpace.Vae) return new PixelLatents(data.Clip.Factor);
         string own = Path.Combine(dir, "vae");
-        if (!Directory.Exists(own))
+        if (comm.IsRoot && !Directory.Exists(own))
         {
             if (vaeDir is null)
                 throw new ArgumentException("this captioner reads a VAE's latents: give the VAE folder (--vae, a " +
@@ -89,6 +97,7 @@ public static class CaptionerTrainer
             var vae = VaeCheckpoint.Load(vaeDir);
             VaeCheckpoint.Save(vae, own);
         }
+        comm.SetupPoint();
         var latents = new VaeLatents(VaeCheckpoint.Load(own));
         latents.Vae.Eval();
         return latents;
@@ -104,10 +113,10 @@ public static class CaptionerTrainer
     }
 
     internal sealed class CaptionerTask(CaptionerRecipe recipe, TrainConfig cfg, Captioner model, ILatentCodec codec,
-                                        string dir, Action<string, int, int>? status) : ITrainTask
+                                        string dir, Action<string, int, int>? status, Communicator comm) : ITrainTask
     {
         readonly LatentCache cache = LatentCache.Open(recipe.DataRecipe, cfg.Seed, codec, Path.Combine(dir, "train"),
-                                                      null, status);
+                                                      null, status, comm);
 
         public Module Model => model;
         public IReadOnlyList<string> Metrics => ["token_acc"];

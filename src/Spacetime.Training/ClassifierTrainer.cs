@@ -7,6 +7,7 @@ using Spacetime.Engine;
 using Spacetime.Models.Probe;
 using Spacetime.Nn;
 using Spacetime.Pipelines;
+using Spacetime.Training.Distributed;
 using Spacetime.World;
 
 namespace Spacetime.Training;
@@ -32,16 +33,18 @@ public sealed record ClassifierRecipe(ClipClassifierConfig Net, int Width, int H
 /// <summary>Trains the world-clip classifier on clips rendered on the fly.</summary>
 public static class ClassifierTrainer
 {
-    /// <summary>Trains into <paramref name="dir"/>, resuming from its checkpoint when there is one.</summary>
+    /// <summary>Trains into <paramref name="dir"/>, resuming from its checkpoint when there is one;
+    /// <paramref name="comm"/>: the ranks of a data-parallel run (Trainer.Run).</summary>
     public static TrainResult Train(ClassifierRecipe recipe, TrainConfig cfg, string dir,
-                                    Action<TrainProgress>? progress = null, int? stopAt = null)
+                                    Action<TrainProgress>? progress = null, int? stopAt = null, Communicator? comm = null)
     {
         cfg.Validate();
         new ClipSettings(0, recipe.Width, recipe.Height, recipe.Seconds, recipe.Fps).Validate();
         if (!recipe.Net.Classes.SequenceEqual(ClipLabels.Classes))
             throw new ArgumentException($"classifier recipe: heads [{string.Join(", ", recipe.Net.Classes)}] must be " +
                                         $"ClipLabels' [{string.Join(", ", ClipLabels.Classes)}]");
-        return Trainer.Run(new Task(recipe, cfg, new ClipClassifier(recipe.Net, cfg.Seed)), cfg, dir, progress, stopAt);
+        return Trainer.Run(new Task(recipe, cfg, new ClipClassifier(recipe.Net, cfg.Seed)), cfg, dir, progress, stopAt,
+                           comm);
     }
 
     sealed class Task(ClassifierRecipe recipe, TrainConfig cfg, ClipClassifier model) : ITrainTask
@@ -54,7 +57,7 @@ public static class ClassifierTrainer
 
         public (Tensor Loss, float[] Metrics) Loss(int step, int micro, Rng rng)
         {
-            long first = ((long)step * cfg.Accumulate + micro) * cfg.Batch;
+            long first = ((long)step * cfg.MicroBatches + micro) * cfg.Batch;
             var clips = Enumerable.Range(0, cfg.Batch).Select(i => WorldClip.Render(new ClipSettings(
                 WorldClip.DeriveSeed((long)cfg.Seed ^ DataSalt, first + i), recipe.Width, recipe.Height, recipe.Seconds,
                 recipe.Fps))).ToArray();

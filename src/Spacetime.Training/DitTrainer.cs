@@ -19,6 +19,7 @@ using Spacetime.Models.Text;
 using Spacetime.Models.Vae;
 using Spacetime.Nn;
 using Spacetime.Pipelines;
+using Spacetime.Training.Distributed;
 using Spacetime.World;
 
 namespace Spacetime.Training;
@@ -31,17 +32,18 @@ public static class DitTrainer
     /// from the run's own folder, tokenizer included). A new run starts from <paramref name="init"/>'s weights when
     /// given (see <see cref="StartFrom"/>), else from a fresh model. A VAE recipe needs <paramref name="vaeDir"/> (a
     /// `train vae` folder) for a new run from scratch; a resumed run uses its own copy in DIR/vae.
-    /// <paramref name="status"/> hears about slow preparation (the latent cache).
+    /// <paramref name="status"/> hears about slow preparation (the latent cache). <paramref name="comm"/>: the ranks
+    /// of a data-parallel run (Trainer.Run); rank 0 builds the latent cache, the others read it.
     /// </summary>
     public static TrainResult Train(DitRecipe recipe, TrainConfig cfg, string dir, Action<TrainProgress>? progress = null,
                                     int? stopAt = null, string? vaeDir = null, Action<string, int, int>? status = null,
-                                    Dataset? data = null, TextVideoModel? init = null) =>
-        Trainer.Run(NewTask(recipe, cfg, dir, vaeDir, status, data, init), cfg, dir, progress, stopAt);
+                                    Dataset? data = null, TextVideoModel? init = null, Communicator? comm = null) =>
+        Trainer.Run(NewTask(recipe, cfg, dir, vaeDir, status, data, init, comm), cfg, dir, progress, stopAt, comm);
 
     // the task of Train: the model resumed, started from `init` or fresh, and the latent cache opened
     internal static DitTask NewTask(DitRecipe recipe, TrainConfig cfg, string dir, string? vaeDir = null,
                                     Action<string, int, int>? status = null, Dataset? data = null,
-                                    TextVideoModel? init = null)
+                                    TextVideoModel? init = null, Communicator? comm = null)
     {
         if (data is not null && recipe.CacheClips == 0)
             throw new ArgumentException("this recipe renders world clips every step; training on a folder needs a " +
@@ -58,7 +60,7 @@ public static class DitTrainer
             model = NewModel(recipe, cfg.Seed, vae);
         }
         (model.Latents as VaeLatents)?.Vae.Eval();
-        return new DitTask(recipe, cfg, model, dir, data, status);
+        return new DitTask(recipe, cfg, model, dir, data, status, comm ?? Communicator.Single);
     }
 
     /// <summary>
@@ -71,12 +73,14 @@ public static class DitTrainer
     /// </summary>
     public static TrainResult TrainLora(TextVideoModel model, ModelIdentity identity, LoraConfig lora, TrainConfig cfg,
                                         string dir, Dataset data, Action<TrainProgress>? progress = null,
-                                        int? stopAt = null, Action<string, int, int>? status = null) =>
-        Trainer.Run(NewLoraTask(model, identity, lora, cfg, dir, data, status), cfg, dir, progress, stopAt);
+                                        int? stopAt = null, Action<string, int, int>? status = null,
+                                        Communicator? comm = null) =>
+        Trainer.Run(NewLoraTask(model, identity, lora, cfg, dir, data, status, comm), cfg, dir, progress, stopAt, comm);
 
     // the task of TrainLora: the base frozen, the adapters built (A from the run's seed, B zero) and attached
     internal static DitTask NewLoraTask(TextVideoModel model, ModelIdentity identity, LoraConfig lora, TrainConfig cfg,
-                                        string dir, Dataset data, Action<string, int, int>? status = null)
+                                        string dir, Dataset data, Action<string, int, int>? status = null,
+                                        Communicator? comm = null)
     {
         if (data.Clips.Count == 0) throw new ArgumentException($"{data.Root}: the dataset has no usable clips");
         cfg.Validate();
@@ -96,7 +100,8 @@ public static class DitTrainer
         var adapter = new LoraAdapter(new DitLora(model.Dit, lora, cfg.Seed), identity);
         adapter.Layers.Attach(model.Dit);
         (model.Latents as VaeLatents)?.Vae.Eval();
-        return new DitTask(LoraRecipe(model, data.Clips.Count), cfg, model, dir, data, status, adapter);
+        return new DitTask(LoraRecipe(model, data.Clips.Count), cfg, model, dir, data, status, comm ?? Communicator.Single,
+                           adapter);
     }
 
     // What a LoRA run trains on: the base model's networks and clip size, every clip of the folder in the latent cache
@@ -185,12 +190,13 @@ public static class DitTrainer
 
     // lora: null trains the whole model; else only these adapters (attached to the frozen model's DiT)
     internal sealed class DitTask(DitRecipe recipe, TrainConfig cfg, TextVideoModel model, string dir, Dataset? data,
-                                  Action<string, int, int>? status, LoraAdapter? lora = null) : ITrainTask
+                                  Action<string, int, int>? status, Communicator comm,
+                                  LoraAdapter? lora = null) : ITrainTask
     {
         readonly IPath path = PathConfig.Presets["RF"].Create();                     // rectified flow, velocity
         readonly TimestepSampler timesteps = TimestepSampler.Presets["logit-normal"]; // SD3's lognorm(0, 1)
         readonly LatentCache? cache = recipe.CacheClips > 0
-            ? LatentCache.Open(recipe, cfg.Seed, model.Latents, Path.Combine(dir, "train"), data, status) : null;
+            ? LatentCache.Open(recipe, cfg.Seed, model.Latents, Path.Combine(dir, "train"), data, status, comm) : null;
 
         public Module Model => lora is null ? model : lora.Layers;
         // tflop: the micro-batch's training cost in hardware FLOPs (10^12): forward multiply-adds of the DiT as the DiT
@@ -249,12 +255,13 @@ public static class DitTrainer
                  : prompt && text.Prompt.Length > 0 || text.Caption.Length == 0 ? text.Prompt : text.Caption;
         }
 
-        // clips of this micro-batch rendered now: the world seeds DeriveSeed(seed, (step·A + micro)·B + i)
+        // clips of this micro-batch rendered now: the world seeds DeriveSeed(seed, (step·M + micro)·B + i), M the
+        // micro-batches per step over all ranks (micro is the global micro-batch index)
         (Tensor, CachedText[]) Render(int step, int micro)
         {
             var latents = new Tensor[cfg.Batch];
             var truths = new CachedText[cfg.Batch];
-            long first = ((long)step * cfg.Accumulate + micro) * cfg.Batch;
+            long first = ((long)step * cfg.MicroBatches + micro) * cfg.Batch;
             for (int i = 0; i < cfg.Batch; i++)
             {
                 var clip = WorldClip.Render(ClipFor(recipe.Clip, WorldClip.DeriveSeed((long)cfg.Seed, first + i)));
@@ -288,22 +295,42 @@ internal sealed class LatentCache
     /// <summary>Clips in the cache.</summary>
     public int Count => texts.Sum(t => t.Length);
 
+    /// <summary>The cache of the run in <paramref name="trainDir"/>, read or else encoded and written. In a
+    /// data-parallel run rank 0 does that; the other ranks wait for it (a setup point) and read its file.</summary>
     public static LatentCache Open(DitRecipe recipe, ulong seed, ILatentCodec codec, string trainDir, Dataset? data,
-                                   Action<string, int, int>? status)
+                                   Action<string, int, int>? status, Communicator comm)
     {
         var buckets = recipe.AllBuckets;
         var sources = data is null ? WorldSources(recipe, seed) : FolderSources(recipe, data);
         var texts = buckets.Select((_, b) => sources.Where(x => x.Bucket == b).Select(x => x.Text).ToArray()).ToArray();
         string file = Path.Combine(trainDir, "latents.safetensors");
-        if (File.Exists(file))
+        if (!comm.IsRoot)
         {
-            var stored = Safetensors.Read(file).Tensors;
-            var tensors = buckets.Select((_, b) => stored.GetValueOrDefault($"bucket{b}")).ToArray();
-            if (tensors.Select((t, b) => t?.Size(0) == texts[b].Length).All(ok => ok))
-                return new LatentCache(tensors!, texts);
+            comm.SetupPoint();                                                       // rank 0 has written it
+            return Read(file, buckets.Count, texts) ?? throw new DistributedException(
+                $"rank {comm.Rank} cannot read {file}, which rank 0 wrote: every rank must see the run folder " +
+                "(OUT on a file system they share)");
         }
+        var cache = Read(file, buckets.Count, texts) ?? Encode(sources, texts, buckets.Count, codec, file, status);
+        comm.SetupPoint();
+        return cache;
+    }
+
+    // the cache stored in `file` when it holds every bucket's clips, else null
+    static LatentCache? Read(string file, int buckets, CachedText[][] texts)
+    {
+        if (!File.Exists(file)) return null;
+        var stored = Safetensors.Read(file).Tensors;
+        var tensors = Enumerable.Range(0, buckets).Select(b => stored.GetValueOrDefault($"bucket{b}")).ToArray();
+        return tensors.Select((t, b) => t?.Size(0) == texts[b].Length).All(ok => ok) ? new LatentCache(tensors!, texts)
+                                                                                     : null;
+    }
+
+    static LatentCache Encode(List<Source> sources, CachedText[][] texts, int buckets, ILatentCodec codec, string file,
+                              Action<string, int, int>? status)
+    {
         using var noGrad = Autograd.NoGrad();
-        var parts = buckets.Select(_ => new List<Tensor>()).ToArray();
+        var parts = Enumerable.Range(0, buckets).Select(_ => new List<Tensor>()).ToArray();
         for (int i = 0; i < sources.Count; i++)
         {
             using var scope = TensorScope.Begin();
@@ -311,7 +338,7 @@ internal sealed class LatentCache
             status?.Invoke("encoding clips", i + 1, sources.Count);
         }
         var all = parts.Select(Stack).ToArray();                                             // (N_b, C, T', h, w)
-        Directory.CreateDirectory(trainDir);
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         Safetensors.Write(file, all.Select((t, b) => ($"bucket{b}", t)).ToDictionary(x => x.Item1, x => x.t));
         return new LatentCache(all, texts);
     }

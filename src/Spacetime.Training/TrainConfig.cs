@@ -8,10 +8,18 @@ public sealed record TrainConfig
 {
     /// <summary>Total optimizer steps (also the length of the cosine schedule).</summary>
     public int Steps { get; init; } = 200;
-    /// <summary>Clips per micro-batch.</summary>
+    /// <summary>Clips per micro-batch (on each rank of a data-parallel run).</summary>
     public int Batch { get; init; } = 4;
-    /// <summary>Micro-batches whose gradients are summed (averaged) into one optimizer step.</summary>
+    /// <summary>Micro-batches each rank adds up into one optimizer step (gradient accumulation).</summary>
     public int Accumulate { get; init; } = 1;
+    /// <summary>Data-parallel processes (MPI ranks) sharing each step; 1 for one process. Rank r computes the step's
+    /// micro-batches r·Accumulate .. r·Accumulate + Accumulate - 1, so the run is defined by MicroBatches, not by how it
+    /// is split: a run resumes on any number of ranks that divides it.</summary>
+    public int Ranks { get; init; } = 1;
+
+    /// <summary>Micro-batches per optimizer step over all ranks; the global batch is MicroBatches · Batch clips.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int MicroBatches => Accumulate * Ranks;
     /// <summary>Peak learning rate (small DiTs take 1e-3; DiT-XL uses 1e-4).</summary>
     public float Lr { get; init; } = 1e-3f;
     /// <summary>Final learning rate as a fraction of Lr (nanoGPT: 0.1).</summary>
@@ -39,8 +47,9 @@ public sealed record TrainConfig
     /// <summary>Throws ArgumentException naming a bad value.</summary>
     public void Validate()
     {
-        if (Steps < 1 || Batch < 1 || Accumulate < 1 || CheckpointEvery < 1 || LogEvery < 1 || WarmupSteps < 0)
-            throw new ArgumentException("steps, batch, accumulate, checkpoint-every and log-every must be positive");
+        if (Steps < 1 || Batch < 1 || Accumulate < 1 || Ranks < 1 || CheckpointEvery < 1 || LogEvery < 1 ||
+            WarmupSteps < 0)
+            throw new ArgumentException("steps, batch, accumulate, ranks, checkpoint-every and log-every must be positive");
         if (!(Lr > 0) || !(ClipNorm > 0) || EmaDecay is < 0 or >= 1 || CaptionDropout is < 0 or > 1 ||
             !(MaxMinutes >= 0) || double.IsInfinity(MaxMinutes) || !(WeightDecay >= 0) || !(MinLrRatio >= 0))
             throw new ArgumentException($"lr {Lr}, clip {ClipNorm}, ema {EmaDecay}, caption dropout {CaptionDropout} " +
@@ -57,4 +66,8 @@ public sealed record TrainResult(int FirstStep, int Step, float LastLoss, bool S
 {
     /// <summary>Stopped early by Trainer.RequestStop (Ctrl-C, SIGTERM), with a checkpoint.</summary>
     public bool Interrupted { get; init; }
+    /// <summary>Seconds this rank spent moving and summing gradients over the ranks (0 for one process).</summary>
+    public double AllreduceSeconds { get; init; }
+    /// <summary>Seconds this rank waited at the end of its steps for slower ranks (0 for one process).</summary>
+    public double WaitSeconds { get; init; }
 }

@@ -2,9 +2,16 @@
 // VAE, the DiT) supplies the model and the loss of one micro-batch; the loop does everything else:
 //
 //     for step in firstStep..Steps:
-//         for m in micro-batches:  loss = task.Loss(step, m, rng(step, m)) / Accumulate;  loss.backward()
+//         for m in this rank's micro-batches:  loss = task.Loss(step, m, rng(step, m)) / M;  loss.backward()
+//         sum the gradients (and the loss) over the ranks
 //         clip the global gradient norm;  lr = warmup + cosine;  AdamW step;  EMA update
 //         log a CSV row;  progress bar;  checkpoint every k steps and at the end or when the time budget is spent
+//
+// Data parallelism (MPI, Distributed/): a step is M = Accumulate · Ranks micro-batches of Batch clips; rank r
+// computes micro-batches r·Accumulate .. (r+1)·Accumulate - 1 and every rank ends the step with the sum of all M
+// gradients, so every rank takes the same optimizer step. N ranks with --accumulate A equal one process with
+// --accumulate N·A (same draws, same loss curve and weights up to the order of float additions; tested), and a run
+// resumes on any number of ranks that divides M. Rank 0 alone writes DIR; every rank reads it when resuming.
 //
 // Exact resume: every random draw of step s comes from Rng(seed).Fork(s).Fork(m), and tasks draw their data from
 // (seed, s, m) alone, so a run's state is its weights, EMA, optimizer state and step; a resumed run reproduces the
@@ -22,12 +29,16 @@
 // directly in DIR/train/; they resume from there and move to the new layout at their next checkpoint.)
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Spacetime.Engine;
 using Spacetime.Engine.IO;
 using Spacetime.Media;
 using Spacetime.Nn;
 using Spacetime.Nn.Optim;
+using Spacetime.Training.Distributed;
 
 namespace Spacetime.Training;
 
@@ -66,11 +77,16 @@ public static class Trainer
     /// <summary>
     /// Trains <paramref name="task"/> into <paramref name="dir"/>, resuming from its checkpoint when there is one.
     /// <paramref name="stopAt"/> ends the run early at that step (as a time budget would), with a checkpoint.
+    /// <paramref name="comm"/>: the ranks of a data-parallel run (cfg.Ranks of them); every rank calls Run with the
+    /// same arguments, and rank 0 alone writes <paramref name="dir"/>.
     /// </summary>
     public static TrainResult Run(ITrainTask task, TrainConfig cfg, string dir, Action<TrainProgress>? progress = null,
-                                  int? stopAt = null)
+                                  int? stopAt = null, Communicator? comm = null)
     {
+        comm ??= Communicator.Single;
         cfg.Validate();
+        if (cfg.Ranks != comm.Size)
+            throw new InvalidOperationException($"Trainer.Run: cfg.Ranks is {cfg.Ranks} but {comm.Size} ranks run");
         var clock = Stopwatch.StartNew();
         var model = task.Model;
         string? checkpoint = CurrentCheckpoint(dir);
@@ -79,27 +95,43 @@ public static class Trainer
         var opt = new AdamW(model.NamedParameters(), cfg.Lr, weightDecay: cfg.WeightDecay, noDecay: AdamW.BiasesAndNorms);
         var ema = cfg.EmaDecay > 0 ? new Ema(model, cfg.EmaDecay) : null;
         if (checkpoint is not null) LoadTrainingState(checkpoint, model, ema, opt);
-        RemoveLeftovers(dir);
-        using var log = OpenLog(dir, firstStep, task.Metrics);
+        comm.EndSetup(comm.Size == 1 ? [] : StartingFacts(cfg, firstStep, model, ema, opt));
+        if (comm.IsRoot) RemoveLeftovers(dir);
+        using var log = comm.IsRoot ? OpenLog(dir, firstStep, task.Metrics) : null;
+        var allreduce = comm.Size == 1 ? null : new GradientAllreduce(comm, model.Parameters().ToList());
+        double allreduceSeconds = 0, waitSeconds = 0;
 
         int step = firstStep;
         float loss = float.NaN;
         bool byTime = false, interrupted = false;
         var metrics = new float[task.Metrics.Count];
+        var scalars = new float[1 + metrics.Length];                                // loss, then metrics
         while (step < cfg.Steps && step < (stopAt ?? int.MaxValue))
         {
-            if (cfg.MaxMinutes > 0 && clock.Elapsed.TotalMinutes >= cfg.MaxMinutes) { byTime = true; break; }
-            if (stopRequested) { interrupted = true; break; }
+            var (timeUp, stop) = Halt(comm, clock, cfg);
+            if (timeUp) { byTime = true; break; }
+            if (stop) { interrupted = true; break; }
             opt.ZeroGrad();
             loss = 0;
             Array.Clear(metrics);
             for (int m = 0; m < cfg.Accumulate; m++)
             {
+                int micro = comm.Rank * cfg.Accumulate + m;                         // this rank's share of the step
                 using var scope = TensorScope.Begin();
-                var (lossT, values) = task.Loss(step, m, StepRng(cfg, step, m));
-                (cfg.Accumulate == 1 ? lossT : lossT * (1f / cfg.Accumulate)).Backward();
-                loss += lossT.Item() / cfg.Accumulate;
-                for (int k = 0; k < metrics.Length; k++) metrics[k] += values[k] / cfg.Accumulate;
+                var (lossT, values) = task.Loss(step, micro, StepRng(cfg, step, micro));
+                (cfg.MicroBatches == 1 ? lossT : lossT * (1f / cfg.MicroBatches)).Backward();
+                loss += lossT.Item() / cfg.MicroBatches;
+                for (int k = 0; k < metrics.Length; k++) metrics[k] += values[k] / cfg.MicroBatches;
+            }
+            if (allreduce is not null)                                              // sums over ranks: the means
+            {
+                scalars[0] = loss;
+                metrics.CopyTo(scalars, 1);
+                allreduce.Run(scalars);
+                loss = scalars[0];
+                scalars.AsSpan(1).CopyTo(metrics);
+                (allreduceSeconds, waitSeconds) = (allreduceSeconds + allreduce.TransferSeconds,
+                                                   waitSeconds + allreduce.WaitSeconds);
             }
             float gradNorm = Gradients.ClipGradNorm(model.Parameters(), cfg.ClipNorm);
             opt.Lr = LrSchedule.WarmupCosine(step, cfg.Lr, Math.Min(cfg.WarmupSteps, cfg.Steps), cfg.Steps, cfg.Lr * cfg.MinLrRatio);
@@ -107,17 +139,65 @@ public static class Trainer
             ema?.Update(model);
             step++;
             if (step % cfg.LogEvery == 0)
-                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                log?.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{step},{loss:G6},{string.Concat(metrics.Select(v => $"{v:G6},"))}{opt.Lr:G6},{gradNorm:G6}," +
                     $"{clock.Elapsed.TotalSeconds:F2}"));
             double rate = (step - firstStep) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
             progress?.Invoke(new TrainProgress(step, cfg.Steps, loss, opt.Lr, rate,
                                                TimeSpan.FromSeconds((cfg.Steps - step) / Math.Max(rate, 1e-9))));
-            if (step % cfg.CheckpointEvery == 0 && step < cfg.Steps) Checkpoint(dir, task, ema, opt, step, cfg, log);
+            if (step % cfg.CheckpointEvery == 0 && step < cfg.Steps) Checkpoint(dir, task, ema, opt, step, cfg, log, comm);
         }
-        Checkpoint(dir, task, ema, opt, step, cfg, log);
+        Checkpoint(dir, task, ema, opt, step, cfg, log, comm);
         stopRequested = false;
-        return new TrainResult(firstStep, step, loss, byTime, clock.Elapsed) { Interrupted = interrupted };
+        return new TrainResult(firstStep, step, loss, byTime, clock.Elapsed)
+        {
+            Interrupted = interrupted, AllreduceSeconds = allreduceSeconds, WaitSeconds = waitSeconds,
+        };
+    }
+
+    // Whether to stop before the next step: the time budget is spent or a stop was requested, on any rank (one tiny
+    // allreduce), so that every rank stops at the same step.
+    static (bool TimeUp, bool Stop) Halt(Communicator comm, Stopwatch clock, TrainConfig cfg)
+    {
+        Span<float> flags = [cfg.MaxMinutes > 0 && clock.Elapsed.TotalMinutes >= cfg.MaxMinutes ? 1 : 0,
+                             stopRequested ? 1 : 0];
+        comm.AllreduceMax(flags);
+        return (flags[0] > 0, flags[1] > 0);
+    }
+
+    // What every rank of a data-parallel run must share before the first step: the build (the MVIDs of the Spacetime
+    // assemblies: a deterministic build of the same sources at the same path gives the same ones), the command line,
+    // and the starting state (config, step, weights, EMA, optimizer).
+    static Communicator.Fact[] StartingFacts(TrainConfig cfg, int firstStep, Module model, Ema? ema, AdamW opt) =>
+    [
+        Communicator.Fact.Of("the build", "start every rank from the same build (one checkout on a file system " +
+                             "they share, or the same commit built at the same path)", hash =>
+        {
+            foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies()
+                         .Where(a => a.GetName().Name?.StartsWith("Spacetime.", StringComparison.Ordinal) == true)
+                         .OrderBy(a => a.GetName().Name, StringComparer.Ordinal))
+                hash.AppendData(assembly.ManifestModule.ModuleVersionId.ToByteArray());
+        }),
+        Communicator.Fact.Of("the command line", "start every rank with the same arguments",
+                             hash => hash.AppendData(Encoding.UTF8.GetBytes(
+                                 string.Join('\0', Environment.GetCommandLineArgs())))),
+        Communicator.Fact.Of("the starting state (config, step, weights)", "every rank must see the same run folder " +
+                             "(OUT on a file system they share) and the same inputs", hash =>
+        {
+            hash.AppendData(JsonSerializer.SerializeToUtf8Bytes(new TrainState(firstStep, cfg)));
+            HashTensors(hash, model.StateDict());
+            if (ema is not null) HashTensors(hash, ema.StateDict());
+            HashTensors(hash, opt.StateDict());
+        }),
+    ];
+
+    static void HashTensors(IncrementalHash hash, OrderedDictionary<string, Tensor> tensors)
+    {
+        foreach (var (name, t) in tensors)
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(name));
+            hash.AppendData(MemoryMarshal.AsBytes(t.AsSpan()));
+        }
     }
 
     /// <summary>The generator of every random draw of micro-batch <paramref name="micro"/> of step index
@@ -158,8 +238,9 @@ public static class Trainer
         return File.Exists(Path.Combine(TrainDir(dir), StateFile)) ? TrainDir(dir) : null;
     }
 
-    // The step to resume from. Only the length of the run and its logging may change on resume (a new Steps also
-    // stretches the cosine schedule); anything else would not continue the same run, so it is refused.
+    // The step to resume from. Only the length of the run, its logging and the number of ranks (with Accumulate
+    // keeping the step's micro-batches) may change on resume (a new Steps also stretches the cosine schedule);
+    // anything else would not continue the same run, so it is refused.
     static int ReadState(string checkpoint, string dir, TrainConfig cfg)
     {
         TrainState state;
@@ -170,22 +251,41 @@ public static class Trainer
                     ?? throw new JsonException("the file holds null");
         }
         catch (JsonException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
-        var comparable = state.Config with
+        var saved = state.Config;
+        if (saved.MicroBatches != cfg.MicroBatches)
+        {
+            string run = $"{dir} holds a run of {saved.MicroBatches} micro-batches of {saved.Batch} clips a step";
+            throw new ArgumentException(saved.MicroBatches % cfg.Ranks != 0
+                ? $"{run}, which {cfg.Ranks} ranks cannot share; use a number of ranks that divides " +
+                  $"{saved.MicroBatches}, each with --accumulate {saved.MicroBatches} / ranks"
+                : $"{run}; on {cfg.Ranks} rank{(cfg.Ranks == 1 ? "" : "s")} resume it with --accumulate " +
+                  $"{saved.MicroBatches / cfg.Ranks}");
+        }
+        var comparable = saved with
         {
             Steps = cfg.Steps, MaxMinutes = cfg.MaxMinutes, CheckpointEvery = cfg.CheckpointEvery, LogEvery = cfg.LogEvery,
+            Ranks = cfg.Ranks, Accumulate = cfg.Accumulate,                   // how the micro-batches are split
         };
         if (comparable != cfg)
             throw new ArgumentException($"{dir} holds a run trained with {state.Config}; resume it with the same " +
-                                        "settings (only steps, max minutes and checkpoint/log intervals may change)");
+                                        "settings (only steps, max minutes, checkpoint/log intervals and the split " +
+                                        "of micro-batches over ranks may change)");
         return state.Step;
     }
 
     // A new step folder with the raw weights, EMA, optimizer state and state.json (each written whole and flushed),
     // then CURRENT renamed onto it (the commit point), then older step folders and the legacy files removed, then the
     // exported model (EMA weights) and the loss plot. A crash before the commit leaves the previous checkpoint current.
-    static void Checkpoint(string dir, ITrainTask task, Ema? ema, AdamW opt, int step, TrainConfig cfg, StreamWriter log)
+    // In a data-parallel run every rank first checks that its weights are rank 0's (the allreduce gives every rank the
+    // same sums, so they must be); rank 0 alone writes.
+    static void Checkpoint(string dir, ITrainTask task, Ema? ema, AdamW opt, int step, TrainConfig cfg,
+                           StreamWriter? log, Communicator comm)
     {
-        log.Flush();
+        if (comm.Size > 1)
+            comm.Agree([Communicator.Fact.Of($"the weights at step {step}", "the ranks diverged: a bug (report it)",
+                                             hash => HashTensors(hash, task.Model.StateDict()))], exitCode: 1);
+        if (!comm.IsRoot) return;
+        log?.Flush();
         string train = TrainDir(dir), name = StepFolder(step), folder = Path.Combine(train, name);
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);   // an earlier write of this step
         Directory.CreateDirectory(folder);

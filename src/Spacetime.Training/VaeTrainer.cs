@@ -8,6 +8,7 @@ using Spacetime.Engine;
 using Spacetime.Models.Vae;
 using Spacetime.Nn;
 using Spacetime.Pipelines;
+using Spacetime.Training.Distributed;
 using Spacetime.World;
 
 namespace Spacetime.Training;
@@ -54,10 +55,10 @@ public sealed record VaeRecipe(VideoVaeConfig Vae, int Width, int Height, double
 public static class VaeTrainer
 {
     /// <summary>Trains into <paramref name="dir"/> (a VaeCheckpoint folder plus train/ and loss.csv), resuming from
-    /// its checkpoint when there is one.</summary>
+    /// its checkpoint when there is one; <paramref name="comm"/>: the ranks of a data-parallel run (Trainer.Run).</summary>
     public static TrainResult Train(VaeRecipe recipe, TrainConfig cfg, string dir, Action<TrainProgress>? progress = null,
-                                    int? stopAt = null) =>
-        Trainer.Run(NewTask(recipe, cfg), cfg, dir, progress, stopAt);
+                                    int? stopAt = null, Communicator? comm = null) =>
+        Trainer.Run(NewTask(recipe, cfg), cfg, dir, progress, stopAt, comm);
 
     // the recipe checked, and a fresh VAE (weights from the seed) as a task
     internal static VaeTask NewTask(VaeRecipe recipe, TrainConfig cfg)
@@ -100,14 +101,14 @@ public static class VaeTrainer
             return (parts.Total, [parts.Reconstruction.Item(), parts.Kl.Item(), psnr]);
         }
 
-        // B clips (world seeds DeriveSeed(seed ^ salt, (step·A + micro)·B + i)), each a window and crop: the edgiest
-        // of CropChoices random ones. These are the first draws of `rng`, so the batch of a step can be drawn again
-        // outside the loop (TrainParity)
+        // B clips (world seeds DeriveSeed(seed ^ salt, (step·M + micro)·B + i), M the micro-batches per step over all
+        // ranks), each a window and crop: the edgiest of CropChoices random ones. These are the first draws of `rng`,
+        // so the batch of a step can be drawn again outside the loop (TrainParity)
         internal Tensor Batch(int step, int micro, Rng rng)
         {
             int T = recipe.Frames, c = recipe.Crop;
             var parts = new Tensor[cfg.Batch];
-            long first = ((long)step * cfg.Accumulate + micro) * cfg.Batch;
+            long first = ((long)step * cfg.MicroBatches + micro) * cfg.Batch;
             for (int i = 0; i < cfg.Batch; i++)
             {
                 var clip = WorldClip.Render(new ClipSettings(WorldClip.DeriveSeed((long)cfg.Seed ^ DataSalt, first + i),

@@ -36,6 +36,17 @@ public sealed class ScalingStudyTests : IDisposable
     }
 
     [Fact]
+    public void Read_CountsEveryMicroBatchOfEveryRank()
+    {
+        string run = Run("dp", 4, 0.5, s => 1.0 / s);                  // tflop is the mean over a step's micro-batches
+        Directory.CreateDirectory(Path.Combine(run, "train", "step-000004"));
+        File.WriteAllText(Path.Combine(run, "train", "CURRENT"), "step-000004");
+        File.WriteAllText(Path.Combine(run, "train", "step-000004", "state.json"),
+                          """{ "Step": 4, "Config": { "Accumulate": 2, "Ranks": 3 } }""");
+        Assert.Equal(4 * 0.5e12 * 2 * 3, ScalingStudy.Read(run).TotalCompute, 1e-3);
+    }
+
+    [Fact]
     public void LossAt_IsTheMeanOverTheWindowBeforeTheBudget_AndNaNPastTheRunsEnd()
     {
         var run = ScalingStudy.Read(Run("a", 100, 1, s => s));   // compute after step s: s TFLOP; loss s
