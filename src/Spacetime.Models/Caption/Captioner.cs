@@ -25,7 +25,7 @@ public sealed partial class Captioner : Module
 {
     readonly Linear patchEmbed;
     readonly Tensor posT, posY, posX;                      // (MaxLatentFrames, D), (MaxGridSide, D) x 2
-    readonly ModuleList<EncoderBlock> encoder;
+    readonly ModuleList<TextEncoderBlock> encoder;           // the text encoder's pre-LN block, on video tokens
     readonly LayerNorm encoderNorm;
     readonly Embedding tokenEmbedding;                     // (V, D), also the output projection
     readonly Tensor posTokens;                             // (MaxTokens, D)
@@ -52,8 +52,8 @@ public sealed partial class Captioner : Module
         posT = Param("pos_t", Tensor.Zeros(config.MaxLatentFrames, D));
         posY = Param("pos_y", Tensor.Zeros(config.MaxGridSide, D));
         posX = Param("pos_x", Tensor.Zeros(config.MaxGridSide, D));
-        encoder = Add("encoder", new ModuleList<EncoderBlock>(
-            Enumerable.Range(0, config.EncoderDepth).Select(_ => new EncoderBlock(config, rng))));
+        encoder = Add("encoder", new ModuleList<TextEncoderBlock>(Enumerable.Range(0, config.EncoderDepth)
+            .Select(_ => new TextEncoderBlock(D, config.Heads, config.MlpHidden, config.NormEps, rng))));
         encoderNorm = Add("encoder_norm", new LayerNorm(D, eps: config.NormEps));
         tokenEmbedding = Add("token_embedding", new Embedding(config.VocabSize, D, rng));
         posTokens = Param("pos_tokens", Tensor.Zeros(config.MaxTokens, D));
@@ -157,29 +157,6 @@ public sealed partial class Captioner : Module
     {
         internal readonly Tensor[][] Cross = cross;                                     // per layer: k, v (B, NH, N, HD)
         internal readonly Tensor?[] Keys = new Tensor?[cross.Length], Values = new Tensor?[cross.Length];
-    }
-
-    /// <summary>Pre-LN block of the video encoder: x + attn(norm1(x)), x + mlp(norm2(x)).</summary>
-    internal sealed class EncoderBlock : Module
-    {
-        readonly LayerNorm norm1, norm2;
-        readonly Attention attn;
-        readonly Mlp mlp;
-
-        internal EncoderBlock(CaptionerConfig c, Rng rng)
-        {
-            norm1 = Add("norm1", new LayerNorm(c.Width, eps: c.NormEps));
-            attn = Add("attn", new Attention(c.Width, c.Heads, rng));
-            norm2 = Add("norm2", new LayerNorm(c.Width, eps: c.NormEps));
-            mlp = Add("mlp", new Mlp(c.Width, c.MlpHidden, Activation.GeluTanh, rng));
-        }
-
-        // x: (B, N, D) -> (B, N, D)
-        internal Tensor Forward(Tensor x)
-        {
-            x = x + attn.Forward(norm1.Forward(x));                                        // (B, N, D)
-            return x + mlp.Forward(norm2.Forward(x));                                      // (B, N, D)
-        }
     }
 
     /// <summary>Pre-LN block of the caption decoder: causal self-attention, cross-attention to the video, MLP.

@@ -1,6 +1,6 @@
 // `spacetime caption`: a file prints its caption; a folder of clips becomes a dataset (captions.jsonl that Dataset.Load
 // reads, one caption per clip); an existing captions.jsonl is never overwritten without --out; a captioner trained on
-// another VAE is refused naming the option.
+// another VAE is refused naming the option; `eval captioner` writes its per-fact table.
 using Spacetime.Data;
 using Spacetime.Engine;
 using Spacetime.Media;
@@ -75,28 +75,12 @@ public sealed class CaptionCommandsTests : IDisposable
         VaeCheckpoint.Save(new VideoVae(VaeRecipe.Preset("tiny").Vae, new Rng(2)), otherVae);
         CliTests.AssertOneLineError(["caption", clip, "--captioner", cap, "--vae", otherVae], "--vae", "another VAE");
     }
-}
-
-public sealed class CaptionerEvalTests : IDisposable
-{
-    readonly string dir = Path.Combine(Path.GetTempPath(), "spacetime-capeval-" + Guid.NewGuid().ToString("N")[..8]);
-
-    public void Dispose()
-    {
-        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
-    }
 
     [Fact]
     public void EvalCaptioner_WritesThePerFactTable_WithTheChanceRow()
     {
-        string vaeDir = Path.Combine(dir, "vae"), capDir = Path.Combine(dir, "captioner"), outDir = Path.Combine(dir, "out");
-        VaeCheckpoint.Save(new VideoVae(VaeRecipe.Preset("tiny").Vae, new Rng(1)), vaeDir);
-        var tokenizer = BpeTokenizer.Train(Enumerable.Range(0, 20).Select(i =>
-            WorldClip.Describe(new ClipSettings(i, 32, 32, 1, 8)).Caption), 300);
-        new Captioner(CaptionerConfig.Presets["tiny"] with { MaxTokens = 12 }, tokenizer, 3)
-        {
-            Latents = LatentFingerprint.Of(new VaeLatents(VaeCheckpoint.Load(vaeDir))),
-        }.Save(capDir);
+        var (capDir, vaeDir) = Folders();
+        string outDir = Path.Combine(dir, "out");
 
         var (code, stdout, err) = CliTests.Run("eval", "captioner", "--captioner", capDir, "--vae", vaeDir, "--clips", "4",
                                                "--out", outDir);
