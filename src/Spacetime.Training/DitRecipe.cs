@@ -87,6 +87,9 @@ public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoC
             // model v2: the study's pick (docs/scaling.md): width 256, depth 6, full attention had the lowest loss at
             // every compute budget read (the wider, the deeper and the factorized DiTs trailed it)
             ["world-v2"] = WorldV2,
+            // model v2's second stage, as the pixel model's: the loss weighted 5x on the latent cells under the objects,
+            // started from a world-v2 run (`--init`); its first 3,300 steps drew the background and rarely the objects
+            ["world-v2-objects"] = WorldV2 with { ObjectWeight = 4 },
             // the scaling study's four networks (same data, text encoder and draws; only the DiT differs)
             ["world-v2-w256d6"] = WorldV2,
             ["world-v2-w256d6-fact"] = WorldV2 with { Dit = WorldV2.Dit with { Attention = AttentionLayout.Factorized } },
