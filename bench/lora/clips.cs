@@ -24,6 +24,7 @@ const string NewWord = "olive", OldWord = "red";
 const long TrainSeeds = 7_000_000, HeldOutSeeds = 8_000_000;   // two seed ranges that no recipe's cache draws from
 const int Width = 128, Height = 128, Fps = 8;                   // the shipped model's clip: 128x128, 2 s at 8 fps
 const double Seconds = 2;
+const int MaxPrompt = 1000;                                      // `generate` takes prompts of at most this many characters
 
 if (args.Length >= 2 && args[0] == "make") Make(args[1], Count(args, 2, 100), Count(args, 3, 24));
 else if (args.Length >= 2 && args[0] == "score") Score(args[1..]);
@@ -36,7 +37,8 @@ else
 static int Count(string[] args, int at, int fallback) =>
     args.Length > at ? int.Parse(args[at], CultureInfo.InvariantCulture) : fallback;
 
-// the training clips and the held-out captions, from scenes on a plain background with at least one red object
+// the training clips and the held-out captions (those `generate` takes), from scenes on a plain background with at
+// least one red object
 void Make(string outDir, int count, int prompts)
 {
     if (count is < 1 or > 100) throw new ArgumentException($"COUNT {count}: 1 to 100 clips");
@@ -48,7 +50,8 @@ void Make(string outDir, int count, int prompts)
             writer.Add(Repaint(clip.Frames, bg), Rename(clip.Caption), Rename(clip.Prompt));
         }
     File.WriteAllLines(Path.Combine(outDir, "prompts.txt"),
-                       Scenes(HeldOutSeeds).Take(prompts).Select(s => Rename(WorldClip.Describe(s).Caption)));
+                       Scenes(HeldOutSeeds).Select(s => Rename(WorldClip.Describe(s).Caption))
+                           .Where(c => c.Length <= MaxPrompt).Take(prompts));
     Console.WriteLine($"{count} clips in {Path.Combine(outDir, "data")}, {prompts} held-out captions in " +
                       $"{Path.Combine(outDir, "prompts.txt")} ('{OldWord}' painted and written as '{NewWord}')");
 }
