@@ -364,6 +364,12 @@ internal static class TrainCommands
         string ranks = cfg.Ranks == 1 ? "" : $" on {cfg.Ranks} ranks (allreduce {result.AllreduceSeconds:F3} s, " +
                        $"{100 * result.AllreduceSeconds / total:F1}% of rank 0's time; waiting for other ranks " +
                        $"{result.WaitSeconds:F3} s, {100 * result.WaitSeconds / total:F1}%)";
+        if (result.Step == result.FirstStep && result.Step >= cfg.Steps)   // a finished run, run again: nothing trained
+        {
+            io.OutWriter.WriteLine($"{dir} is already at step {result.Step} of {cfg.Steps}: nothing to train (give a " +
+                                   $"larger --steps to go on); {made ?? $"model in {dir}"}");
+            return CliRunner.Ok;
+        }
         io.OutWriter.WriteLine($"trained steps {result.FirstStep}..{result.Step} of {cfg.Steps} in " +
                                $"{result.Elapsed.TotalSeconds:F1} s{ranks}{how}; last loss {result.LastLoss:F4}; " +
                                $"{made ?? $"model in {dir}"}");

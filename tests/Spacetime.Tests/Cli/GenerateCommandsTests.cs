@@ -39,6 +39,10 @@ public sealed class GenerateCommandsTests(TinyRunFixture run) : IClassFixture<Ti
         foreach (var f in new[] { "spacetime.json", "dit/model.safetensors", "text/tokenizer.json", "train/CURRENT" })
             Assert.True(File.Exists(Path.Combine(Model, f)), f);
         Assert.Equal(25, File.ReadLines(Path.Combine(Model, "loss.csv")).Count());
+        var again = CliTests.Run("train", "dit", "--recipe", "tiny", "--steps", "24", "--batch", "2", "--out", Model);
+        Assert.True(again.Code == 0, again.Err);                          // a finished run run again says so
+        Assert.Contains("already at step 24 of 24: nothing to train", again.Out);
+        Assert.Equal(25, File.ReadLines(Path.Combine(Model, "loss.csv")).Count());
     }
 
     [Fact]
