@@ -27,18 +27,7 @@ internal static class ProvenanceCommands
                 throw new UserError($"{path}: {why}, so no decision can be made");
             var found = Watermark.Detect(video);
             if (parsed.GetValue(json))
-            {
-                var obj = new JsonObject
-                {
-                    ["watermarked"] = found.Watermarked,
-                    ["payload"] = found.Watermarked ? ProvenanceManifest.FormatPayload(found.Payload) : null,
-                    ["p_value"] = found.PValue,
-                    ["z"] = Math.Round(found.ZScore, 3),
-                    ["scale"] = found.Scale,
-                    ["frames"] = found.FramesUsed,
-                };
-                io.OutWriter.WriteLine(obj.ToJsonString(Plain));
-            }
+                io.OutWriter.WriteLine(ProvenanceJson.Detection(found).ToJsonString(ProvenanceJson.Plain));
             else
             {
                 string p = found.PValue == 0 ? "< 1e-300" : "= " + found.PValue.ToString("G3", CultureInfo.InvariantCulture).Replace("E", "e");
@@ -68,13 +57,7 @@ internal static class ProvenanceCommands
             var read = ManifestStore.Read(path);
             if (parsed.GetValue(json))
             {
-                var obj = read is null
-                    ? new JsonObject()
-                    : JsonSerializer.SerializeToNode(read.Envelope.Manifest, ManifestJson)!.AsObject();
-                obj["manifest_present"] = read is not null;
-                obj["content_unchanged"] = read?.ContentUnchanged;
-                obj["carrier"] = read is null ? null : JsonNamingPolicy.SnakeCaseLower.ConvertName(read.Carrier.ToString());
-                io.OutWriter.WriteLine(obj.ToJsonString(Plain));
+                io.OutWriter.WriteLine(ProvenanceJson.Inspection(read).ToJsonString(ProvenanceJson.Plain));
                 return CliRunner.Ok;
             }
             if (read is null)
@@ -102,11 +85,6 @@ internal static class ProvenanceCommands
         });
         return command;
     }
-
-    static readonly JsonSerializerOptions ManifestJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
-    // Printed JSON keeps '+' and non-ASCII as they are ("dpm++2m", not "dpm\u002B\u002B2m"); it is not embedded in HTML.
-    static readonly JsonSerializerOptions Plain = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     static string Describe(ManifestCarrier carrier) => carrier switch
     {

@@ -422,6 +422,42 @@ public static class VideoRequests
 
     // An upload decoded: an image to one frame (an animated GIF given as a video to all of its frames), a video to
     // its frames if they fit in MaxInputBytes. The upload passes through a temporary file that is always removed.
+    /// <summary>The one file of a POST /v1/detect or /v1/inspect: multipart/form-data with a single file part named
+    /// "file" (an image or a video) and nothing else; anything else is a 400 naming it.</summary>
+    public static async Task<IFormFile> ReadProvenanceUpload(HttpRequest request)
+    {
+        if (!request.HasFormContentType)
+            throw ApiException.BadRequest("Send the video as multipart/form-data, in a file part named 'file'.", "file");
+        var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
+        foreach (var (name, _) in form)
+            throw ApiException.BadRequest($"Unknown parameter: '{name}'.", name, "unknown_parameter");
+        var file = form.Files.FirstOrDefault(f => f.Name != "file");
+        if (file is not null)
+            throw ApiException.BadRequest($"Unknown parameter: '{file.Name}'.", file.Name, "unknown_parameter");
+        if (form.Files.Count != 1)
+            throw ApiException.BadRequest(form.Files.Count == 0 ? "Give the video in a file part named 'file'."
+                                                                : "'file' is given more than once.", "file");
+        return form.Files[0];
+    }
+
+    /// <summary>An uploaded image or video decoded (PNG, JPEG, WebP, GIF, BMP, MP4, MOV, WebM, MKV, AVI, Y4M), with the
+    /// same checks as input_reference (sniffed format, declared type, decoded size).</summary>
+    public static Task<Frames> DecodeUpload(IFormFile file, string param, double fps) => Decode(file, param, fps);
+
+    /// <summary>Runs <paramref name="read"/> on an upload's bytes saved to a temp file named with its sniffed format
+    /// (what a reader that goes by the extension needs), then deletes the file.</summary>
+    public static async Task<T> WithUploadFile<T>(IFormFile file, string param, Func<string, T> read)
+    {
+        string format = await Sniff(file, param);
+        string temp = Path.Combine(Path.GetTempPath(), $"spacetime-upload-{Guid.NewGuid():N}.{format}");
+        try
+        {
+            await using (var target = File.Create(temp)) await file.CopyToAsync(target);
+            return read(temp);
+        }
+        finally { File.Delete(temp); }
+    }
+
     static async Task<Frames> Decode(IFormFile file, string param, double fps)
     {
         string format = await Sniff(file, param);

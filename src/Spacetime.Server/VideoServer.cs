@@ -6,6 +6,8 @@
 //     GET    /v1/videos/{id}/content     variant=video|thumbnail|spritesheet (Range requests honoured)
 //     DELETE /v1/videos/{id}             -> {"id", "object": "video.deleted", "deleted": true}
 //     POST   /v1/videos/{id}/remix       {"prompt"}: a video-to-video edit of a completed video      -> video
+//     POST   /v1/detect, /v1/inspect     multipart "file": the watermark decision, the provenance manifest (the JSON
+//                                         of `spacetime detect --json` and `inspect --json`, ProvenanceJson)
 // A finished video is kept for the retention (ServerConfig.Retention): then it is not found, and the workers
 // remove it.
 //     GET    /healthz, GET /metrics      liveness, Prometheus text (no key needed; they name no video)
@@ -27,6 +29,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Spacetime.Media;
+using Spacetime.Media.Provenance;
 
 namespace Spacetime.Server;
 
@@ -91,6 +94,8 @@ public sealed class VideoServer : IAsyncDisposable
         v1.MapDelete("/{id}", (HttpContext ctx, string id) => Delete(ctx, id));
         v1.MapGet("/{id}/content", (HttpContext ctx, string id) => Content(ctx, id));
         v1.MapPost("/{id}/remix", (HttpContext ctx, string id) => Remix(ctx, id));
+        app.MapPost("/v1/detect", (Func<HttpContext, Task<IResult>>)Detect);
+        app.MapPost("/v1/inspect", (Func<HttpContext, Task<IResult>>)Inspect);
         app.MapFallback((HttpContext ctx) =>
             throw new ApiException(404, $"Unknown request URL: {ctx.Request.Method} {ctx.Request.Path}.",
                                    "invalid_request_error", null, "unknown_url"));
@@ -287,6 +292,31 @@ public sealed class VideoServer : IAsyncDisposable
             throw new ApiException(409, $"{param}: video '{id}' is {ApiJson.Name(job.Status)}; only a completed " +
                                         "video can be used.", "invalid_request_error", param, "invalid_state");
         return files.Content(id, ContentVariant.Video).Path;
+    }
+
+    // POST /v1/detect (multipart "file"): whether the upload carries Spacetime's watermark, as `detect --json` says
+    async Task<IResult> Detect(HttpContext ctx)
+    {
+        var upload = await VideoRequests.ReadProvenanceUpload(ctx.Request);
+        var video = await VideoRequests.DecodeUpload(upload, "file", maker.Fps);
+        if (Watermark.WhyTooSmall(video) is { } why)
+            throw ApiException.BadRequest($"file: {why}, so no decision can be made.", "file", "file_too_small");
+        return Results.Text(ProvenanceJson.Detection(Watermark.Detect(video)).ToJsonString(ProvenanceJson.Plain),
+                            "application/json");
+    }
+
+    // POST /v1/inspect (multipart "file"): the upload's provenance manifest and whether it still binds the bytes, as
+    // `inspect --json` says
+    async Task<IResult> Inspect(HttpContext ctx)
+    {
+        var upload = await VideoRequests.ReadProvenanceUpload(ctx.Request);
+        ManifestRead? read;
+        try { read = await VideoRequests.WithUploadFile(upload, "file", ManifestStore.Read); }
+        catch (MediaException e)
+        {
+            throw ApiException.BadRequest($"file cannot be read ({e.Message.TrimEnd('.')}).", "file", "invalid_file");
+        }
+        return Results.Text(ProvenanceJson.Inspection(read).ToJsonString(ProvenanceJson.Plain), "application/json");
     }
 
     async Task<IResult> Remix(HttpContext ctx, string id)

@@ -77,6 +77,47 @@ public sealed class ModelServerTests(TinyModelFixture tiny) : IClassFixture<Tiny
         Assert.Equal(identity.WeightsSha256, read!.Envelope.Manifest.WeightsSha256);
         Assert.Equal(ProvenanceManifest.Sha256Hex("a red ball bounces"), read.Envelope.Manifest.PromptSha256);
         Assert.True(read.ContentUnchanged);
+
+        // the server says the same of uploads: POST /v1/detect and /v1/inspect
+        var detected = await ServerHost.Ok(await host.Http.PostAsync("/v1/detect", Upload(thumb, "image/png")));
+        Assert.True(detected.GetProperty("watermarked").GetBoolean(), detected.ToString());
+        Assert.Equal(ProvenanceManifest.FormatPayload(identity.Payload), detected.GetProperty("payload").GetString());
+        var inspected = await ServerHost.Ok(await host.Http.PostAsync("/v1/inspect", Upload(mp4, "video/mp4")));
+        Assert.True(inspected.GetProperty("manifest_present").GetBoolean());
+        Assert.True(inspected.GetProperty("content_unchanged").GetBoolean());
+        Assert.Equal(identity.WeightsSha256, inspected.GetProperty("weights_sha256").GetString());
+    }
+
+    static MultipartFormDataContent Upload(string path, string type, string field = "file") =>
+        new() { { VideoApiTests.Image(File.ReadAllBytes(path), type), field, Path.GetFileName(path) } };
+
+    [Fact]
+    public async Task DetectAndInspect_AnotherFile_SayNo_AndBadUploadsAreOpenAiErrors()
+    {
+        await using var host = await ServerHost.Start(new ModelVideoMaker(tiny.Model));
+        string png = Path.Combine(host.DataDir, "plain.png");
+        File.WriteAllBytes(png, VideoApiTests.Png(96, 64));
+        var detected = await ServerHost.Ok(await host.Http.PostAsync("/v1/detect", Upload(png, "image/png")));
+        Assert.False(detected.GetProperty("watermarked").GetBoolean(), detected.ToString());
+        Assert.True(detected.GetProperty("p_value").GetDouble() > 1e-4);
+        var inspected = await ServerHost.Ok(await host.Http.PostAsync("/v1/inspect", Upload(png, "image/png")));
+        Assert.False(inspected.GetProperty("manifest_present").GetBoolean());
+
+        await ServerHost.Error(await host.Http.PostAsync("/v1/detect", Upload(png, "image/png", "video")), 400,
+                               "video", "unknown_parameter");
+        await ServerHost.Error(await host.Http.PostAsync("/v1/inspect", new MultipartFormDataContent
+                               { { new StringContent("x"), "prompt" } }), 400, "prompt", "unknown_parameter");
+        await ServerHost.Error(await host.Http.PostAsync("/v1/detect", new StringContent("{}", System.Text.Encoding.UTF8,
+                               "application/json")), 400, "file");
+        string junk = Path.Combine(host.DataDir, "junk.png");
+        File.WriteAllBytes(junk, [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3, 4, 5, 6, 7, 8, 9]);  // a PNG's
+        await ServerHost.Error(await host.Http.PostAsync("/v1/detect", Upload(junk, "image/png")), 400, "file",   // head only
+                               "invalid_file");
+        await ServerHost.Error(await host.Http.PostAsync("/v1/inspect", Upload(junk, "image/png")), 400, "file",
+                               "invalid_file");
+        File.WriteAllBytes(junk, VideoApiTests.Png(8, 8));                   // too small to carry the mark
+        await ServerHost.Error(await host.Http.PostAsync("/v1/detect", Upload(junk, "image/png")), 400, "file",
+                               "file_too_small");
     }
 
     [Fact]
