@@ -200,6 +200,13 @@ public sealed class VideoServer : IAsyncDisposable
         }
     }
 
+    // A connection reset mid-body: Kestrel may report it as a bad request (the body ended early) or a reset before
+    // the request's abort token is set; either way the client is gone.
+    static bool ClientWentAway(Exception e) =>
+        e is Microsoft.AspNetCore.Connections.ConnectionResetException
+        || e is BadHttpRequestException b && b.Message.StartsWith("Unexpected end of request content", StringComparison.Ordinal)
+        || e.InnerException is { } inner && ClientWentAway(inner);
+
     async Task HandleErrors(HttpContext ctx, RequestDelegate next)
     {
         ApiException error;
@@ -208,7 +215,7 @@ public sealed class VideoServer : IAsyncDisposable
             await next(ctx);
             return;
         }
-        catch (Exception e) when (ctx.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (ctx.RequestAborted.IsCancellationRequested || ClientWentAway(e))
         {
             log.Write("aborted", ("path", ctx.Request.Path.Value), ("reason", e.GetType().Name));
             return;                                                          // the client went away; nobody to tell
