@@ -24,11 +24,8 @@ public static class Captions
     /// </summary>
     public static void WriteAll(string path, IEnumerable<CaptionEntry> entries)
     {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temp = full + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-        File.WriteAllText(temp, string.Concat(entries.Select(e => Format(e) + "\n")));
-        File.Move(temp, full, overwrite: true);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        Spacetime.Media.AtomicFile.WriteAllText(path, string.Concat(entries.Select(e => Format(e) + "\n")));
     }
 
     static readonly JsonSerializerOptions Options = new()

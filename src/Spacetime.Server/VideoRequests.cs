@@ -440,10 +440,6 @@ public static class VideoRequests
         return form.Files[0];
     }
 
-    /// <summary>An uploaded image or video decoded (PNG, JPEG, WebP, GIF, BMP, MP4, MOV, WebM, MKV, AVI, Y4M), with the
-    /// same checks as input_reference (sniffed format, declared type, decoded size).</summary>
-    public static Task<Frames> DecodeUpload(IFormFile file, string param, double fps) => Decode(file, param, fps);
-
     /// <summary>Runs <paramref name="read"/> on an upload's bytes saved to a temp file named with its sniffed format
     /// (what a reader that goes by the extension needs), then deletes the file.</summary>
     public static async Task<T> WithUploadFile<T>(IFormFile file, string param, Func<string, T> read)
@@ -458,7 +454,9 @@ public static class VideoRequests
         finally { File.Delete(temp); }
     }
 
-    static async Task<Frames> Decode(IFormFile file, string param, double fps)
+    /// <summary>An uploaded image or video decoded (PNG, JPEG, WebP, GIF, BMP, MP4, MOV, WebM, MKV, AVI, Y4M): sniffed
+    /// format, declared type and decoded size checked; a 400 naming <paramref name="param"/> otherwise.</summary>
+    public static async Task<Frames> Decode(IFormFile file, string param, double fps)
     {
         string format = await Sniff(file, param);
         bool asVideo = Kind(format) == UploadKind.Video || (format == "gif" && param != "input_reference");

@@ -305,7 +305,7 @@ public sealed class VideoServer : IAsyncDisposable
     async Task<IResult> Detect(HttpContext ctx)
     {
         var upload = await VideoRequests.ReadProvenanceUpload(ctx.Request);
-        var video = await VideoRequests.DecodeUpload(upload, "file", maker.Fps);
+        var video = await VideoRequests.Decode(upload, "file", maker.Fps);
         if (Watermark.WhyTooSmall(video) is { } why)
             throw ApiException.BadRequest($"file: {why}, so no decision can be made.", "file", "file_too_small");
         return Results.Text(ProvenanceJson.Detection(Watermark.Detect(video)).ToJsonString(ProvenanceJson.Plain),
