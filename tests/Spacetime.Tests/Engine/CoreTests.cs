@@ -59,6 +59,43 @@ public class CoreTests
     }
 
     [Fact]
+    public void BufferPool_SizeClasses_CoverTheRequest_WasteAtMostAQuarter_AndAreTheirOwnClass()
+    {
+        int previous = 0;
+        foreach (int n in Enumerable.Range(0, 70_000).Concat([1 << 20, (1 << 20) + 1, 3_000_001, 1 << 30]))
+        {
+            int c = BufferPool.SizeClass(n);
+            Assert.True(c >= n, $"class {c} of {n} is shorter");
+            Assert.True(c <= n + Math.Max(15, n / 4), $"class {c} of {n} wastes more than a quarter");
+            Assert.Equal(c, BufferPool.SizeClass(c));            // a returned array goes back to the class it serves
+            if (n < 70_000) { Assert.True(c >= previous, $"class of {n} below the class of {n - 1}"); previous = c; }
+        }
+        Assert.Equal(1024, BufferPool.SizeClass(1000));
+        Assert.Equal(1280, BufferPool.SizeClass(1025));
+    }
+
+    [Fact]
+    public void TensorScope_NearbySizes_ShareOneBuffer_AndSeeOnlyTheirOwnLength()
+    {
+        float[] firstBuffer;
+        using (TensorScope.Begin())
+        {
+            var t = Tensor.Full(7f, 4001);                     // class 4096
+            firstBuffer = t.Storage.Data;
+            Assert.Equal(4096, firstBuffer.Length);
+        }
+        using (TensorScope.Begin())
+        {
+            var again = Tensor.Zeros(4090);                    // another shape of the same class reuses the array
+            Assert.Same(firstBuffer, again.Storage.Data);
+            Assert.Equal(4090, again.Count);
+            Assert.Equal(0f, again.Sum().Item());               // cleared, and only its own 4,090 elements counted
+            var y = (again + 1f).Sum().Item();
+            Assert.Equal(4090f, y);
+        }
+    }
+
+    [Fact]
     public void TensorScope_UseAfterEnd_ThrowsClearly()
     {
         Tensor t;
