@@ -162,12 +162,12 @@ internal static class LoraCommands
     }
 
     /// <summary>The clips of a dataset folder; a missing folder or one with no usable clip is a UserError.</summary>
-    public static Dataset Clips(string dir)
+    public static Dataset Clips(string dir, string option = "--data")
     {
-        if (!Directory.Exists(dir)) throw new UserError($"--data {dir}: no such folder");
+        if (!Directory.Exists(dir)) throw new UserError($"{option} {dir}: no such folder");
         var dataset = Dataset.Load(dir);
         if (dataset.Clips.Count == 0)
-            throw new UserError($"--data {dir}: no usable clips" + (dataset.Problems.Count > 0
+            throw new UserError($"{option} {dir}: no usable clips" + (dataset.Problems.Count > 0
                 ? $" ({dataset.Problems.Count} entries failed, the first: {dataset.Problems[0]})"
                 : "") + "; give a folder of videos with captions (clip.mp4 + clip.txt) or captions.jsonl, e.g. " +
                 "from `spacetime data synth`");

@@ -241,10 +241,19 @@ internal static class TrainCommands
                                                                    "the rank, a scale of 1)." };
         var targets = CliArgs.Option("--targets", $"Adapted layers of each DiT block, comma-separated: " +
                                                   $"{LoraCommands.TargetNames}.", "all");
+        var prior = new Option<string?>("--prior") { Description = "A second dataset folder of what the base model " +
+                                                                    "already does (e.g. `spacetime data synth` world " +
+                                                                    "clips), mixed in to keep it doing that (prior " +
+                                                                    "preservation)." };
+        var priorShare = CliArgs.Option("--prior-share", "Share of micro-batches drawn from --prior.",
+                                        new LoraMix().PriorShare);
+        var objectWeight = CliArgs.Option("--object-weight", "Extra loss weight on the objects' pixels, for clips " +
+                                                             "with the simulator's truth (`data synth` writes it) at " +
+                                                             "the model's clip size (0: none).", 0.0);
         var command = new Command("lora", "Train LoRA adapters on a dataset folder; the base model stays frozen and " +
                                           "the adapter is saved apart (OUT/adapter.safetensors).")
         {
-            model, data, rank, alpha, targets,
+            model, data, rank, alpha, targets, prior, priorShare, objectWeight,
         };
         var knobs = new Knobs(command, LoraDefaults);
         command.SetAction(parsed => OnRanks(io, (world, io) =>
@@ -261,15 +270,24 @@ internal static class TrainCommands
             };
             string dataDir = parsed.GetValue(data)!;
             var dataset = LoraCommands.Clips(dataDir);
+            var priorData = parsed.GetValue(prior) is { } priorDir ? LoraCommands.Clips(priorDir, "--prior") : null;
+            double share = parsed.GetValue(priorShare), weight = parsed.GetValue(objectWeight);
+            if (!(share >= 0 && share < 1))
+                throw new UserError($"--prior-share {share}: must be at least 0 and below 1 (the share of " +
+                                    "micro-batches drawn from --prior)");
+            if (!(weight >= 0 && weight <= 100))
+                throw new UserError($"--object-weight {weight}: must be 0 to 100 (an object's pixel weighs 1 + it)");
+            var mix = new LoraMix(priorData, share, (float)weight);
             string modelDir = parsed.GetValue(model)!;
             var m = GenerateCommands.LoadModel(modelDir);
             var identity = ModelIdentity.Of(modelDir);
             try { LoraCommands.Describe(io, new DitLora(m.Dit, lora), m); }
             catch (ArgumentException e) { throw new UserError($"--rank: {e.Message}"); }
             io.OutWriter.WriteLine($"{dataDir}: {dataset.Clips.Count} clips" + (dataset.Problems.Count > 0
-                ? $", {dataset.Problems.Count} skipped (see `spacetime data inspect`)" : ""));
+                ? $", {dataset.Problems.Count} skipped (see `spacetime data inspect`)" : "") + (priorData is null ? ""
+                : $"; prior {priorData.Root}: {priorData.Clips.Count} clips, {mix.PriorShare:0.##} of the micro-batches"));
             var result = WithProgress(io, cfg, world, (p, status) =>
-                DitTrainer.TrainLora(m, identity, lora, cfg, dir, dataset, p, status: status, comm: world));
+                DitTrainer.TrainLora(m, identity, lora, cfg, dir, dataset, p, status: status, comm: world, mix: mix));
             return Report(io, cfg, dir, result, $"adapter in {Path.Combine(dir, LoraAdapter.FileName)}");
         }));
         return command;

@@ -22,7 +22,8 @@ public readonly record struct ClipBucket(int Width, int Height, int Frames);
 /// <param name="Buckets">More clip sizes trained on besides Clip's (the cache spreads its clips evenly over all).</param>
 /// <param name="ObjectWeight">Extra loss weight on the latent pixels that the world's objects cover (their boxes, from
 /// the simulator's truth): a pixel inside weighs 1 + ObjectWeight. Objects cover 1-5% of a frame, so with 0 the
-/// loss is nearly all background. Clips from a folder have no truth and weigh 1 everywhere.</param>
+/// loss is nearly all background. Clips from a folder weigh 1 everywhere unless they carry the simulator's truth
+/// (`data synth` writes it) at exactly the bucket's size, frame count and fps.</param>
 public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoConfig Clip, int TokenizerCaptions,
                                double PromptShare = 1, MaskSampler? Masks = null, int CacheClips = 0,
                                IReadOnlyList<ClipBucket>? Buckets = null, float ObjectWeight = 0)

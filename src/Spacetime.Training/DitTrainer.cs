@@ -8,7 +8,9 @@
 // the run (a resumed run reads it back, bit-identical).
 // LoRA (TrainLora) is the same task in another mode: the base model's weights are frozen (no gradient is computed for
 // them), the module the loop optimises, averages and checkpoints is the adapter set alone, and the export is the
-// adapter file instead of a model folder.
+// adapter file instead of a model folder. A LoRA run may mix in a second dataset (LoraMix.Prior: clips of what the base
+// already does, drawn for a share of the micro-batches, as DreamBooth's prior preservation) and weigh the objects'
+// latent pixels up where its clips carry the simulator's truth.
 using Spacetime.Data;
 using Spacetime.Diffusion;
 using Spacetime.Engine;
@@ -74,15 +76,18 @@ public static class DitTrainer
     public static TrainResult TrainLora(TextVideoModel model, ModelIdentity identity, LoraConfig lora, TrainConfig cfg,
                                         string dir, Dataset data, Action<TrainProgress>? progress = null,
                                         int? stopAt = null, Action<string, int, int>? status = null,
-                                        Communicator? comm = null) =>
-        Trainer.Run(NewLoraTask(model, identity, lora, cfg, dir, data, status, comm), cfg, dir, progress, stopAt, comm);
+                                        Communicator? comm = null, LoraMix? mix = null) =>
+        Trainer.Run(NewLoraTask(model, identity, lora, cfg, dir, data, status, comm, mix), cfg, dir, progress, stopAt,
+                    comm);
 
     // the task of TrainLora: the base frozen, the adapters built (A from the run's seed, B zero) and attached
     internal static DitTask NewLoraTask(TextVideoModel model, ModelIdentity identity, LoraConfig lora, TrainConfig cfg,
                                         string dir, Dataset data, Action<string, int, int>? status = null,
-                                        Communicator? comm = null)
+                                        Communicator? comm = null, LoraMix? mix = null)
     {
         if (data.Clips.Count == 0) throw new ArgumentException($"{data.Root}: the dataset has no usable clips");
+        mix ??= new LoraMix();
+        mix.Validate();
         cfg.Validate();
         lora.Validate();
         string exported = Path.Combine(dir, LoraAdapter.FileName);
@@ -100,14 +105,20 @@ public static class DitTrainer
         var adapter = new LoraAdapter(new DitLora(model.Dit, lora, cfg.Seed), identity);
         adapter.Layers.Attach(model.Dit);
         (model.Latents as VaeLatents)?.Vae.Eval();
-        return new DitTask(LoraRecipe(model, data.Clips.Count), cfg, model, dir, data, status, comm ?? Communicator.Single,
-                           adapter);
+        var recipe = LoraRecipe(model, data.Clips.Count, mix.ObjectWeight);
+        (LatentCache, double)? prior = mix.Prior is not { } priorData ? null
+            : (LatentCache.Open(recipe with { CacheClips = priorData.Clips.Count }, cfg.Seed, model.Latents,
+                                       Path.Combine(dir, "train"), priorData, status, comm ?? Communicator.Single,
+                                       LatentCache.PriorFile),
+               mix.PriorShare);
+        return new DitTask(recipe, cfg, model, dir, data, status, comm ?? Communicator.Single, adapter, prior);
     }
 
     // What a LoRA run trains on: the base model's networks and clip size, every clip of the folder in the latent cache
     // (one bucket: the base's size), a quarter short prompts as the world recipes have, text-to-video only.
-    static DitRecipe LoraRecipe(TextVideoModel m, int clips) =>
-        new(m.Dit.Config, m.Text.Config, m.Config, TokenizerCaptions: 0, PromptShare: 0.25, CacheClips: clips);
+    static DitRecipe LoraRecipe(TextVideoModel m, int clips, float objectWeight) =>
+        new(m.Dit.Config, m.Text.Config, m.Config, TokenizerCaptions: 0, PromptShare: 0.25, CacheClips: clips,
+            ObjectWeight: objectWeight);
 
     // the run's exported folder (written at every checkpoint) rebuilt; the trainer then loads the raw weights
     static TextVideoModel Resumed(DitRecipe recipe, string dir)
@@ -189,9 +200,10 @@ public static class DitTrainer
     internal sealed record Draws(Tensor X0, CachedText[] Texts, string[] Captions, Tensor T, Tensor Noise, Tensor? Known);
 
     // lora: null trains the whole model; else only these adapters (attached to the frozen model's DiT)
+    // prior: a second latent cache that a share of the micro-batches is drawn from (LoRA's prior preservation)
     internal sealed class DitTask(DitRecipe recipe, TrainConfig cfg, TextVideoModel model, string dir, Dataset? data,
                                   Action<string, int, int>? status, Communicator comm,
-                                  LoraAdapter? lora = null) : ITrainTask
+                                  LoraAdapter? lora = null, (LatentCache Cache, double Share)? prior = null) : ITrainTask
     {
         readonly IPath path = PathConfig.Presets["RF"].Create();                     // rectified flow, velocity
         readonly TimestepSampler timesteps = TimestepSampler.Presets["logit-normal"]; // SD3's lognorm(0, 1)
@@ -225,7 +237,8 @@ public static class DitTrainer
         // (TrainParity).
         internal Draws Draw(int step, int micro, Rng rng)
         {
-            var (x0, texts) = cache?.Draw(cfg.Batch, rng) ?? Render(step, micro);         // (B, C, T', h, w)
+            var source = prior is { } p && rng.NextFloat() < p.Share ? p.Cache : cache;  // no draw without a prior
+            var (x0, texts) = source?.Draw(cfg.Batch, rng) ?? Render(step, micro);        // (B, C, T', h, w)
             var captions = texts.Select(text => Caption(text, rng)).ToArray();
             var t = timesteps.Sample(cfg.Batch, rng);                                        // (B) in (0, 1]
             var noise = rng.Normal(x0.Shape.ToArray());                                      // (B, C, T', h, w)
@@ -273,6 +286,27 @@ public static class DitTrainer
     }
 }
 
+/// <summary>What a LoRA run mixes into its own clips (all off by default).</summary>
+/// <param name="Prior">Clips of what the base model already does (e.g. `spacetime data synth` world clips), drawn for
+/// <paramref name="PriorShare"/> of the micro-batches with their own captions: DreamBooth's prior preservation, which
+/// keeps the adapter from changing what the new word does not name.</param>
+/// <param name="PriorShare">Share of micro-batches drawn from <paramref name="Prior"/> (0 to 1, exclusive of 1).</param>
+/// <param name="ObjectWeight">Extra loss weight on the latent pixels under the objects, for clips that carry the
+/// simulator's truth (DitRecipe.ObjectWeight); a new colour or shape lives on a few percent of the pixels.</param>
+public sealed record LoraMix(Dataset? Prior = null, double PriorShare = 0.5, float ObjectWeight = 0)
+{
+    /// <summary>Throws ArgumentException naming a bad value.</summary>
+    public void Validate()
+    {
+        if (!(PriorShare >= 0 && PriorShare < 1))
+            throw new ArgumentException($"prior share {PriorShare}: must be at least 0 and below 1 (the share of " +
+                                        "micro-batches drawn from the prior clips)");
+        if (Prior is { Clips.Count: 0 }) throw new ArgumentException($"{Prior.Root}: the prior dataset has no usable clips");
+        if (!(ObjectWeight >= 0) || float.IsInfinity(ObjectWeight))
+            throw new ArgumentException($"object weight {ObjectWeight}: must be 0 or more");
+    }
+}
+
 /// <summary>One caption-able training clip of the cache: its captions (what the world or the dataset says) and, for
 /// world clips, the simulator's truth (where the objects are).</summary>
 internal readonly record struct CachedText(string Caption, string Prompt, ClipTruth? Truth = null);
@@ -292,18 +326,21 @@ internal sealed class LatentCache
 
     internal static long Seed(ulong runSeed, int index) => WorldClip.DeriveSeed((long)runSeed ^ 0xCAC4E, index);
 
+    /// <summary>The cache file of a run's clips, and of a LoRA run's prior clips, in DIR/train.</summary>
+    internal const string MainFile = "latents.safetensors", PriorFile = "prior-latents.safetensors";
+
     /// <summary>Clips in the cache.</summary>
     public int Count => texts.Sum(t => t.Length);
 
     /// <summary>The cache of the run in <paramref name="trainDir"/>, read or else encoded and written. In a
     /// data-parallel run rank 0 does that; the other ranks wait for it (a setup point) and read its file.</summary>
     public static LatentCache Open(DitRecipe recipe, ulong seed, ILatentCodec codec, string trainDir, Dataset? data,
-                                   Action<string, int, int>? status, Communicator comm)
+                                   Action<string, int, int>? status, Communicator comm, string fileName = MainFile)
     {
         var buckets = recipe.AllBuckets;
         var sources = data is null ? WorldSources(recipe, seed) : FolderSources(recipe, data);
         var texts = buckets.Select((_, b) => sources.Where(x => x.Bucket == b).Select(x => x.Text).ToArray()).ToArray();
-        string file = Path.Combine(trainDir, "latents.safetensors");
+        string file = Path.Combine(trainDir, fileName);
         if (!comm.IsRoot)
         {
             comm.SetupPoint();                                                       // rank 0 has written it
@@ -366,8 +403,26 @@ internal sealed class LatentCache
             int b = Enumerable.Range(0, buckets.Count)
                 .MinBy(k => Math.Abs(Math.Log(buckets[k].Width / (double)buckets[k].Height / aspect)));
             var spec = new SampleSpec(buckets[b].Frames, recipe.Clip.Fps, buckets[b].Height, buckets[b].Width);
-            return new Source(b, new CachedText(clip.Caption, clip.Prompt), () => ClipSampler.Sample(clip.Load(), spec));
+            var truth = recipe.ObjectWeight > 0 ? FolderTruth(clip, buckets[b], recipe.Clip.Fps) : null;
+            return new Source(b, new CachedText(clip.Caption, clip.Prompt, truth),
+                              () => ClipSampler.Sample(clip.Load(), spec));
         }).ToList();
+    }
+
+    // A folder clip's truth (a `data synth` clip's truth JSON) when the clip is trained as it is: the bucket's size,
+    // frame count and fps, so the boxes need no mapping. Else null: the clip weighs 1 everywhere.
+    static ClipTruth? FolderTruth(Clip clip, ClipBucket bucket, double fps)
+    {
+        if (clip.TruthPath is not { } path || !File.Exists(path)) return null;
+        ClipTruth truth;
+        try { truth = ClipTruth.FromJson(File.ReadAllText(path)); }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not a truth JSON ({e.Message}); remove its \"truth\" entry from " +
+                                           "captions.jsonl or write it again with `spacetime data synth`");
+        }
+        return truth.Width == bucket.Width && truth.Height == bucket.Height && truth.FrameCount == bucket.Frames
+               && Math.Abs(truth.Fps - fps) < 1e-9 && truth.Frames.Count == truth.FrameCount ? truth : null;
     }
 
     static Tensor Stack(List<Tensor> parts)

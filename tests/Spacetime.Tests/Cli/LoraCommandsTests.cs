@@ -92,6 +92,9 @@ public sealed class LoraCommandsTests(LoraFixture fixture) : IClassFixture<LoraF
                            "--data", "no such folder");
         AssertOneLineError(["train", "lora", "--model", New("nomodel"), "--data", fixture.DataDir, "--out", New("x")],
                            "--model");
+        AssertOneLineError(Train("--prior", empty), "--prior", "no usable clips");
+        AssertOneLineError(Train("--prior", fixture.DataDir, "--prior-share", "1"), "--prior-share", "below 1");
+        AssertOneLineError(Train("--object-weight", "-2"), "--object-weight", "0 to 100");
         AssertOneLineError(Generate("--lora", run).Select(a => a == fixture.BaseDir ? other : a).ToArray(),
                            "does not fit this model", "blocks.0.attn.qkv.lora_A.weight is (4, 32) in the adapter " +
                            "but (4, 48) for this model", "trained on 'base'");

@@ -21,6 +21,8 @@ public sealed class LoraFixture : IDisposable
     public string Root { get; } = Path.Combine(Path.GetTempPath(), "spacetime-lora-" + Guid.NewGuid().ToString("N")[..8]);
     public string BaseDir => Path.Combine(Root, "base");
     public string DataDir => Path.Combine(Root, "data");
+    /// <summary>Four other world clips at exactly the tiny model's clip (32x32, 5 frames at 8 fps), with their truth.</summary>
+    public string PriorDir => Path.Combine(Root, "prior");
 
     public LoraFixture()
     {
@@ -30,6 +32,12 @@ public sealed class LoraFixture : IDisposable
         {
             var clip = WorldClip.Render(new ClipSettings(seed, 32, 32, 1, 8));
             writer.Add(clip.Frames, clip.Caption, clip.Prompt);
+        }
+        using var prior = new DatasetWriter(PriorDir);
+        for (long seed = 11; seed <= 14; seed++)
+        {
+            var clip = WorldClip.Render(new ClipSettings(seed, 32, 32, 5 / 8.0, 8));
+            prior.Add(clip.Frames, clip.Caption, clip.Prompt, clip.Truth.ToJson());
         }
     }
 
@@ -170,6 +178,54 @@ public sealed class LoraTests(LoraFixture fixture) : IClassFixture<LoraFixture>
         Trainer.Run(task, cfg, NewRun());
         float after = Loss();
         Assert.True(after < 0.9f * before, $"loss {before:F4} -> {after:F4}: LoRA did not learn its clips");
+    }
+
+    [Fact]
+    public void TrainLora_WithAPrior_DrawsItsShareOfMicroBatchesFromIt()
+    {
+        var prior = Dataset.Load(fixture.PriorDir);
+        var priorCaptions = prior.Clips.Select(c => c.Caption).ToHashSet();
+        int FromPrior(double share)
+        {
+            string run = NewRun();
+            var task = DitTrainer.NewLoraTask(Base(), ModelIdentity.Of(fixture.BaseDir), new LoraConfig { Rank = 4 },
+                                              Steps, run, Dataset.Load(fixture.DataDir),
+                                              mix: new LoraMix(prior, share));
+            Assert.True(File.Exists(Path.Combine(run, "train", "prior-latents.safetensors")));
+            using var scope = TensorScope.Begin();
+            return Enumerable.Range(0, 200).Count(k =>
+            {
+                var texts = task.Draw(k, 0, Trainer.StepRng(Steps, k, 0)).Texts;
+                Assert.True(texts.All(t => priorCaptions.Contains(t.Caption)) || !texts.Any(t => priorCaptions.Contains(t.Caption)),
+                            "a micro-batch mixes the two datasets");
+                return priorCaptions.Contains(texts[0].Caption);
+            });
+        }
+        Assert.Equal(0, FromPrior(0));
+        Assert.InRange(FromPrior(0.5), 70, 130);                                         // binomial(200, 0.5): sd 7
+        Assert.InRange(FromPrior(0.9), 160, 195);
+        var e = Assert.Throws<ArgumentException>(() => DitTrainer.NewLoraTask(Base(), ModelIdentity.Of(fixture.BaseDir),
+            new LoraConfig { Rank = 4 }, Steps, NewRun(), prior, mix: new LoraMix(prior, 1)));
+        Assert.Contains("below 1", e.Message);
+    }
+
+    [Fact]
+    public void TrainLora_ObjectWeight_WeighsTheObjectsOfClipsWithTruthAtTheModelsSize()
+    {
+        float[] Weights(string dataDir)
+        {
+            var task = DitTrainer.NewLoraTask(Base(), ModelIdentity.Of(fixture.BaseDir), new LoraConfig { Rank = 4 },
+                                              Steps, NewRun(), Dataset.Load(dataDir), mix: new LoraMix(ObjectWeight: 4));
+            using var scope = TensorScope.Begin();
+            var d = task.Draw(0, 0, Trainer.StepRng(Steps, 0, 0));
+            return task.ObjectWeights(d)!.ToArray();                                     // (B, 1, T', h, w)
+        }
+        var withTruth = Weights(fixture.PriorDir);
+        Assert.Contains(5f, withTruth);                                                  // 1 + 4 under the objects
+        Assert.Contains(1f, withTruth);                                                  // and 1 on the background
+        Assert.InRange(withTruth.Count(v => v == 5f) / (double)withTruth.Length, 0.005, 0.5);
+        // the first dataset's clips are 8 frames, not the model's 5: their truth (none here) would need mapping
+        Assert.All(Weights(fixture.DataDir), v => Assert.Equal(1f, v));
     }
 
     [Fact]
