@@ -47,7 +47,8 @@ void Make(string outDir, int count, int prompts)
         {
             var clip = WorldClip.Render(settings);
             var bg = CaptionGrammar.Rgb(WorldClip.SceneFor(settings).Background.A);
-            writer.Add(Repaint(clip.Frames, bg), Rename(clip.Caption), Rename(clip.Prompt));
+            writer.Add(Repaint(clip.Frames, bg), Rename(clip.Caption), Rename(clip.Prompt),
+                       Rename(clip.Truth.ToJson()));                // the boxes, for `train lora --object-weight`
         }
     File.WriteAllLines(Path.Combine(outDir, "prompts.txt"),
                        Scenes(HeldOutSeeds).Select(s => Rename(WorldClip.Describe(s).Caption))

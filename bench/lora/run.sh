@@ -3,8 +3,11 @@
 # in at most 30 minutes of training on 2 cores, then check that prompts with the new word produce it and that the
 # base metrics on the world's own prompts hold.
 #   bench/lora/run.sh [OUT] [MINUTES]          (defaults: runs/lora-bench, 30)
-# 1) bench/lora/clips.cs makes 100 world clips whose red objects are painted olive and captioned "olive" (OUT/data),
-#    and 24 held-out captions with the word (OUT/prompts.txt);
+#   knobs (environment): STEPS (1000), LR (1e-3), PRIOR (world clips mixed in for prior preservation, 0: none),
+#   PRIOR_SHARE (0.5), OBJECT_WEIGHT (0)
+# 1) bench/lora/clips.cs makes 100 world clips whose red objects are painted olive and captioned "olive" (OUT/data,
+#    with their truth), and 24 held-out captions with the word (OUT/prompts.txt); with PRIOR, `data synth` renders
+#    that many ordinary world clips at the model's size into OUT/prior;
 # 2) train lora on them (rank 8, every target) for at most MINUTES, into OUT/lora (rerun to resume);
 # 3) merge the adapter into a model folder (OUT/merged);
 # 4) generate every held-out caption (as written: --expand none, since the built-in expander does not know the word)
@@ -19,9 +22,16 @@ base=models/spacetime
 clips=(dotnet run bench/lora/clips.cs --)
 ./spacetime --help > /dev/null                                                  # build once
 
+steps=${STEPS:-1000} lr=${LR:-1e-3} prior=${PRIOR:-0} share=${PRIOR_SHARE:-0.5} weight=${OBJECT_WEIGHT:-0}
 [[ -f $out/prompts.txt ]] || "${clips[@]}" make "$out" 100 24
-./spacetime train lora --model "$base" --data "$out/data" --rank 8 --steps 1000 --batch 8 --lr 1e-3 \
-    --checkpoint-every 50 --max-minutes "$minutes" --out "$out/lora" < /dev/null
+mix=()
+if (( prior > 0 )); then
+    [[ -f $out/prior/captions.jsonl ]] || ./spacetime data synth --count "$prior" --sizes 128x128 --seconds 2 --fps 8 \
+        --seed 9000000 --out "$out/prior"
+    mix=(--prior "$out/prior" --prior-share "$share")
+fi
+./spacetime train lora --model "$base" --data "$out/data" --rank 8 --steps "$steps" --batch 8 --lr "$lr" \
+    --object-weight "$weight" "${mix[@]}" --checkpoint-every 50 --max-minutes "$minutes" --out "$out/lora" < /dev/null
 rm -rf "$out/merged"
 ./spacetime lora merge --model "$base" --lora "$out/lora" --out "$out/merged"
 
