@@ -123,7 +123,7 @@ public sealed class WatermarkFigures(ITestOutputHelper output)
         report.AppendLine(CultureInfo.InvariantCulture,
             $"| all | {negatives} | {falsePositives.Sum()} ({Rate(falsePositives.Sum(), negatives)}); highest null z " +
             $"{maxNullZ:F2}, lowest p {minNullP:G3} |");
-        // 4) issue 19's goals, reported (figures, not a pass/fail: the goals are not all met yet; docs/provenance.md)
+        // 4) issue 19's goals, reported (figures, not a pass/fail: 30 positives cannot show 99%; docs/provenance.md)
         report.AppendLine();
         for (int k = 0; k < names.Length; k++)
         {
