@@ -105,9 +105,10 @@ public static class DitTrainer
         var adapter = new LoraAdapter(new DitLora(model.Dit, lora, cfg.Seed), identity);
         adapter.Layers.Attach(model.Dit);
         (model.Latents as VaeLatents)?.Vae.Eval();
+        // the prior's clips weigh 1 everywhere (no truth read): they stand for the base as it is, unbiased
         var recipe = LoraRecipe(model, data.Clips.Count, mix.ObjectWeight);
         (LatentCache, double)? prior = mix.Prior is not { } priorData ? null
-            : (LatentCache.Open(recipe with { CacheClips = priorData.Clips.Count }, cfg.Seed, model.Latents,
+            : (LatentCache.Open(recipe with { CacheClips = priorData.Clips.Count, ObjectWeight = 0 }, cfg.Seed, model.Latents,
                                        Path.Combine(dir, "train"), priorData, status, comm ?? Communicator.Single,
                                        LatentCache.PriorFile),
                mix.PriorShare);
@@ -291,8 +292,9 @@ public static class DitTrainer
 /// <paramref name="PriorShare"/> of the micro-batches with their own captions: DreamBooth's prior preservation, which
 /// keeps the adapter from changing what the new word does not name.</param>
 /// <param name="PriorShare">Share of micro-batches drawn from <paramref name="Prior"/> (0 to 1, exclusive of 1).</param>
-/// <param name="ObjectWeight">Extra loss weight on the latent pixels under the objects, for clips that carry the
-/// simulator's truth (DitRecipe.ObjectWeight); a new colour or shape lives on a few percent of the pixels.</param>
+/// <param name="ObjectWeight">Extra loss weight on the latent pixels under the objects, for the run's own clips that
+/// carry the simulator's truth (DitRecipe.ObjectWeight); a new colour or shape lives on a few percent of the pixels.
+/// The prior's clips are never weighted: weighting tilts a model toward drawing more object than there is.</param>
 public sealed record LoraMix(Dataset? Prior = null, double PriorShare = 0.5, float ObjectWeight = 0)
 {
     /// <summary>Throws ArgumentException naming a bad value.</summary>

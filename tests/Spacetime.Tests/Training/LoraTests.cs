@@ -190,15 +190,18 @@ public sealed class LoraTests(LoraFixture fixture) : IClassFixture<LoraFixture>
             string run = NewRun();
             var task = DitTrainer.NewLoraTask(Base(), ModelIdentity.Of(fixture.BaseDir), new LoraConfig { Rank = 4 },
                                               Steps, run, Dataset.Load(fixture.DataDir),
-                                              mix: new LoraMix(prior, share));
+                                              mix: new LoraMix(prior, share, ObjectWeight: 4));
             Assert.True(File.Exists(Path.Combine(run, "train", "prior-latents.safetensors")));
             using var scope = TensorScope.Begin();
             return Enumerable.Range(0, 200).Count(k =>
             {
-                var texts = task.Draw(k, 0, Trainer.StepRng(Steps, k, 0)).Texts;
-                Assert.True(texts.All(t => priorCaptions.Contains(t.Caption)) || !texts.Any(t => priorCaptions.Contains(t.Caption)),
+                var d = task.Draw(k, 0, Trainer.StepRng(Steps, k, 0));
+                bool fromPrior = priorCaptions.Contains(d.Texts[0].Caption);
+                Assert.True(d.Texts.All(t => priorCaptions.Contains(t.Caption) == fromPrior),
                             "a micro-batch mixes the two datasets");
-                return priorCaptions.Contains(texts[0].Caption);
+                // the prior's clips carry truth at the model's size, but the prior is never weighted
+                if (fromPrior) Assert.All(task.ObjectWeights(d)!.ToArray(), v => Assert.Equal(1f, v));
+                return fromPrior;
             });
         }
         Assert.Equal(0, FromPrior(0));
