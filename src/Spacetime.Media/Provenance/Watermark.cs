@@ -202,37 +202,31 @@ public static class Watermark
     // edges and leaves no residual, where a box mean leaves the step's sign for a radius around every edge, and that
     // folds into the tile with the texture. The mark's cells (+/-3 levels at most) stay in the same mean, so they
     // stay in the residual. y, result: (H, W). O(W H radius); SigmaMeanNaive is the definition, pixel by pixel.
-    internal static float[] SigmaMean(float[] y, int W, int H, int radius, float levels)
+    internal static float[] SigmaMean(float[] y, int W, int H, int radius, float levels) =>
+        SigmaPass(SigmaPass(y, y, W, H, radius, levels, alongX: true), y, W, H, radius, levels, alongX: false);
+
+    // One pass of SigmaMean: result[p] = the mean of src over the pixels within `radius` of p along x (or y) whose value
+    // is within `levels` of centre[p]. In both passes src[p] is within `levels` of centre[p] (pass 1: it is centre[p];
+    // pass 2: a mean of such values), so no mean is empty. src, centre, result: (H, W).
+    static float[] SigmaPass(float[] src, float[] centre, int W, int H, int radius, float levels, bool alongX)
     {
-        var rows = new float[W * H];                            // (H, W): pass 1, along x
+        var result = new float[W * H];
+        int n = alongX ? W : H, step = alongX ? 1 : W;
         for (int yy = 0; yy < H; yy++)
             for (int xx = 0; xx < W; xx++)
             {
-                float centre = y[yy * W + xx];
+                int p = yy * W + xx, at = alongX ? xx : yy;
+                float c = centre[p];
                 double sum = 0;
                 int k = 0;
-                for (int x = Math.Max(0, xx - radius); x <= Math.Min(W - 1, xx + radius); x++)
+                for (int j = Math.Max(0, at - radius); j <= Math.Min(n - 1, at + radius); j++)
                 {
-                    float v = y[yy * W + x];
-                    if (Math.Abs(v - centre) <= levels) { sum += v; k++; }
+                    float v = src[p + (j - at) * step];
+                    if (Math.Abs(v - c) <= levels) { sum += v; k++; }
                 }
-                rows[yy * W + xx] = (float)(sum / k);
+                result[p] = (float)(sum / k);
             }
-        var mean = new float[W * H];                            // (H, W): pass 2, along y
-        for (int yy = 0; yy < H; yy++)
-            for (int xx = 0; xx < W; xx++)
-            {
-                float centre = y[yy * W + xx];
-                double sum = 0;
-                int k = 0;
-                for (int t = Math.Max(0, yy - radius); t <= Math.Min(H - 1, yy + radius); t++)
-                {
-                    float v = rows[t * W + xx];
-                    if (Math.Abs(v - centre) <= levels) { sum += v; k++; }
-                }
-                mean[yy * W + xx] = (float)(sum / k);
-            }
-        return mean;
+        return result;
     }
 
     // SigmaMean by its definition, one output pixel at a time, recomputing every row mean it needs: the reference the
