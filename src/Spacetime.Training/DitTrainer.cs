@@ -107,12 +107,12 @@ public static class DitTrainer
         (model.Latents as VaeLatents)?.Vae.Eval();
         // the prior's clips weigh 1 everywhere (no truth read): they stand for the base as it is, unbiased
         var recipe = LoraRecipe(model, data.Clips.Count, mix.ObjectWeight);
+        comm ??= Communicator.Single;
         (LatentCache, double)? prior = mix.Prior is not { } priorData ? null
-            : (LatentCache.Open(recipe with { CacheClips = priorData.Clips.Count, ObjectWeight = 0 }, cfg.Seed, model.Latents,
-                                       Path.Combine(dir, "train"), priorData, status, comm ?? Communicator.Single,
-                                       LatentCache.PriorFile),
+            : (LatentCache.Open(recipe with { CacheClips = priorData.Clips.Count, ObjectWeight = 0 }, cfg.Seed,
+                                model.Latents, Path.Combine(dir, "train"), priorData, status, comm, LatentCache.PriorFile),
                mix.PriorShare);
-        return new DitTask(recipe, cfg, model, dir, data, status, comm ?? Communicator.Single, adapter, prior);
+        return new DitTask(recipe, cfg, model, dir, data, status, comm, adapter, prior);
     }
 
     // What a LoRA run trains on: the base model's networks and clip size, every clip of the folder in the latent cache
