@@ -14,6 +14,7 @@
 using System.CommandLine;
 using Spacetime.Data;
 using Spacetime.Models.Dit;
+using Spacetime.Models.Text;
 using Spacetime.Pipelines;
 using Spacetime.Training;
 using Spacetime.Training.Distributed;
@@ -180,9 +181,13 @@ internal static class TrainCommands
         var init = new Option<string?>("--init") { Description = "Start a new run from this trained model folder's " +
                                                                  "weights (a recipe's second stage, or fine-tuning); " +
                                                                  "ignored when OUT already holds a run to resume." };
+        var textFrom = new Option<string?>("--text-from") { Description = "Start a new run with this trained model " +
+                                                                          "folder's text encoder and tokenizer (with a " +
+                                                                          "recipe that freezes text, e.g. world-v2-text); " +
+                                                                          "ignored when OUT already holds a run." };
         var command = new Command("dit", "Train the text-conditioned spacetime DiT (and its text encoder).")
         {
-            recipe, vae, data, init,
+            recipe, vae, data, init, textFrom,
         };
         var knobs = new Knobs(command, DitDefaults);
         command.SetAction(parsed => OnRanks(io, (world, io) =>
@@ -215,13 +220,32 @@ internal static class TrainCommands
                 }
                 catch (ArgumentException e) { throw new UserError(e.Message); }
             }
+            TextEncoder? text = null;
+            if (parsed.GetValue(textFrom) is { } textDir && !Trainer.HasCheckpoint(dir))
+            {
+                if (!File.Exists(Path.Combine(textDir, "spacetime.json")))
+                    throw new UserError($"--text-from {textDir}: not a model folder (no spacetime.json); give one " +
+                                        "that `spacetime train dit` wrote, e.g. models/spacetime");
+                try
+                {
+                    text = TextVideoModel.Load(textDir).Text;
+                    DitTrainer.CheckText(r, text);
+                }
+                catch (Exception e) when (e is InvalidDataException or ArgumentException)
+                {
+                    throw new UserError($"--text-from {textDir}: {e.Message}");
+                }
+                io.OutWriter.WriteLine($"text encoder and tokenizer from {textDir}" +
+                                       (r.FreezeText ? " (frozen)" : " (trained on)"));
+            }
             var result = knobs.ParityDir(parsed, world) is { } parityDir
                 ? WithProgress(io, cfg, world, (p, status) => TrainParity.Dit(r, cfg, dir, parityDir, p,
                                                                               vaeDir: vaeDir, status: status,
                                                                               data: dataset, init: start))
                 : WithProgress(io, cfg, world, (p, status) => DitTrainer.Train(r, cfg, dir, p, vaeDir: vaeDir,
                                                                                status: status, data: dataset,
-                                                                               init: start, comm: world));
+                                                                               init: start, comm: world,
+                                                                               text: text));
             return Report(io, cfg, dir, result);
         }));
         return command;

@@ -39,13 +39,15 @@ public static class DitTrainer
     /// </summary>
     public static TrainResult Train(DitRecipe recipe, TrainConfig cfg, string dir, Action<TrainProgress>? progress = null,
                                     int? stopAt = null, string? vaeDir = null, Action<string, int, int>? status = null,
-                                    Dataset? data = null, TextVideoModel? init = null, Communicator? comm = null) =>
-        Trainer.Run(NewTask(recipe, cfg, dir, vaeDir, status, data, init, comm), cfg, dir, progress, stopAt, comm);
+                                    Dataset? data = null, TextVideoModel? init = null, Communicator? comm = null,
+                                    TextEncoder? text = null) =>
+        Trainer.Run(NewTask(recipe, cfg, dir, vaeDir, status, data, init, comm, text), cfg, dir, progress, stopAt, comm);
 
-    // the task of Train: the model resumed, started from `init` or fresh, and the latent cache opened
+    // the task of Train: the model resumed, started from `init` or fresh, and the latent cache opened; `text`, when
+    // given, replaces a new run's text encoder and tokenizer (a resumed run has its own)
     internal static DitTask NewTask(DitRecipe recipe, TrainConfig cfg, string dir, string? vaeDir = null,
                                     Action<string, int, int>? status = null, Dataset? data = null,
-                                    TextVideoModel? init = null, Communicator? comm = null)
+                                    TextVideoModel? init = null, Communicator? comm = null, TextEncoder? text = null)
     {
         if (data is not null && recipe.CacheClips == 0)
             throw new ArgumentException("this recipe renders world clips every step; training on a folder needs a " +
@@ -61,7 +63,10 @@ public static class DitTrainer
                 "this recipe trains in a VAE's latent space: give the VAE folder (`spacetime train vae` output)"));
             model = NewModel(recipe, cfg.Seed, vae);
         }
+        if (text is not null && !Trainer.HasCheckpoint(dir)) model = WithText(recipe, model, text);
         (model.Latents as VaeLatents)?.Vae.Eval();
+        if (recipe.FreezeText)
+            foreach (var p in model.Text.Parameters()) p.RequiresGrad = false;
         return new DitTask(recipe, cfg, model, dir, data, status, comm ?? Communicator.Single);
     }
 
@@ -154,6 +159,24 @@ public static class DitTrainer
             throw new ArgumentException($"--init: its DiT has weights the recipe's lacks ({loaded.Unexpected[0]}, ...)");
         var config = recipe.Clip with { Factor = init.Config.Factor };
         return (new TextVideoModel(dit, init.Text, config, (init.Latents as VaeLatents)?.Vae), loaded.Missing);
+    }
+
+    /// <summary>The same DiT and latent space with another trained model's text encoder and tokenizer (`train dit
+    /// --text-from`); its configuration must be the recipe's.</summary>
+    public static TextVideoModel WithText(DitRecipe recipe, TextVideoModel model, TextEncoder text)
+    {
+        CheckText(recipe, text);
+        return new TextVideoModel(model.Dit, text, model.Config, (model.Latents as VaeLatents)?.Vae);
+    }
+
+    /// <summary>Throws ArgumentException unless <paramref name="text"/> is built as the recipe's text encoder.</summary>
+    public static void CheckText(DitRecipe recipe, TextEncoder text)
+    {
+        if (text.Config != recipe.Text)
+            throw new ArgumentException($"its text encoder (width {text.Config.Width}, depth {text.Config.Depth}, " +
+                                        $"vocabulary {text.Config.VocabSize}) is not the recipe's (width " +
+                                        $"{recipe.Text.Width}, depth {recipe.Text.Depth}, vocabulary " +
+                                        $"{recipe.Text.VocabSize})");
     }
 
     /// <summary>A fresh model: the tokenizer learned from world captions, both networks initialised from the seed.

@@ -56,6 +56,11 @@ public sealed class WorldClip
         return new WorldClip { Settings = settings, Scene = traj.Scene, Frames = frames, Truth = truth };
     }
 
+    /// <summary>The frames of a given scene (e.g. a generated one with a body's colour changed): simulated from its
+    /// initial conditions and rendered at this size, fps and length.</summary>
+    public static Frames RenderScene(Scene scene, int width, int height, double fps, int frameCount) =>
+        Renderer.Render(Physics.Run(scene), width, height, fps, frameCount);
+
     /// <summary>Ground truth, caption and prompt only (no pixels): cheap, for tests and evaluation.</summary>
     public static ClipTruth Describe(ClipSettings settings) => Simulate(settings).Truth;
 

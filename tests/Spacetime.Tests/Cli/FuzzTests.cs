@@ -159,6 +159,8 @@ public sealed class FuzzTests
             yield return ($"train dit --vae {v}", ["train", "dit", "--recipe", "tiny-vae", "--vae", v, "--out", "{new:run}"]);
         foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{badmodel}" })
             yield return ($"train dit --init {v}", ["train", "dit", "--recipe", "tiny", "--init", v, "--out", "{new:run}"]);
+        foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{badmodel}" })
+            yield return ($"train dit --text-from {v}", ["train", "dit", "--recipe", "tiny", "--text-from", v, "--out", "{new:run}"]);
         foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{baddata}" })
             yield return ($"train dit --data {v}", ["train", "dit", "--recipe", "tiny", "--data", v, "--out", "{new:run}"]);
 

@@ -154,6 +154,39 @@ public sealed class DitTrainerTests : IDisposable
         Assert.Contains("text encoder", e.Message);
     }
 
+    [Fact]
+    public void TextFrom_FrozenText_TrainsTheDitAlone_WithTheGivenEncoderAndTokenizer()
+    {
+        // a donor model whose text encoder differs from the fresh run's (other seed: other weights and tokenizer)
+        string donor = Path.Combine(root, "donor"), dir = Path.Combine(root, "frozen");
+        DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Steps = 2, Seed = 9 }, donor);
+        var donorText = TextVideoModel.Load(donor).Text;
+        var frozen = DitRecipe.Preset("tiny") with { FreezeText = true };
+        DitTrainer.Train(frozen, Six with { Steps = 3 }, dir, text: TextVideoModel.Load(donor).Text);
+
+        var trained = TextVideoModel.Load(dir);
+        Assert.Equal(donorText.Tokenizer.ToJson(), trained.Text.Tokenizer.ToJson());
+        var before = donorText.StateDict();
+        foreach (var (name, w) in trained.Text.StateDict())
+            Assert.True(w.ToArray().SequenceEqual(before[name].ToArray()), $"text {name} changed");
+        // the DiT did train: its final layer (zero at start) is no longer zero
+        Assert.Contains(trained.Dit.NamedParameters(), p => p.Name.StartsWith("final_layer") && p.Parameter.ToArray().Any(v => v != 0));
+        // the same run without freezing moves the text encoder
+        string thawed = Path.Combine(root, "thawed");
+        DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Steps = 3 }, thawed, text: TextVideoModel.Load(donor).Text);
+        Assert.Contains(TextVideoModel.Load(thawed).Text.StateDict(), kv => !kv.Value.ToArray().SequenceEqual(before[kv.Key].ToArray()));
+    }
+
+    [Fact]
+    public void TextFrom_AnotherWidth_IsRefused()
+    {
+        string dir = Path.Combine(root, "tiny");
+        DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Steps = 1 }, dir);
+        var other = Stage2 with { Text = Stage2.Text with { Width = 48 }, Dit = Stage2.Dit with { TextHidden = 48 } };
+        var e = Assert.Throws<ArgumentException>(() => DitTrainer.CheckText(other, TextVideoModel.Load(dir).Text));
+        Assert.Contains("not the recipe's", e.Message);
+    }
+
     // a codec with a VAE's strides, for the frame arithmetic (never encodes)
     sealed class Strides(int spatial, int temporal) : ILatentCodec
     {

@@ -6,6 +6,35 @@ namespace Spacetime.Tests.World;
 public class RenderTests
 {
     [Fact]
+    public void RenderScene_OfAGeneratedScene_IsItsClip_AndAnEditedColourShowsOnlyWhereTheBodyIs()
+    {
+        var settings = new ClipSettings(7, 96, 64, 1, 8);
+        var clip = WorldClip.Render(settings);
+        Assert.Equal(clip.Frames.Frame(5).ToArray(), WorldClip.RenderScene(clip.Scene, 96, 64, 8, 8).Frame(5).ToArray());
+
+        // the protagonist repainted: the frames differ, and only on pixels that are the old or the new colour
+        var scene = clip.Scene;
+        var other = scene.Bodies[scene.Protagonist].Colour == Colour.Red ? Colour.Blue : Colour.Red;
+        var edited = WorldClip.RenderScene(scene with
+        {
+            Bodies = scene.Bodies.Select(b => b.Id == scene.Protagonist ? b with { Colour = other } : b).ToList(),
+        }, 96, 64, 8, 8);
+        var (a, b) = (clip.Frames.Frame(5).ToArray(), edited.Frame(5).ToArray());
+        var (r, g, bl) = CaptionGrammar.Rgb(other);
+        int changed = 0;
+        for (int i = 0; i < a.Length; i += 3)
+        {
+            if (a[i] == b[i] && a[i + 1] == b[i + 1] && a[i + 2] == b[i + 2]) continue;
+            changed++;
+            // anti-aliased edges blend with the background, so compare chroma loosely: the new pixel leans to `other`
+            int before = Math.Abs(a[i] - r) + Math.Abs(a[i + 1] - g) + Math.Abs(a[i + 2] - bl);
+            int after = Math.Abs(b[i] - r) + Math.Abs(b[i + 1] - g) + Math.Abs(b[i + 2] - bl);
+            Assert.True(after < before, $"pixel {i / 3} moved away from the new colour");
+        }
+        Assert.InRange(changed, 10, a.Length / 3 / 4);
+    }
+
+    [Fact]
     public void Render_ObjectColourPixels_MatchVisibleArea()
     {
         int checkedObjects = 0;
