@@ -4,11 +4,11 @@
 # base metrics on the world's own prompts hold.
 #   bench/lora/run.sh [OUT] [MINUTES]          (defaults: runs/lora-bench, 30)
 #   knobs (environment): STEPS (1000), LR (1e-3), PRIOR (world clips mixed in for prior preservation, 0: none),
-#   PRIOR_SHARE (0.5), OBJECT_WEIGHT (0)
+#   PRIOR_SHARE (0.5), OBJECT_WEIGHT (0), RANK (8), TARGETS (all; e.g. cross-attention)
 # 1) bench/lora/clips.cs makes 100 world clips whose red objects are painted olive and captioned "olive" (OUT/data,
 #    with their truth), and 24 held-out captions with the word (OUT/prompts.txt); with PRIOR, `data synth` renders
 #    that many ordinary world clips at the model's size into OUT/prior;
-# 2) train lora on them (rank 8, every target) for at most MINUTES, into OUT/lora (rerun to resume);
+# 2) train lora on them (rank RANK on TARGETS) for at most MINUTES, into OUT/lora (rerun to resume);
 # 3) merge the adapter into a model folder (OUT/merged);
 # 4) generate every held-out caption (as written: --expand none, since the built-in expander does not know the word)
 #    with the base model and with the merged one, same seeds, and score how often olive (and red) shows (OUT/score.md);
@@ -23,6 +23,7 @@ clips=(dotnet run bench/lora/clips.cs --)
 ./spacetime --help > /dev/null                                                  # build once
 
 steps=${STEPS:-1000} lr=${LR:-1e-3} prior=${PRIOR:-0} share=${PRIOR_SHARE:-0.5} weight=${OBJECT_WEIGHT:-0}
+rank=${RANK:-8} targets=${TARGETS:-all}
 [[ -f $out/prompts.txt ]] || "${clips[@]}" make "$out" 100 24
 mix=()
 if (( prior > 0 )); then
@@ -30,13 +31,15 @@ if (( prior > 0 )); then
         --seed 9000000 --out "$out/prior"
     mix=(--prior "$out/prior" --prior-share "$share")
 fi
-./spacetime train lora --model "$base" --data "$out/data" --rank 8 --steps "$steps" --batch 8 --lr "$lr" \
+./spacetime train lora --model "$base" --data "$out/data" --rank "$rank" --targets "$targets" --steps "$steps" --batch 8 --lr "$lr" \
     --object-weight "$weight" "${mix[@]}" --checkpoint-every 50 --max-minutes "$minutes" --out "$out/lora" < /dev/null
 rm -rf "$out/merged"
 ./spacetime lora merge --model "$base" --lora "$out/lora" --out "$out/merged"
 
+# the base model's videos and evaluation depend only on the prompts: kept when OUT already has them (a copied OUT)
 for which in base lora; do
     model=$base; [[ $which == lora ]] && model=$out/merged
+    [[ $which == base && -f $out/gen-base/023.gif ]] && continue
     mkdir -p "$out/gen-$which"
     seed=0
     while IFS= read -r caption; do
@@ -47,6 +50,6 @@ for which in base lora; do
 done
 "${clips[@]}" score "$out/gen-base" "$out/gen-lora" | tee "$out/score.md"
 
-./spacetime eval --model "$base" --prompts 24 --out "$out/eval-base"
+[[ -f $out/eval-base/report.md ]] || ./spacetime eval --model "$base" --prompts 24 --out "$out/eval-base"
 ./spacetime eval --model "$out/merged" --prompts 24 --out "$out/eval-lora"
 echo "compare $out/eval-base/report.md with $out/eval-lora/report.md; olive vs red: $out/score.md"
