@@ -236,7 +236,7 @@ internal static class TrainCommands
                     throw new UserError($"--text-from {textDir}: {e.Message}");
                 }
                 io.OutWriter.WriteLine($"text encoder and tokenizer from {textDir}" +
-                                       (r.FreezeText ? " (frozen)" : " (trained on)"));
+                                       (r.TextLr == 0 ? " (frozen)" : $" (trained on at {r.TextLr:G3}x the learning rate)"));
             }
             var result = knobs.ParityDir(parsed, world) is { } parityDir
                 ? WithProgress(io, cfg, world, (p, status) => TrainParity.Dit(r, cfg, dir, parityDir, p,

@@ -24,12 +24,13 @@ public readonly record struct ClipBucket(int Width, int Height, int Frames);
 /// the simulator's truth): a pixel inside weighs 1 + ObjectWeight. Objects cover 1-5% of a frame, so with 0 the
 /// loss is nearly all background. Clips from a folder weigh 1 everywhere unless they carry the simulator's truth
 /// (`data synth` writes it) at exactly the bucket's size, frame count and fps.</param>
-/// <param name="FreezeText">Train the DiT alone: the text encoder (usually another trained model's, `train dit
-/// --text-from`) keeps its weights, as a pretrained text encoder does in Sora-like systems.</param>
+/// <param name="TextLr">The text encoder's learning rate as a multiple of the run's: 1 trains it jointly with the DiT;
+/// 0 freezes it (no gradient is computed; usually another trained model's encoder, `train dit --text-from`, as a
+/// pretrained text encoder is used in Sora-like systems); between, it moves slower than the DiT.</param>
 public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoConfig Clip, int TokenizerCaptions,
                                double PromptShare = 1, MaskSampler? Masks = null, int CacheClips = 0,
                                IReadOnlyList<ClipBucket>? Buckets = null, float ObjectWeight = 0,
-                               bool FreezeText = false)
+                               float TextLr = 1)
 {
     /// <summary>Every size trained on: Clip's first, then Buckets.</summary>
     public IReadOnlyList<ClipBucket> AllBuckets => [new(Clip.Width, Clip.Height, Clip.Frames), .. Buckets ?? []];
@@ -98,9 +99,11 @@ public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoC
             // pixel model's) lost the second stage's gains within 1,238 steps (colour 0.17 -> 0.06, FVD 56 -> 122): the
             // plain loss is ~97% background, so a lighter tilt is kept instead
             ["world-v2-stage3"] = WorldV2 with { ObjectWeight = 2 },
-            // model v2 with a frozen text encoder (from the pixel model, `--text-from models/spacetime`): v2's jointly
-            // trained encoder lost the colour words (bench/probe/colour.cs)
-            ["world-v2-text"] = WorldV2 with { ObjectWeight = 2, FreezeText = true },
+            // model v2's fourth stage: the pixel model's text encoder (`--text-from models/spacetime`), frozen. v2's
+            // jointly trained encoder had erased the colour words (docs/model-v2.md, bench/probe/colour.cs)
+            ["world-v2-text"] = WorldV2 with { ObjectWeight = 2, TextLr = 0 },
+            // the same with that encoder trained on at a tenth of the DiT's rate (can the shape words come back?)
+            ["world-v2-joint"] = WorldV2 with { ObjectWeight = 2, TextLr = 0.1f },
             // the scaling study's four networks (same data, text encoder and draws; only the DiT differs)
             ["world-v2-w256d6"] = WorldV2,
             ["world-v2-w256d6-fact"] = WorldV2 with { Dit = WorldV2.Dit with { Attention = AttentionLayout.Factorized } },

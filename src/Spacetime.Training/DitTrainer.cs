@@ -65,7 +65,7 @@ public static class DitTrainer
         }
         if (text is not null && !Trainer.HasCheckpoint(dir)) model = WithText(recipe, model, text);
         (model.Latents as VaeLatents)?.Vae.Eval();
-        if (recipe.FreezeText)
+        if (recipe.TextLr == 0)
             foreach (var p in model.Text.Parameters()) p.RequiresGrad = false;
         return new DitTask(recipe, cfg, model, dir, data, status, comm ?? Communicator.Single);
     }
@@ -235,6 +235,10 @@ public static class DitTrainer
             ? LatentCache.Open(recipe, cfg.Seed, model.Latents, Path.Combine(dir, "train"), data, status, comm) : null;
 
         public Module Model => lora is null ? model : lora.Layers;
+
+        // the text encoder's parameters ("text." in the TextVideoModel) at the recipe's TextLr
+        public Func<string, float>? LrScale => lora is not null || recipe.TextLr == 1 ? null
+            : name => name.StartsWith("text.", StringComparison.Ordinal) ? recipe.TextLr : 1f;
         // tflop: the micro-batch's training cost in hardware FLOPs (10^12): forward multiply-adds of the DiT as the DiT
         // paper counts them (DitFlops), x2 FLOPs per multiply-add, x3 for forward + backward; the text encoder (under
         // 2% of the DiT's) is not counted. Summed over a run's rows, it is the x axis of the scaling study. A LoRA run

@@ -55,6 +55,9 @@ public interface ITrainTask
     /// <summary>Writes the usable model (the task's own folder layout) into <paramref name="dir"/>; the model holds
     /// the weights to export (the EMA when there is one).</summary>
     void Export(string dir);
+    /// <summary>A parameter's learning rate as a multiple of the run's, by its name in <see cref="Model"/>; null: 1
+    /// for all.</summary>
+    Func<string, float>? LrScale => null;
 }
 
 /// <summary>Runs a <see cref="ITrainTask"/> to a number of steps, with checkpoints and exact resume.</summary>
@@ -92,7 +95,8 @@ public static class Trainer
         string? checkpoint = CurrentCheckpoint(dir);
         int firstStep = checkpoint is null ? 0 : ReadState(checkpoint, dir, cfg);
         model.Train();
-        var opt = new AdamW(model.NamedParameters(), cfg.Lr, weightDecay: cfg.WeightDecay, noDecay: AdamW.BiasesAndNorms);
+        var opt = new AdamW(model.NamedParameters(), cfg.Lr, weightDecay: cfg.WeightDecay, noDecay: AdamW.BiasesAndNorms,
+                            lrScale: task.LrScale);
         var ema = cfg.EmaDecay > 0 ? new Ema(model, cfg.EmaDecay) : null;
         if (checkpoint is not null) LoadTrainingState(checkpoint, model, ema, opt);
         comm.EndSetup(comm.Size == 1 ? [] : StartingFacts(cfg, firstStep, model, ema, opt));

@@ -22,14 +22,18 @@ public sealed class AdamW : Optimizer
     /// decay (e.g. <see cref="BiasesAndNorms"/>); by default every parameter decays, as in PyTorch.</summary>
     public AdamW(IEnumerable<(string Name, Tensor Param)> parameters, float lr = 1e-3f, float beta1 = 0.9f,
                  float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f,
-                 Func<string, Tensor, bool>? noDecay = null) : base(parameters, lr)
+                 Func<string, Tensor, bool>? noDecay = null, Func<string, float>? lrScale = null) : base(parameters, lr)
     {
         if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps >= 0 && weightDecay >= 0 && lr >= 0))
             throw new ArgumentOutOfRangeException(nameof(parameters), $"AdamW: invalid hyperparameters lr {lr}, " +
                 $"betas ({beta1}, {beta2}), eps {eps}, weight decay {weightDecay}; betas must be in [0, 1).");
         (this.beta1, this.beta2, this.eps, this.weightDecay) = (beta1, beta2, eps, weightDecay);
         this.noDecay = noDecay ?? ((_, _) => false);
+        this.lrScale = lrScale;
     }
+
+    // a parameter's learning rate as a multiple of Lr (null: 1 for every parameter), e.g. a slower text encoder
+    readonly Func<string, float>? lrScale;
 
     /// <inheritdoc/>
     protected override IReadOnlyList<(string Key, bool Scalar)> StateKeys =>
@@ -41,8 +45,9 @@ public sealed class AdamW : Optimizer
         Tensor m = State(name, "exp_avg", param), v = State(name, "exp_avg_sq", param);
         var stepT = State(name, "step", param, scalar: true);
         float t = stepT.AsSpan()[0] += 1f;
-        float decay = noDecay(name, param) ? 1f : 1f - Lr * weightDecay;
-        float stepSize = Lr / (1f - MathF.Pow(beta1, t));
+        float lr = lrScale is null ? Lr : Lr * lrScale(name);
+        float decay = noDecay(name, param) ? 1f : 1f - lr * weightDecay;
+        float stepSize = lr / (1f - MathF.Pow(beta1, t));
         float bc2Sqrt = MathF.Sqrt(1f - MathF.Pow(beta2, t));
         float b1 = beta1, b2 = beta2, e = eps;
         ForChunks(param.Count, (s, end) =>

@@ -73,6 +73,22 @@ public class OptimTests
                      opt.StateDict().Keys);
     }
 
+    [Fact]
+    public void AdamW_LrScale_GivesEachParameterItsOwnRate_DecayIncluded()
+    {
+        var m = new Two();
+        var (w0, b0) = (Reference.D(m.W), Reference.D(m.B));
+        // w at a tenth of the rate (its decay too), b not at all
+        var opt = new AdamW(m.NamedParameters(), lr: 0.05f, weightDecay: 0.1f, lrScale: name => name == "w" ? 0.1f : 0f);
+        for (int s = 0; s < 5; s++)
+        {
+            SetGrads(m, s);
+            opt.Step();
+        }
+        TensorAssert.Close(AdamWReference(w0, 5, 0f, 0.005, 0.1), m.W, rtol: 1e-5, atol: 1e-6, what: "w at 0.1x");
+        Assert.Equal(b0.Select(v => (float)v), m.B.ToArray());
+    }
+
     sealed class Long : Module
     {
         public readonly Tensor W;

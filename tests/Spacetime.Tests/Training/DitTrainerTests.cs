@@ -161,7 +161,7 @@ public sealed class DitTrainerTests : IDisposable
         string donor = Path.Combine(root, "donor"), dir = Path.Combine(root, "frozen");
         DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Steps = 2, Seed = 9 }, donor);
         var donorText = TextVideoModel.Load(donor).Text;
-        var frozen = DitRecipe.Preset("tiny") with { FreezeText = true };
+        var frozen = DitRecipe.Preset("tiny") with { TextLr = 0 };
         DitTrainer.Train(frozen, Six with { Steps = 3 }, dir, text: TextVideoModel.Load(donor).Text);
 
         var trained = TextVideoModel.Load(dir);
@@ -175,6 +175,17 @@ public sealed class DitTrainerTests : IDisposable
         string thawed = Path.Combine(root, "thawed");
         DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Steps = 3 }, thawed, text: TextVideoModel.Load(donor).Text);
         Assert.Contains(TextVideoModel.Load(thawed).Text.StateDict(), kv => !kv.Value.ToArray().SequenceEqual(before[kv.Key].ToArray()));
+    }
+
+    [Fact]
+    public void TextLr_ScalesExactlyTheTextEncodersParameters()
+    {
+        var task = DitTrainer.NewTask(DitRecipe.Preset("tiny") with { TextLr = 0.25f }, Six, Path.Combine(root, "slow"));
+        var text = task.TextVideo.Text.Parameters().ToHashSet(ReferenceEqualityComparer.Instance);
+        var all = task.Model.NamedParameters().ToList();
+        Assert.Equal(text.Count, all.Count(p => task.LrScale!(p.Name) == 0.25f));
+        Assert.All(all, p => Assert.Equal(text.Contains(p.Parameter) ? 0.25f : 1f, task.LrScale!(p.Name)));
+        Assert.Null(DitTrainer.NewTask(DitRecipe.Preset("tiny"), Six, Path.Combine(root, "joint")).LrScale);
     }
 
     [Fact]
