@@ -223,9 +223,6 @@ internal static class TrainCommands
             TextEncoder? text = null;
             if (parsed.GetValue(textFrom) is { } textDir && !Trainer.HasCheckpoint(dir))
             {
-                if (!File.Exists(Path.Combine(textDir, "spacetime.json")))
-                    throw new UserError($"--text-from {textDir}: not a model folder (no spacetime.json); give one " +
-                                        "that `spacetime train dit` wrote, e.g. models/spacetime");
                 try
                 {
                     text = TextVideoModel.Load(textDir).Text;

@@ -55,7 +55,8 @@ public static class DitTrainer
         if (data is { Clips.Count: 0 }) throw new ArgumentException($"{data.Root}: the dataset has no usable clips");
         cfg.Validate();
         TextVideoModel model;
-        if (Trainer.HasCheckpoint(dir)) model = Resumed(recipe, dir);
+        bool resumed = Trainer.HasCheckpoint(dir);
+        if (resumed) model = Resumed(recipe, dir);
         else if (init is not null) model = StartFrom(recipe, cfg.Seed, init).Model;
         else
         {
@@ -63,7 +64,7 @@ public static class DitTrainer
                 "this recipe trains in a VAE's latent space: give the VAE folder (`spacetime train vae` output)"));
             model = NewModel(recipe, cfg.Seed, vae);
         }
-        if (text is not null && !Trainer.HasCheckpoint(dir)) model = WithText(recipe, model, text);
+        if (text is not null && !resumed) model = WithText(recipe, model, text);
         (model.Latents as VaeLatents)?.Vae.Eval();
         if (recipe.TextLr == 0)
             foreach (var p in model.Text.Parameters()) p.RequiresGrad = false;
@@ -236,8 +237,8 @@ public static class DitTrainer
 
         public Module Model => lora is null ? model : lora.Layers;
 
-        // the text encoder's parameters ("text." in the TextVideoModel) at the recipe's TextLr
-        public Func<string, float>? LrScale => lora is not null || recipe.TextLr == 1 ? null
+        // the text encoder's parameters ("text." in the TextVideoModel) at the recipe's TextLr (a LoRA recipe's is 1)
+        public Func<string, float>? LrScale => recipe.TextLr == 1 ? null
             : name => name.StartsWith("text.", StringComparison.Ordinal) ? recipe.TextLr : 1f;
         // tflop: the micro-batch's training cost in hardware FLOPs (10^12): forward multiply-adds of the DiT as the DiT
         // paper counts them (DitFlops), x2 FLOPs per multiply-add, x3 for forward + backward; the text encoder (under
