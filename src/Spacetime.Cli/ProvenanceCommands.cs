@@ -32,10 +32,11 @@ internal static class ProvenanceCommands
             {
                 string p = found.PValue == 0 ? "< 1e-300" : "= " + found.PValue.ToString("G3", CultureInfo.InvariantCulture).Replace("E", "e");
                 string scale = found.Scale == 1 ? "" : $", at {found.Scale:0.##}x size";
+                string frames = found.FramesUsed == 1 ? "1 frame" : $"{found.FramesUsed} frames";
                 io.OutWriter.WriteLine(found.Watermarked
                     ? $"watermarked: payload {ProvenanceManifest.FormatPayload(found.Payload)}, p {p} " +
-                      $"(z {found.ZScore:F1}, {found.FramesUsed} frames{scale})"
-                    : $"not watermarked: p {p} (z {found.ZScore:F1}, {found.FramesUsed} frames)");
+                      $"(z {found.ZScore:F1}, {frames}{scale})"
+                    : $"not watermarked: p {p} (z {found.ZScore:F1}, {frames})");
             }
             return CliRunner.Ok;
         });

@@ -99,8 +99,9 @@ public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoC
             // pixel model's) lost the second stage's gains within 1,238 steps (colour 0.17 -> 0.06, FVD 56 -> 122): the
             // plain loss is ~97% background, so a lighter tilt is kept instead
             ["world-v2-stage3"] = WorldV2 with { ObjectWeight = 2 },
-            // model v2's fourth stage: the pixel model's text encoder (`--text-from models/spacetime`), frozen. v2's
-            // jointly trained encoder had erased the colour words (docs/model-v2.md, bench/probe/colour.cs)
+            // model v2's fourth stage: the previous, pixel-space model's text encoder (`--text-from` that model's
+            // folder), frozen. v2's jointly trained encoder had erased the colour words (docs/model-v2.md,
+            // bench/probe/colour.cs)
             ["world-v2-text"] = WorldV2 with { ObjectWeight = 2, TextLr = 0 },
             // the same with that encoder trained on at a tenth of the DiT's rate (can the shape words come back?)
             ["world-v2-joint"] = WorldV2 with { ObjectWeight = 2, TextLr = 0.1f },
