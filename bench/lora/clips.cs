@@ -22,15 +22,16 @@ using Spacetime.World;
 const string NewWord = "olive", OldWord = "red";
 (byte R, byte G, byte B) newRgb = (128, 128, 0), oldRgb = CaptionGrammar.Rgb(Colour.Red);
 const long TrainSeeds = 7_000_000, HeldOutSeeds = 8_000_000;   // two seed ranges that no recipe's cache draws from
-const int Width = 128, Height = 128, Fps = 8;                   // the shipped model's clip: 128x128, 2 s at 8 fps
-const double Seconds = 2;
+const int Width = 128, Height = 128, Fps = 8;                   // the shipped model's clip size and frame rate
 const int MaxPrompt = 1000;                                      // `generate` takes prompts of at most this many characters
 
-if (args.Length >= 2 && args[0] == "make") Make(args[1], Count(args, 2, 100), Count(args, 3, 24));
+// the clips' length: the base model's training frame count (`train lora --object-weight` weighs only clips of exactly
+// the model's size, length and fps); 17 frames for the shipped model v2
+if (args.Length >= 2 && args[0] == "make") Make(args[1], Count(args, 2, 100), Count(args, 3, 24), Count(args, 4, 17));
 else if (args.Length >= 2 && args[0] == "score") Score(args[1..]);
 else
 {
-    Console.Error.WriteLine("usage: dotnet run bench/lora/clips.cs -- make OUT [COUNT<=100] [PROMPTS] | score DIR...");
+    Console.Error.WriteLine("usage: dotnet run bench/lora/clips.cs -- make OUT [COUNT<=100] [PROMPTS] [FRAMES] | score DIR...");
     Environment.Exit(2);
 }
 
@@ -39,11 +40,12 @@ static int Count(string[] args, int at, int fallback) =>
 
 // the training clips and the held-out captions (those `generate` takes), from scenes on a plain background with at
 // least one red object
-void Make(string outDir, int count, int prompts)
+void Make(string outDir, int count, int prompts, int frames)
 {
+    double seconds = frames / (double)Fps;
     if (count is < 1 or > 100) throw new ArgumentException($"COUNT {count}: 1 to 100 clips");
     using (var writer = new DatasetWriter(Path.Combine(outDir, "data")))
-        foreach (var settings in Scenes(TrainSeeds).Take(count))
+        foreach (var settings in Scenes(TrainSeeds, seconds).Take(count))
         {
             var clip = WorldClip.Render(settings);
             var bg = CaptionGrammar.Rgb(WorldClip.SceneFor(settings).Background.A);
@@ -51,17 +53,17 @@ void Make(string outDir, int count, int prompts)
                        Rename(clip.Truth.ToJson()));                // the boxes, for `train lora --object-weight`
         }
     File.WriteAllLines(Path.Combine(outDir, "prompts.txt"),
-                       Scenes(HeldOutSeeds).Select(s => Rename(WorldClip.Describe(s).Caption))
+                       Scenes(HeldOutSeeds, seconds).Select(s => Rename(WorldClip.Describe(s).Caption))
                            .Where(c => c.Length <= MaxPrompt).Take(prompts));
     Console.WriteLine($"{count} clips in {Path.Combine(outDir, "data")}, {prompts} held-out captions in " +
                       $"{Path.Combine(outDir, "prompts.txt")} ('{OldWord}' painted and written as '{NewWord}')");
 }
 
-static IEnumerable<ClipSettings> Scenes(long first)
+static IEnumerable<ClipSettings> Scenes(long first, double seconds)
 {
     for (long seed = first; ; seed++)
     {
-        var settings = new ClipSettings(seed, Width, Height, Seconds, Fps);
+        var settings = new ClipSettings(seed, Width, Height, seconds, Fps);
         var scene = WorldClip.SceneFor(settings);
         if (scene.Background.Pattern == BackgroundPattern.Plain && scene.Bodies.Any(b => b.Colour == Colour.Red))
             yield return settings;

@@ -24,10 +24,11 @@ clips=(dotnet run bench/lora/clips.cs --)
 
 steps=${STEPS:-1000} lr=${LR:-1e-3} prior=${PRIOR:-0} share=${PRIOR_SHARE:-0.5} weight=${OBJECT_WEIGHT:-0}
 rank=${RANK:-8} targets=${TARGETS:-all}
-[[ -f $out/prompts.txt ]] || "${clips[@]}" make "$out" 100 24
+frames=$(sed -n 's/.*"frames": *\([0-9]*\).*/\1/p' "$base/spacetime.json")          # the base's clip length
+[[ -f $out/prompts.txt ]] || "${clips[@]}" make "$out" 100 24 "$frames"
 mix=()
 if (( prior > 0 )); then
-    [[ -f $out/prior/captions.jsonl ]] || ./spacetime data synth --count "$prior" --sizes 128x128 --seconds 2 --fps 8 \
+    [[ -f $out/prior/captions.jsonl ]] || ./spacetime data synth --count "$prior" --sizes 128x128 --seconds "$(awk -v f="$frames" 'BEGIN { print f / 8 }')" --fps 8 \
         --seed 9000000 --out "$out/prior"
     mix=(--prior "$out/prior" --prior-share "$share")
 fi
