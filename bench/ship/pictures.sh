@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/ship/pictures.sh [MODEL] [OUT]: redraws the README's pictures of the generation modes from a model folder
 # (default models/spacetime into docs/modes), one `generate` per mode on world clips rendered by the simulator, and
-# prints each command's last line (timings, drift). Run it after a new model is shipped, then look at the pictures.
+# prints each command's summary line (size, frames, steps, seconds) and, for chunked videos, its drift line. Run it after
+# a new model is shipped, then look at the pictures.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 model="${1:-models/spacetime}"
@@ -16,11 +17,11 @@ for seed in 4 11 21; do
 done
 ffmpeg -loglevel error -y -i "$work/w21.y4m" -frames:v 1 "$work/w21.png"   # frame 0 as the image prompt
 
-gen() {   # gen NAME ARGS...: one mode, written as a contact sheet; prints the command and its output's last line
+gen() {   # gen NAME ARGS...: one mode, written as a contact sheet; prints the command, its summary and drift lines
   local name="$1"; shift
   echo "== $name: generate $*"
   local start=$SECONDS
-  "${st[@]}" generate "$@" --model "$model" --seed 0 --out "$out/$name.png" 2>&1 | tail -n 2
+  "${st[@]}" generate "$@" --model "$model" --seed 0 --out "$out/$name.png" 2>&1 | grep -E '^(drift|[0-9]+x[0-9]+, )'
   echo "   ($((SECONDS - start)) s)"
 }
 gen text "a red ball bounces to the right"

@@ -32,7 +32,7 @@ internal static class ProvenanceCommands
             {
                 string p = found.PValue == 0 ? "< 1e-300" : "= " + found.PValue.ToString("G3", CultureInfo.InvariantCulture).Replace("E", "e");
                 string scale = found.Scale == 1 ? "" : $", at {found.Scale:0.##}x size";
-                string frames = found.FramesUsed == 1 ? "1 frame" : $"{found.FramesUsed} frames";
+                string frames = $"{found.FramesUsed} frame{(found.FramesUsed == 1 ? "" : "s")}";
                 io.OutWriter.WriteLine(found.Watermarked
                     ? $"watermarked: payload {ProvenanceManifest.FormatPayload(found.Payload)}, p {p} " +
                       $"(z {found.ZScore:F1}, {frames}{scale})"

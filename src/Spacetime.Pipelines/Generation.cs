@@ -153,8 +153,8 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
             : 1 + (int)Math.Ceiling((Geometry.LatentFrames(plan.Frames) - window) / (double)(window - overlap));
         if (chunks > 1)
             notes.Add($"{plan.Frames} frames are longer than the model's window of {plan.ChunkFrames}: made in {chunks} " +
-                      $"chunks, each continuing the last " + (overlap == 1 ? "latent frame" : $"{overlap} latent frames") +
-                      " of the one before");
+                      $"chunks, each continuing the last {(overlap == 1 ? "latent frame" : $"{overlap} latent frames")} " +
+                      "of the one before");
 
         var (mask, start, startStep) = Condition(r.Condition, plan, solver, rng, notes);
         int steps = solver.Steps - startStep;
@@ -314,8 +314,8 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
         Frames Part(Frames f, int count, bool last, string what)
         {
             if (f.Count <= count) return f;
-            notes.Add($"{what} has {f.Count} frames; " + (count == 1 ? $"its {(last ? "last" : "first")} frame is used"
-                                                            : $"its {(last ? "last" : "first")} {count} are used"));
+            notes.Add($"{what} has {f.Count} frames; its {(last ? "last" : "first")} " +
+                      (count == 1 ? "frame is used" : $"{count} are used"));
             return Conform.Range(f, last ? f.Count - count : 0, count);
         }
         switch (c.Mode)
