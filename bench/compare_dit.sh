@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
-# Our `dit-step` next to the PyTorch peer (shared/perf/py/dit_bench.py), same model, same cores, one run.
+# Our `dit-step` next to two peers, same model, same cores, one run: LibTorch 2.10 through TorchSharp 0.107 with fused
+# SDPA attention (bench/torchsharp/run.sh; the modern peer) and Debian's PyTorch 1.13 (shared/perf/py/dit_bench.py).
 #
 #   bench/compare_dit.sh [s] [b] [s2048]        (no argument: s and b)
 #     s      DiT-S  (D 384, 6 heads)  on a 8 x 16 x 16 latent, 1x2x2 patches -> 512 tokens, batch 8 (PERF.md)
 #     b      DiT-B  (D 768, 12 heads) on the same latent
 #     s2048  DiT-S/2 on a 8 x 32 x 32 latent -> 2048 tokens (issue 5 item 7), batch $BATCH_2048
-#   env: THREADS (2)  DEPTH (12)  REPS (5)  PEAK (GFLOP/s of this machine for MFU; measure it with shared/perf/peak.c)
+#   env: THREADS (2)  DEPTH (12)  REPS (5)  PEAK (GFLOP/s for MFU; unset: `dit-step` measures this machine's FMA peak itself)
 #        BATCH_2048 (8)  DIT_BENCH (path of dit_bench.py)  NO_BUILD=1 (reuse the Release build)
+#        NO_LIBTORCH=1 (leave the LibTorch column out, e.g. where NuGet's TorchSharp-cpu is not at hand)
 #
 # PyTorch runs with the best settings of shared/PERF.md: OMP_WAIT_POLICY=PASSIVE, OPENBLAS_CORETYPE unset,
 # Debian's /usr/bin/python3 (apt-get install -y python3-torch), torch.set_num_threads(THREADS) (the script does it).
 # The script is imported as a module and its main() runs unchanged (nothing of it is copied): for s2048 its VideoDiT
 # and input are resized (the script fixes 8 x 16 x 16), and its perf_counter calls also note the CPU time. Prints
-# each engine's JSON line, then a table: wall seconds (medians), GFLOP/s, MFU, the speed ratio (PyTorch seconds /
-# ours; > 1 means we are faster), and CPU-seconds per call (all threads) with their ratio, which is steadier when
-# the machine is shared and oversubscribed. Compare only ratios measured in one run.
+# each engine's JSON line, then a table: wall seconds (medians) of the three, our speed-up over each peer (its seconds
+# / ours; > 1 means we are faster), our GFLOP/s and MFU, and CPU-seconds per call (all threads) of the three, which
+# are steadier when the machine is shared and oversubscribed. Compare only ratios measured in one run.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-THREADS=${THREADS:-2}; DEPTH=${DEPTH:-12}; REPS=${REPS:-5}; PEAK=${PEAK:-0}; BATCH_2048=${BATCH_2048:-8}
+THREADS=${THREADS:-2}; DEPTH=${DEPTH:-12}; REPS=${REPS:-5}; PEAK=${PEAK:-0};  # 0: measured BATCH_2048=${BATCH_2048:-8}
 for cand in "${DIT_BENCH:-}" "$ROOT/../shared/perf/py/dit_bench.py" "$ROOT/shared/perf/py/dit_bench.py" \
             /work/shared/perf/py/dit_bench.py; do
   if [[ -n "$cand" && -f "$cand" ]]; then DIT_BENCH=$cand; break; fi
@@ -37,8 +39,10 @@ trap 'rm -f "$OUT"' EXIT
 # ours NAME HIDDEN HEADS BATCH FRAMES SIZE
 ours() {
   local line
-  line=$(dotnet "$DLL" dit-step --hidden "$2" --heads "$3" --depth "$DEPTH" --batch "$4" --frames "$5" --size "$6" \
-           --threads "$THREADS" --reps "$REPS" --peak "$PEAK" | tail -n 1)
+  local args=(--hidden "$2" --heads "$3" --depth "$DEPTH" --batch "$4" --frames "$5" --size "$6" --threads "$THREADS"
+              --reps "$REPS")
+  [[ "$PEAK" != 0 ]] && args+=(--peak "$PEAK")
+  line=$(dotnet "$DLL" dit-step "${args[@]}" | tail -n 1)
   echo "ours    $1: $line" >&2
   echo "$1 ours $line" >> "$OUT"
 }
@@ -90,7 +94,17 @@ PY
   echo "$1 torch $line" >> "$OUT"
 }
 
+# libtorch NAME HIDDEN HEADS BATCH FRAMES SIZE
+libtorch_peer() {
+  local line
+  line=$("$ROOT/bench/torchsharp/run.sh" --hidden "$2" --heads "$3" --depth "$DEPTH" --batch "$4" --frames "$5" \
+           --size "$6" --threads "$THREADS" --reps "$REPS")
+  echo "libtorch $1: $line" >&2
+  echo "$1 libtorch $line" >> "$OUT"
+}
+
 run_case() {   # NAME HIDDEN HEADS BATCH FRAMES SIZE
+  [[ "${NO_LIBTORCH:-}" == 1 ]] || libtorch_peer "$@"
   torch_peer "$@"
   ours "$@"
 }
@@ -108,20 +122,27 @@ for mode in "${modes[@]}"; do
 done
 
 /usr/bin/python3 - "$OUT" <<'PY'
+# One row per case and call (forward, training step): wall seconds (medians) of each engine, our speed-up over each
+# peer (peer seconds / ours; > 1 means we are faster), our GFLOP/s and MFU (the model's FLOPs as our bench counts them,
+# which are the peers' too), and CPU-seconds per call (all threads), steadier than wall time on a shared machine.
 import json, sys
 rows = {}
 for line in open(sys.argv[1]):
     head, js = line.split("{", 1)
     name, engine = head.rsplit(" ", 2)[0], head.split()[-1]
     rows.setdefault(name, {})[engine] = json.loads("{" + js)
-print(f"{'case':<22}{'':>6}{'ours s':>9}{'torch s':>9}{'speedup':>9}{'ours GF/s':>11}{'torch GF/s':>12}"
-      f"{'ours MFU':>10}{'torch MFU':>11}{'ours cpu-s':>12}{'torch cpu-s':>13}{'cpu ratio':>11}")
+nan = float("nan")
+def f(v, spec): return format(v, spec) if v == v else format("-", spec[:-2].rstrip(".") or ">")
+print(f"{'case':<22}{'':>6}{'ours s':>8}{'libtorch s':>11}{'pytorch s':>10}{'vs libtorch':>12}{'vs pytorch':>11}"
+      f"{'ours GF/s':>10}{'ours MFU':>9}{'cpu-s ours':>11}{'libtorch':>9}{'pytorch':>8}")
 for name, r in rows.items():
-    o, t = r.get("ours"), r.get("torch")
-    if not (o and t): continue
+    o = r.get("ours")
+    if not o: continue
+    lt, pt = r.get("libtorch", {}), r.get("torch", {})
     for what, sk, gk, mk, ck in (("fwd", "fwd_s_median", "fwd_GFLOPs", "fwd_MFU", "fwd_cpu_s_median"),
                                  ("train", "train_step_s_median", "train_GFLOPs", "train_MFU", "train_cpu_s_median")):
-        nan = float("nan")
-        print(f"{name:<22}{what:>6}{o[sk]:>9.3f}{t[sk]:>9.3f}{t[sk] / o[sk]:>8.2f}x{o[gk]:>11.1f}{t[gk]:>12.1f}"
-              f"{o.get(mk, nan):>10.3f}{t.get(mk, nan):>11.3f}{o[ck]:>12.3f}{t[ck]:>13.3f}{t[ck] / o[ck]:>10.2f}x")
+        ls, ps = lt.get(sk, nan), pt.get(sk, nan)
+        print(f"{name:<22}{what:>6}{o[sk]:>8.3f}{f(ls, '>11.3f')}{f(ps, '>10.3f')}{f(ls / o[sk], '>11.2f')}x"
+              f"{f(ps / o[sk], '>10.2f')}x{o[gk]:>10.1f}{f(o.get(mk, nan), '>9.3f')}{o[ck]:>11.3f}"
+              f"{f(lt.get(ck, nan), '>9.3f')}{f(pt.get(ck, nan), '>8.3f')}")
 PY

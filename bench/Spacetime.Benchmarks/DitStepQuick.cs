@@ -37,6 +37,8 @@ static class DitStepQuick
         int threads = Int(args, "threads", 2), reps = Int(args, "reps", 5), warmup = Int(args, "warmup", 2);
         double peak = Quick.Option(args, "peak") is { } given ? double.Parse(given, CultureInfo.InvariantCulture)
                                                               : Peak.Measure(threads);
+        if (!(peak > 0))
+            throw new ArgumentException($"--peak {peak}: give a positive GFLOP/s figure, or leave it out to measure it");
         int profileSteps = Int(args, "profile", 0);
 
         var cfg = new DitConfig { Hidden = D, Heads = heads, Depth = depth, InChannels = Channels, Patch = Patch,
