@@ -105,6 +105,11 @@ public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoC
             ["world-v2-text"] = WorldV2 with { ObjectWeight = 2, TextLr = 0 },
             // the same with that encoder trained on at a tenth of the DiT's rate (can the shape words come back?)
             ["world-v2-joint"] = WorldV2 with { ObjectWeight = 2, TextLr = 0.1f },
+            // model v2's sixth stage: stage 5 (`--init` the shipped model) with the token skip added to its encoder, so
+            // the shape words, which its blocks had buried (circle->square 0.025 against red->blue 0.356 at the encoder's
+            // output), reach cross-attention as themselves
+            ["world-v2-words"] = WorldV2 with { ObjectWeight = 2, TextLr = 0.1f,
+                                                Text = WorldV2.Text with { TokenSkip = true } },
             // the scaling study's four networks (same data, text encoder and draws; only the DiT differs)
             ["world-v2-w256d6"] = WorldV2,
             ["world-v2-w256d6-fact"] = WorldV2 with { Dit = WorldV2.Dit with { Attention = AttentionLayout.Factorized } },

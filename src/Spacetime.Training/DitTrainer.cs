@@ -139,15 +139,23 @@ public static class DitTrainer
 
     /// <summary>
     /// A new run's model started from a trained one (fine-tuning, or a recipe's second stage): the text encoder and
-    /// tokenizer as they are, the DiT built from the recipe with every weight the trained DiT has. Tensors the recipe
-    /// adds keep their initialisation (returned by name); the trained model must not have weights the recipe lacks,
-    /// nor another text encoder or latent space.
+    /// tokenizer as they are (or with the token skip added, when the recipe's encoder differs only by it), the DiT
+    /// built from the recipe with every weight the trained DiT has. Tensors the recipe adds keep their initialisation
+    /// (returned by name); the trained model must not have weights the recipe lacks, nor another text encoder or
+    /// latent space.
     /// </summary>
     public static (TextVideoModel Model, IReadOnlyList<string> Fresh) StartFrom(DitRecipe recipe, ulong seed,
                                                                               TextVideoModel init)
     {
-        if (init.Text.Config != recipe.Text)
-            throw new ArgumentException("--init: its text encoder differs from the recipe's");
+        var text = init.Text;
+        if (text.Config != recipe.Text)
+        {
+            // the one change allowed: the recipe adds the token skip, whose gate starts at zero (the same tokens)
+            if (!recipe.Text.TokenSkip || text.Config with { TokenSkip = true } != recipe.Text)
+                throw new ArgumentException("--init: its text encoder differs from the recipe's");
+            text = new TextEncoder(recipe.Text, init.Text.Tokenizer, new Rng(seed));
+            text.LoadStateDict(init.Text.StateDict(), strict: false);   // all but token_gate, which stays zero
+        }
         if (init.Config.Latents != recipe.Clip.Latents || init.Config.Latents == LatentSpace.PixelSpace
             && init.Config.Factor != recipe.Clip.Factor)
             throw new ArgumentException($"--init: its latent space ({init.Config.Latents}, {init.Config.Factor}x) " +
@@ -159,7 +167,8 @@ public static class DitTrainer
         if (loaded.Unexpected.Count > 0)
             throw new ArgumentException($"--init: its DiT has weights the recipe's lacks ({loaded.Unexpected[0]}, ...)");
         var config = recipe.Clip with { Factor = init.Config.Factor };
-        return (new TextVideoModel(dit, init.Text, config, (init.Latents as VaeLatents)?.Vae), loaded.Missing);
+        var fresh = text == init.Text ? loaded.Missing : [.. loaded.Missing, "text.token_gate"];
+        return (new TextVideoModel(dit, text, config, (init.Latents as VaeLatents)?.Vae), fresh);
     }
 
     /// <summary>The same DiT and latent space with another trained model's text encoder and tokenizer (`train dit
@@ -237,9 +246,11 @@ public static class DitTrainer
 
         public Module Model => lora is null ? model : lora.Layers;
 
-        // the text encoder's parameters ("text." in the TextVideoModel) at the recipe's TextLr (a LoRA recipe's is 1)
+        // the text encoder's parameters ("text." in the TextVideoModel) at the recipe's TextLr (a LoRA recipe's is 1),
+        // but the token skip's gate at the full rate: it is new, where the rest is a trained encoder kept slow
         public Func<string, float>? LrScale => recipe.TextLr == 1 ? null
-            : name => name.StartsWith("text.", StringComparison.Ordinal) ? recipe.TextLr : 1f;
+            : name => name.StartsWith("text.", StringComparison.Ordinal) && name != "text.token_gate" ? recipe.TextLr
+                                                                                                     : 1f;
         // tflop: the micro-batch's training cost in hardware FLOPs (10^12): forward multiply-adds of the DiT as the DiT
         // paper counts them (DitFlops), x2 FLOPs per multiply-add, x3 for forward + backward; the text encoder (under
         // 2% of the DiT's) is not counted. Summed over a run's rows, it is the x axis of the scaling study. A LoRA run

@@ -4,6 +4,8 @@
 //
 //   ids (B, L) -> token_embedding + pos_embed -> pre-LN blocks (self-attention masked to the caption's own tokens,
 //   GELU MLP) -> norm -> tokens (B, L, D), with valid flags (B·L) for cross-attention.
+//   With TokenSkip, each token's own embedding, normalised and gated per channel (token_gate, zero at the start), is
+//   added to those tokens, so that no word's identity depends on the blocks having kept it.
 //
 // The empty caption does not run the transformer: it IS the learned null embedding null_tokens (Lnull, D), the text
 // analogue of DiT's extra null class label, used by classifier-free guidance (captions dropped in training, and the
@@ -20,6 +22,7 @@ public sealed partial class TextEncoder : Module
     readonly Embedding tokenEmbedding;                   // (V, D)
     readonly Tensor posEmbed;                            // (MaxTokens, D), learned
     readonly Tensor nullTokens;                          // (Lnull, D), the empty caption
+    readonly Tensor? tokenGate;                          // (D), zeros at the start; only with Config.TokenSkip
     readonly ModuleList<TextEncoderBlock> blocks;
     readonly LayerNorm norm;
 
@@ -39,6 +42,7 @@ public sealed partial class TextEncoder : Module
         (Config, Tokenizer) = (config, tokenizer);
         posEmbed = Param("pos_embed", Tensor.Zeros(config.MaxTokens, config.Width));
         nullTokens = Param("null_tokens", Tensor.Zeros(config.NullTokens, config.Width));
+        if (config.TokenSkip) tokenGate = Param("token_gate", Tensor.Zeros(config.Width));
         tokenEmbedding = Add("token_embedding", new Embedding(config.VocabSize, config.Width, rng));
         blocks = Add("blocks", new ModuleList<TextEncoderBlock>(
             Enumerable.Range(0, config.Depth).Select(_ => new TextEncoderBlock(config, rng))));
@@ -66,10 +70,12 @@ public sealed partial class TextEncoder : Module
     // ids, valid: (Bt·L)   ->   (Bt, L, D)
     Tensor Transformer(int[] ids, bool[] valid, int rows, int L)
     {
-        var x = tokenEmbedding.Forward(ids, rows, L) + posEmbed.Slice(0, 0, L);          // (Bt, L, D)
+        var e = tokenEmbedding.Forward(ids, rows, L);                                     // (Bt, L, D)
+        var x = e + posEmbed.Slice(0, 0, L);                                              // (Bt, L, D)
         var mask = new AttentionMask(KeyValid: valid);
         foreach (var block in blocks) x = block.Forward(x, mask);                         // (Bt, L, D)
-        return norm.Forward(x);                                                           // (Bt, L, D)
+        var tokens = norm.Forward(x);                                                     // (Bt, L, D)
+        return tokenGate is null ? tokens : tokens + F.LayerNorm(e, tokenGate, null, Config.NormEps);
     }
 
     // The encoded rows in order, with null_tokens (padded to L) in place of each empty caption.

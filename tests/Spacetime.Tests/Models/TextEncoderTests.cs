@@ -157,6 +157,35 @@ public class TextEncoderTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TokenSkip_ClosedGate_SameTokens_ThenItsGradientOpensIt_AndCarriesTheWord()
+    {
+        var plain = NewEncoder(seed: 4);
+        var skip = new TextEncoder(Tiny with { TokenSkip = true }, Tokenizer.Value, new Rng(4));
+        var loaded = skip.LoadStateDict(plain.StateDict(), strict: false);
+        Assert.Equal(["token_gate"], loaded.Missing);
+        string[] captions = ["A red circle bounces.", "A red square bounces.", ""];
+        using var scope = TensorScope.Begin();
+        Assert.Equal(plain.Encode(captions).Tokens.ToArray(), skip.Encode(captions).Tokens.ToArray());   // gate 0
+
+        var gate = Param(skip, "token_gate");
+        var tokens = skip.Encode(captions).Tokens;
+        (tokens * tokens).Sum().Backward();
+        Assert.Contains(gate.Grad!.ToArray(), g => g != 0f);             // the loss reaches the closed gate
+
+        // opened, the skip moves the tokens where the two captions differ: "circle" against "square"
+        using (Autograd.NoGrad()) gate.CopyFrom(Tensor.Full(1f, Tiny.Width));
+        Tensor Diff(TextEncoder m)                                          // sum of squares of caption 0 - caption 1
+        {
+            var e = m.Encode(captions[..2]).Tokens;                         // (2, L, D)
+            var d = e.Slice(0, 0, 1) - e.Slice(0, 1, 1);                   // (1, L, D)
+            return (d * d).Sum();
+        }
+        float closed = Diff(plain).Item(), open = Diff(skip).Item();
+        output.WriteLine($"circle vs square: squared distance {closed:F3} closed, {open:F3} open");
+        Assert.True(open > closed, $"{open} <= {closed}");
+    }
+
+    [Fact]
     public void SaveLoad_Folder_SameOutputs()
     {
         var model = NewEncoder(seed: 9);

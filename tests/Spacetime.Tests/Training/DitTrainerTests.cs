@@ -155,6 +155,24 @@ public sealed class DitTrainerTests : IDisposable
     }
 
     [Fact]
+    public void StartFrom_ARecipeThatAddsTheTokenSkip_KeepsTheEncoder_AndOpensOnlyTheGate()
+    {
+        string dir = Path.Combine(root, "noskip");
+        DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Steps = 1 }, dir);
+        var init = TextVideoModel.Load(dir);
+        var withSkip = DitRecipe.Preset("tiny") with { Text = DitRecipe.Preset("tiny").Text with { TokenSkip = true } };
+        var (model, fresh) = DitTrainer.StartFrom(withSkip, 0, init);
+        Assert.Equal(["text.token_gate"], fresh);
+        Assert.True(model.Text.Config.TokenSkip);
+        using (Autograd.NoGrad())
+            Assert.Equal(init.Text.Encode(["a red ball falls"]).Tokens.ToArray(),
+                         model.Text.Encode(["a red ball falls"]).Tokens.ToArray());
+        // anything else about the encoder that differs is still refused
+        var other = withSkip with { Text = withSkip.Text with { Heads = 1 } };
+        Assert.Contains("text encoder", Assert.Throws<ArgumentException>(() => DitTrainer.StartFrom(other, 0, init)).Message);
+    }
+
+    [Fact]
     public void TextFrom_FrozenText_TrainsTheDitAlone_WithTheGivenEncoderAndTokenizer()
     {
         // a donor model whose text encoder differs from the fresh run's (other seed: other weights and tokenizer)
