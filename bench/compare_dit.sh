@@ -19,7 +19,7 @@
 # are steadier when the machine is shared and oversubscribed. Compare only ratios measured in one run.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-THREADS=${THREADS:-2}; DEPTH=${DEPTH:-12}; REPS=${REPS:-5}; PEAK=${PEAK:-0};  # 0: measured BATCH_2048=${BATCH_2048:-8}
+THREADS=${THREADS:-2}; DEPTH=${DEPTH:-12}; REPS=${REPS:-5}; PEAK=${PEAK:-0}; BATCH_2048=${BATCH_2048:-8}
 for cand in "${DIT_BENCH:-}" "$ROOT/../shared/perf/py/dit_bench.py" "$ROOT/shared/perf/py/dit_bench.py" \
             /work/shared/perf/py/dit_bench.py; do
   if [[ -n "$cand" && -f "$cand" ]]; then DIT_BENCH=$cand; break; fi
@@ -27,6 +27,11 @@ done
 [[ -f "${DIT_BENCH:-}" ]] || { echo "dit_bench.py not found; set DIT_BENCH" >&2; exit 1; }
 [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null \
   || { echo "PyTorch missing: apt-get install -y python3-torch" >&2; exit 1; }
+# Debian's PyTorch does its GEMMs in whatever libblas.so.3 the system links: without OpenBLAS that is the reference
+# BLAS (measured: 6 GFLOP/s on a 1024^3 product, against ~100 with OpenBLAS), which would make the peer look 15x slow.
+[[ "$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null)" == *openblas* ]] \
+  || { echo "libblas.so.3 is not OpenBLAS, so PyTorch would run on the reference BLAS:" \
+            "apt-get install -y libopenblas-dev" >&2; exit 1; }
 
 DLL=$ROOT/bench/Spacetime.Benchmarks/bin/Release/net10.0/Spacetime.Benchmarks.dll
 if [[ "${NO_BUILD:-}" != 1 || ! -f "$DLL" ]]; then
