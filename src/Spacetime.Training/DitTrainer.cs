@@ -150,11 +150,11 @@ public static class DitTrainer
         var text = init.Text;
         if (text.Config != recipe.Text)
         {
-            // the one change allowed: the recipe adds the token skip, whose gate starts at zero (the same tokens)
+            // the one change allowed: the recipe adds the token skip, which starts at zero (the same tokens)
             if (!recipe.Text.TokenSkip || text.Config with { TokenSkip = true } != recipe.Text)
                 throw new ArgumentException("--init: its text encoder differs from the recipe's");
             text = new TextEncoder(recipe.Text, init.Text.Tokenizer, new Rng(seed));
-            text.LoadStateDict(init.Text.StateDict(), strict: false);   // all but token_gate, which stays zero
+            text.LoadStateDict(init.Text.StateDict(), strict: false);   // all but token_skip, which stays zero
         }
         if (init.Config.Latents != recipe.Clip.Latents || init.Config.Latents == LatentSpace.PixelSpace
             && init.Config.Factor != recipe.Clip.Factor)
@@ -167,7 +167,7 @@ public static class DitTrainer
         if (loaded.Unexpected.Count > 0)
             throw new ArgumentException($"--init: its DiT has weights the recipe's lacks ({loaded.Unexpected[0]}, ...)");
         var config = recipe.Clip with { Factor = init.Config.Factor };
-        var fresh = text == init.Text ? loaded.Missing : [.. loaded.Missing, "text.token_gate"];
+        var fresh = text == init.Text ? loaded.Missing : [.. loaded.Missing, "text.token_skip.weight"];
         return (new TextVideoModel(dit, text, config, (init.Latents as VaeLatents)?.Vae), fresh);
     }
 
@@ -247,9 +247,9 @@ public static class DitTrainer
         public Module Model => lora is null ? model : lora.Layers;
 
         // the text encoder's parameters ("text." in the TextVideoModel) at the recipe's TextLr (a LoRA recipe's is 1),
-        // but the token skip's gate at the full rate: it is new, where the rest is a trained encoder kept slow
+        // but the token skip at the full rate: it is new, where the rest is a trained encoder kept slow
         public Func<string, float>? LrScale => recipe.TextLr == 1 ? null
-            : name => name.StartsWith("text.", StringComparison.Ordinal) && name != "text.token_gate" ? recipe.TextLr
+            : name => name.StartsWith("text.", StringComparison.Ordinal) && name != "text.token_skip.weight" ? recipe.TextLr
                                                                                                      : 1f;
         // tflop: the micro-batch's training cost in hardware FLOPs (10^12): forward multiply-adds of the DiT as the DiT
         // paper counts them (DitFlops), x2 FLOPs per multiply-add, x3 for forward + backward; the text encoder (under

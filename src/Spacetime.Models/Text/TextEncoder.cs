@@ -4,8 +4,8 @@
 //
 //   ids (B, L) -> token_embedding + pos_embed -> pre-LN blocks (self-attention masked to the caption's own tokens,
 //   GELU MLP) -> norm -> tokens (B, L, D), with valid flags (B·L) for cross-attention.
-//   With TokenSkip, each token's own embedding, normalised and gated per channel (token_gate, zero at the start), is
-//   added to those tokens, so that no word's identity depends on the blocks having kept it.
+//   With TokenSkip, each token's own embedding, normalised and mapped by a D x D linear map (token_skip, zero at the
+//   start), is added to those tokens, so that no word's identity depends on the blocks having kept it.
 //
 // The empty caption does not run the transformer: it IS the learned null embedding null_tokens (Lnull, D), the text
 // analogue of DiT's extra null class label, used by classifier-free guidance (captions dropped in training, and the
@@ -22,7 +22,7 @@ public sealed partial class TextEncoder : Module
     readonly Embedding tokenEmbedding;                   // (V, D)
     readonly Tensor posEmbed;                            // (MaxTokens, D), learned
     readonly Tensor nullTokens;                          // (Lnull, D), the empty caption
-    readonly Tensor? tokenGate;                          // (D), zeros at the start; only with Config.TokenSkip
+    readonly Linear? tokenSkip;                          // D -> D, zero at the start; only with Config.TokenSkip
     readonly ModuleList<TextEncoderBlock> blocks;
     readonly LayerNorm norm;
 
@@ -42,11 +42,11 @@ public sealed partial class TextEncoder : Module
         (Config, Tokenizer) = (config, tokenizer);
         posEmbed = Param("pos_embed", Tensor.Zeros(config.MaxTokens, config.Width));
         nullTokens = Param("null_tokens", Tensor.Zeros(config.NullTokens, config.Width));
-        if (config.TokenSkip) tokenGate = Param("token_gate", Tensor.Zeros(config.Width));
         tokenEmbedding = Add("token_embedding", new Embedding(config.VocabSize, config.Width, rng));
         blocks = Add("blocks", new ModuleList<TextEncoderBlock>(
             Enumerable.Range(0, config.Depth).Select(_ => new TextEncoderBlock(config, rng))));
         norm = Add("norm", new LayerNorm(config.Width, eps: config.NormEps));
+        if (config.TokenSkip) tokenSkip = Add("token_skip", new Linear(config.Width, config.Width, rng, bias: false));
         InitializeWeights(rng);
     }
 
@@ -75,7 +75,7 @@ public sealed partial class TextEncoder : Module
         var mask = new AttentionMask(KeyValid: valid);
         foreach (var block in blocks) x = block.Forward(x, mask);                         // (Bt, L, D)
         var tokens = norm.Forward(x);                                                     // (Bt, L, D)
-        return tokenGate is null ? tokens : tokens + F.LayerNorm(e, tokenGate, null, Config.NormEps);
+        return tokenSkip is null ? tokens : tokens + tokenSkip.Forward(F.LayerNorm(e, null, null, Config.NormEps));
     }
 
     // The encoded rows in order, with null_tokens (padded to L) in place of each empty caption.
@@ -90,9 +90,11 @@ public sealed partial class TextEncoder : Module
     }
 
     // Embeddings N(0, 0.02) as GPT-2 (Embedding's default N(0, 1) would swamp the positions); null_tokens N(0, 1),
-    // the scale of the final LayerNorm's output it stands in for. Linear layers keep PyTorch's default init.
+    // the scale of the final LayerNorm's output it stands in for; the token skip zero (the tokens of an encoder
+    // trained without it, until training moves it). Other Linear layers keep PyTorch's default init.
     void InitializeWeights(Rng rng)
     {
+        if (tokenSkip is not null) tokenSkip.Weight.AsSpan().Clear();
         Init.Normal(tokenEmbedding.Weight, rng, 0f, 0.02f);
         Init.Normal(posEmbed, rng, 0f, 0.02f);
         Init.Normal(nullTokens, rng, 0f, 1f);

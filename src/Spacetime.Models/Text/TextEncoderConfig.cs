@@ -27,12 +27,14 @@ public sealed record TextEncoderConfig
     public int NullTokens { get; init; } = 1;
     /// <summary>LayerNorm epsilon (PyTorch's default).</summary>
     public float NormEps { get; init; } = 1e-5f;
-    /// <summary>Adds each token's own embedding, normalised and scaled per channel by a learned gate `token_gate`
-    /// (D, zero at the start), to the encoder's output: tokens = norm(blocks(e + pos)) + LayerNorm(e) * gate. The
-    /// blocks can bury a word that the DiT did not need yet (the pixel model's encoder tells "circle" from "square"
-    /// 14x less than "red" from "blue", though the words' embeddings are as far apart); the skip keeps every word's
-    /// identity within reach of cross-attention. Zero at the start, so an encoder trained without it gives the same
-    /// tokens until training opens the gate.</summary>
+    /// <summary>Adds each token's own embedding, normalised and mapped by a learned D x D matrix `token_skip` (zero at
+    /// the start), to the encoder's output: tokens = norm(blocks(e + pos)) + token_skip(LayerNorm(e)). The blocks can
+    /// bury a word that the DiT did not need yet (the pixel model's encoder tells "circle" from "square" 14x less than
+    /// "red" from "blue", though the words' embeddings are as far apart); the skip keeps every word's identity within
+    /// reach of cross-attention. A matrix rather than a per-channel gate: a gate is shared by every word, so its
+    /// gradient averages over words whose embeddings point every way (measured: a gate's rms reached 0.0026 in 200
+    /// steps), where the matrix's gradient is a sum of per-word outer products. Zero at the start, so an encoder
+    /// trained without it gives the same tokens until training moves it.</summary>
     public bool TokenSkip { get; init; }
 
     /// <summary>Hidden width of the MLP.</summary>

@@ -157,23 +157,25 @@ public class TextEncoderTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void TokenSkip_ClosedGate_SameTokens_ThenItsGradientOpensIt_AndCarriesTheWord()
+    public void TokenSkip_ZeroAtStart_SameTokens_ThenItsGradientMovesIt_AndItCarriesTheWord()
     {
         var plain = NewEncoder(seed: 4);
         var skip = new TextEncoder(Tiny with { TokenSkip = true }, Tokenizer.Value, new Rng(4));
         var loaded = skip.LoadStateDict(plain.StateDict(), strict: false);
-        Assert.Equal(["token_gate"], loaded.Missing);
+        Assert.Equal(["token_skip.weight"], loaded.Missing);
         string[] captions = ["A red circle bounces.", "A red square bounces.", ""];
         using var scope = TensorScope.Begin();
-        Assert.Equal(plain.Encode(captions).Tokens.ToArray(), skip.Encode(captions).Tokens.ToArray());   // gate 0
+        Assert.Equal(plain.Encode(captions).Tokens.ToArray(), skip.Encode(captions).Tokens.ToArray());   // skip 0
 
-        var gate = Param(skip, "token_gate");
+        var skipWeight = Param(skip, "token_skip.weight");                // (D, D)
         var tokens = skip.Encode(captions).Tokens;
         (tokens * tokens).Sum().Backward();
-        Assert.Contains(gate.Grad!.ToArray(), g => g != 0f);             // the loss reaches the closed gate
+        Assert.Contains(skipWeight.Grad!.ToArray(), g => g != 0f);             // the loss reaches the zero skip
 
-        // opened, the skip moves the tokens where the two captions differ: "circle" against "square"
-        using (Autograd.NoGrad()) gate.CopyFrom(Tensor.Full(1f, Tiny.Width));
+        // as the identity, the skip moves the tokens where the two captions differ: "circle" against "square"
+        var identity = new float[Tiny.Width * Tiny.Width];
+        for (int i = 0; i < Tiny.Width; i++) identity[i * Tiny.Width + i] = 1f;
+        using (Autograd.NoGrad()) skipWeight.CopyFrom(Tensor.From(identity, Tiny.Width, Tiny.Width));
         Tensor Diff(TextEncoder m)                                          // sum of squares of caption 0 - caption 1
         {
             var e = m.Encode(captions[..2]).Tokens;                         // (2, L, D)

@@ -155,14 +155,14 @@ public sealed class DitTrainerTests : IDisposable
     }
 
     [Fact]
-    public void StartFrom_ARecipeThatAddsTheTokenSkip_KeepsTheEncoder_AndOpensOnlyTheGate()
+    public void StartFrom_ARecipeThatAddsTheTokenSkip_KeepsTheEncoder_AndAddsOnlyTheSkip()
     {
         string dir = Path.Combine(root, "noskip");
         DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Steps = 1 }, dir);
         var init = TextVideoModel.Load(dir);
         var withSkip = DitRecipe.Preset("tiny") with { Text = DitRecipe.Preset("tiny").Text with { TokenSkip = true } };
         var (model, fresh) = DitTrainer.StartFrom(withSkip, 0, init);
-        Assert.Equal(["text.token_gate"], fresh);
+        Assert.Equal(["text.token_skip.weight"], fresh);
         Assert.True(model.Text.Config.TokenSkip);
         using (Autograd.NoGrad())
             Assert.Equal(init.Text.Encode(["a red ball falls"]).Tokens.ToArray(),
