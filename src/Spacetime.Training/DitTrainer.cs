@@ -167,9 +167,12 @@ public static class DitTrainer
         if (loaded.Unexpected.Count > 0)
             throw new ArgumentException($"--init: its DiT has weights the recipe's lacks ({loaded.Unexpected[0]}, ...)");
         var config = recipe.Clip with { Factor = init.Config.Factor };
-        var fresh = text == init.Text ? loaded.Missing : [.. loaded.Missing, "text.token_skip.weight"];
+        var fresh = text == init.Text ? loaded.Missing : [.. loaded.Missing, TokenSkipName];
         return (new TextVideoModel(dit, text, config, (init.Latents as VaeLatents)?.Vae), fresh);
     }
+
+    // the token skip's name among a TextVideoModel's parameters
+    const string TokenSkipName = "text." + TextEncoder.TokenSkipKey;
 
     /// <summary>The same DiT and latent space with another trained model's text encoder and tokenizer (`train dit
     /// --text-from`); its configuration must be the recipe's.</summary>
@@ -249,8 +252,7 @@ public static class DitTrainer
         // the text encoder's parameters ("text." in the TextVideoModel) at the recipe's TextLr (a LoRA recipe's is 1),
         // but the token skip at the full rate: it is new, where the rest is a trained encoder kept slow
         public Func<string, float>? LrScale => recipe.TextLr == 1 ? null
-            : name => name.StartsWith("text.", StringComparison.Ordinal) && name != "text.token_skip.weight" ? recipe.TextLr
-                                                                                                     : 1f;
+            : name => name.StartsWith("text.", StringComparison.Ordinal) && name != TokenSkipName ? recipe.TextLr : 1f;
         // tflop: the micro-batch's training cost in hardware FLOPs (10^12): forward multiply-adds of the DiT as the DiT
         // paper counts them (DitFlops), x2 FLOPs per multiply-add, x3 for forward + backward; the text encoder (under
         // 2% of the DiT's) is not counted. Summed over a run's rows, it is the x axis of the scaling study. A LoRA run

@@ -26,6 +26,9 @@ public sealed partial class TextEncoder : Module
     readonly ModuleList<TextEncoderBlock> blocks;
     readonly LayerNorm norm;
 
+    /// <summary>The token skip's state-dict key (with <see cref="TextEncoderConfig.TokenSkip"/>).</summary>
+    public const string TokenSkipKey = "token_skip.weight";
+
     /// <summary>The sizes this encoder was built with.</summary>
     public TextEncoderConfig Config { get; }
 
