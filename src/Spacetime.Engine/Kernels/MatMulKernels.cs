@@ -196,25 +196,36 @@ public static unsafe partial class MatMulKernels
         GeluRow(row, n);
     }
 
+    // gelu(x) = x sigmoid(2u) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3). One vector width per machine
+    // (Vector512 where accelerated), the tail through a padded stack vector.
     internal static void GeluRow(float* row, int n)
     {
-        var k = Vector256.Create(-2f * 0.7978845608028654f);
-        var c = Vector256.Create(0.044715f);
-        var one = Vector256<float>.One;
         int i = 0;
-        for (; i + 8 <= n; i += 8)
+        float* tail = stackalloc float[16];
+        if (Vector512.IsHardwareAccelerated)
         {
-            var v = Vector256.Load(row + i);
-            var e = Vector256.Exp(k * (v + c * v * v * v));
-            (v / (one + e)).Store(row + i);
+            for (; i + 16 <= n; i += 16) Gelu(Vector512.Load(row + i)).Store(row + i);
+            if (i == n) return;
+            for (int j = 0; j < 16; j++) tail[j] = i + j < n ? row[i + j] : 0f;
+            Gelu(Vector512.Load(tail)).Store(tail);
         }
-        if (i == n) return;
-        float* tail = stackalloc float[8];
-        for (int j = 0; j < 8; j++) tail[j] = i + j < n ? row[i + j] : 0f;
-        var t = Vector256.Load(tail);
-        (t / (one + Vector256.Exp(k * (t + c * t * t * t)))).Store(tail);
+        else
+        {
+            for (; i + 8 <= n; i += 8) Gelu(Vector256.Load(row + i)).Store(row + i);
+            if (i == n) return;
+            for (int j = 0; j < 8; j++) tail[j] = i + j < n ? row[i + j] : 0f;
+            Gelu(Vector256.Load(tail)).Store(tail);
+        }
         for (int j = 0; i + j < n; j++) row[i + j] = tail[j];
     }
+
+    static Vector512<float> Gelu(Vector512<float> v) =>
+        v / (Vector512<float>.One + Vector512.Exp(Vector512.Create(-2f * 0.7978845608028654f)
+                                                  * (v + Vector512.Create(0.044715f) * v * v * v)));
+
+    static Vector256<float> Gelu(Vector256<float> v) =>
+        v / (Vector256<float>.One + Vector256.Exp(Vector256.Create(-2f * 0.7978845608028654f)
+                                                  * (v + Vector256.Create(0.044715f) * v * v * v)));
 
     // v1: one row of C per Par item; op(A)[i,k] and op(B)[k,j] read through the layout flags.
     static void Reference(bool transA, bool transB, int M, int N, int K,
