@@ -41,12 +41,21 @@ public class AllocationTests(ITestOutputHelper output)
         using var _ = Par.UseThreads(1);
         Step();
         Step();                                                   // warm-up: the pool now holds every size
-        long thread0 = GC.GetAllocatedBytesForCurrentThread(), total0 = GC.GetTotalAllocatedBytes(precise: true);
-        long rented0 = BufferPool.RentedFloats, new0 = BufferPool.NewFloats;
-        Step();
-        long threadBytes = GC.GetAllocatedBytesForCurrentThread() - thread0;
-        long totalBytes = GC.GetTotalAllocatedBytes(precise: true) - total0;
-        long rentedBytes = 4 * (BufferPool.RentedFloats - rented0), newBytes = 4 * (BufferPool.NewFloats - new0);
+        // The pool is shared by the whole process: a test running beside this one can take buffers of the same sizes
+        // between two steps (seen once in a full run: 587,776 B new on a clean clone, 0 alone). So the least of three
+        // measured steps is asserted: a step without such interference must make (almost) no new arrays.
+        long threadBytes = 0, totalBytes = 0, rentedBytes = 0, newBytes = long.MaxValue;
+        for (int attempt = 0; attempt < 3 && newBytes > 0; attempt++)
+        {
+            long thread0 = GC.GetAllocatedBytesForCurrentThread(), total0 = GC.GetTotalAllocatedBytes(precise: true);
+            long rented0 = BufferPool.RentedFloats, new0 = BufferPool.NewFloats;
+            Step();
+            long made = 4 * (BufferPool.NewFloats - new0);
+            if (made >= newBytes) continue;
+            (newBytes, rentedBytes) = (made, 4 * (BufferPool.RentedFloats - rented0));
+            threadBytes = GC.GetAllocatedBytesForCurrentThread() - thread0;
+            totalBytes = GC.GetTotalAllocatedBytes(precise: true) - total0;
+        }
         long paramBytes = 4L * model.Parameters().Sum(p => p.Count);
         output.WriteLine($"{layout}: float buffers rented {rentedBytes:N0} B, new float arrays {newBytes:N0} B, " +
                          $"parameters {paramBytes:N0} B; all allocations: this thread {threadBytes:N0} B, " +
