@@ -13,8 +13,8 @@ internal enum UnaryOp { Neg, Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Silu, GeluTan
 internal static unsafe class UnaryKernels
 {
     const int Chunk = 256;                       // elements per stack temporary
-    const float Sqrt2OverPi = 0.7978845608028654f;
-    const float GeluCoeff = 0.044715f;
+    internal const float Sqrt2OverPi = 0.7978845608028654f;   // GELU tanh form: k and c (MatMulKernels.GeluRow too)
+    internal const float GeluCoeff = 0.044715f;
     const float InvSqrt2 = 0.7071067811865476f;
     const float InvSqrt2Pi = 0.3989422804014327f;
 
