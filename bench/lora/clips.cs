@@ -8,10 +8,11 @@
 //                                                                  colour and the colour it replaced appear
 // The world has nine object colours and no way to add one by configuration (Colour is an enum with a fixed palette,
 // Vocabulary.cs), so the new colour is painted over rendered clips: every pixel of a red object, anti-aliased edges
-// included, is repainted olive, and every "red" in its caption and prompt becomes "olive". Olive, (128, 128, 0), is
-// at least 100 RGB units from every object, background and occluder colour of the world, and no caption uses the word.
+// included, is repainted in the new colour, and every "red" in its caption and prompt becomes the new word. The colour
+// is NEW_COLOUR=word=R,G,B (default olive=128,128,0, every measurement so far): olive is at least 100 RGB units from
+// every object, background and occluder colour of the world, and no caption uses the word (magenta=255,0,255 is too).
 // Only scenes on a plain background are used, so that a pixel's colour is exactly a blend of the object's colour and
-// one known background colour: with p = a·red + (1 - a)·bg, the pixel is repainted a·olive + (1 - a)·bg. Pixels that
+// one known background colour: with p = a·red + (1 - a)·bg, the pixel is repainted a·new + (1 - a)·bg. Pixels that
 // are not such a blend (where a red object's edge meets another object) are left as they are.
 using System.Globalization;
 using System.Text.RegularExpressions;
@@ -19,8 +20,10 @@ using Spacetime.Data;
 using Spacetime.Media;
 using Spacetime.World;
 
-const string NewWord = "olive", OldWord = "red";
-(byte R, byte G, byte B) newRgb = (128, 128, 0), oldRgb = CaptionGrammar.Rgb(Colour.Red);
+// the new colour: NEW_COLOUR=word=R,G,B in the environment (default olive=128,128,0, every figure so far)
+var (NewWord, newRgb) = ParseColour(Environment.GetEnvironmentVariable("NEW_COLOUR") ?? "olive=128,128,0");
+const string OldWord = "red";
+var oldRgb = CaptionGrammar.Rgb(Colour.Red);
 const long TrainSeeds = 7_000_000, HeldOutSeeds = 8_000_000;   // two seed ranges that no recipe's cache draws from
 const int Width = 128, Height = 128, Fps = 8;                   // the shipped model's clip size and frame rate
 const int MaxPrompt = 1000;                                      // `generate` takes prompts of at most this many characters
@@ -33,6 +36,18 @@ else
 {
     Console.Error.WriteLine("usage: dotnet run bench/lora/clips.cs -- make OUT [COUNT<=100] [PROMPTS] [FRAMES] | score DIR...");
     Environment.Exit(2);
+}
+
+static (string Word, (byte R, byte G, byte B) Rgb) ParseColour(string spec)
+{
+    var m = Regex.Match(spec, @"^([a-z]+)=(\d+),(\d+),(\d+)$");
+    if (!m.Success)
+    {
+        Console.Error.WriteLine($"NEW_COLOUR '{spec}': write word=R,G,B, e.g. magenta=255,0,255");
+        Environment.Exit(2);
+    }
+    byte At(int g) => byte.Parse(m.Groups[g].Value, CultureInfo.InvariantCulture);
+    return (m.Groups[1].Value, (At(2), At(3), At(4)));
 }
 
 static int Count(string[] args, int at, int fallback) =>
@@ -70,12 +85,12 @@ static IEnumerable<ClipSettings> Scenes(long first, double seconds)
     }
 }
 
-// "a red ball" -> "an olive ball", "The large red circle" -> "The large olive circle"
-static string Rename(string text) =>
-    Regex.Replace(Regex.Replace(text, $@"\b([Aa]) {OldWord}\b", m => $"{m.Groups[1].Value}n {NewWord}"),
+// "a red ball" -> "an olive ball", "The large red circle" -> "The large olive circle" (with the default word)
+string Rename(string text) =>
+    Regex.Replace(Regex.Replace(text, $@"\b([Aa]) {OldWord}\b", m => $"{m.Groups[1].Value}{("aeiou".Contains(NewWord[0]) ? "n" : "")} {NewWord}"),
                   $@"\b{OldWord}\b", NewWord);
 
-// every pixel that is a blend a·red + (1 - a)·bg (to within a few RGB units) becomes a·olive + (1 - a)·bg
+// every pixel that is a blend a·red + (1 - a)·bg (to within a few RGB units) becomes a·new + (1 - a)·bg
 Frames Repaint(Frames frames, (byte R, byte G, byte B) bg)
 {
     const double MaxOffLine = 6;                         // RGB units off the bg-red segment still counted as a blend

@@ -4,7 +4,10 @@
 # base metrics on the world's own prompts hold.
 #   bench/lora/run.sh [OUT] [MINUTES]          (defaults: runs/lora-bench, 30)
 #   knobs (environment): STEPS (1000), LR (1e-3), PRIOR (world clips mixed in for prior preservation, 0: none),
-#   PRIOR_SHARE (0.5), OBJECT_WEIGHT (0), RANK (8), TARGETS (all; e.g. cross-attention)
+#   PRIOR_SHARE (0.5), OBJECT_WEIGHT (0), RANK (8), TARGETS (all; e.g. cross-attention; none: the new word alone),
+#   NEW_WORD (teach the colour's word as a new token with its own embedding, textual inversion: e.g. olive),
+#   INIT_WORD (the known word it starts from, e.g. yellow), WORD_BLOCKS (1: also per-block offsets, P+),
+#   NEW_COLOUR (word=R,G,B; default olive=128,128,0)
 # 1) bench/lora/clips.cs makes 100 world clips whose red objects are painted olive and captioned "olive" (OUT/data,
 #    with their truth), and 24 held-out captions with the word (OUT/prompts.txt); with PRIOR, `data synth` renders
 #    that many ordinary world clips at the model's size into OUT/prior;
@@ -24,6 +27,10 @@ clips=(dotnet run bench/lora/clips.cs --)
 
 steps=${STEPS:-1000} lr=${LR:-1e-3} prior=${PRIOR:-0} share=${PRIOR_SHARE:-0.5} weight=${OBJECT_WEIGHT:-0}
 rank=${RANK:-8} targets=${TARGETS:-all}
+words=()
+[[ -n ${NEW_WORD:-} ]] && words+=(--new-word "$NEW_WORD")
+[[ -n ${INIT_WORD:-} ]] && words+=(--init-word "$INIT_WORD")
+[[ -n ${WORD_BLOCKS:-} ]] && words+=(--word-blocks)
 frames=$(sed -n 's/.*"frames": *\([0-9]*\).*/\1/p' "$base/spacetime.json")          # the base's clip length
 [[ -f $out/prompts.txt ]] || "${clips[@]}" make "$out" 100 24 "$frames"
 mix=()
@@ -33,7 +40,7 @@ if (( prior > 0 )); then
     mix=(--prior "$out/prior" --prior-share "$share")
 fi
 ./spacetime train lora --model "$base" --data "$out/data" --rank "$rank" --targets "$targets" --steps "$steps" --batch 8 --lr "$lr" \
-    --object-weight "$weight" "${mix[@]}" --checkpoint-every 50 --max-minutes "$minutes" --out "$out/lora" < /dev/null
+    --object-weight "$weight" "${mix[@]}" "${words[@]}" --checkpoint-every 50 --max-minutes "$minutes" --out "$out/lora" < /dev/null
 rm -rf "$out/merged"
 ./spacetime lora merge --model "$base" --lora "$out/lora" --out "$out/merged"
 

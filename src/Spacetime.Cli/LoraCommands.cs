@@ -9,6 +9,7 @@ using Spacetime.Data;
 using Spacetime.Media.Provenance;
 using Spacetime.Models.Dit;
 using Spacetime.Pipelines;
+using Spacetime.Training;
 
 namespace Spacetime.Cli;
 
@@ -69,11 +70,12 @@ internal static class LoraCommands
         command.SetAction(parsed =>
         {
             string path = LoraAdapter.Resolve(parsed.GetValue(adapter)!);
-            var (cfg, baseModel) = LoraAdapter.ReadHeader(path);
+            var (cfg, words, baseModel) = LoraAdapter.ReadHeader(path);
             long values = Spacetime.Engine.IO.Safetensors.Read(path).Tensors.Values.Sum(t => (long)t.Count);
             io.OutWriter.WriteLine($"{path}: rank {cfg.Rank}, alpha {cfg.Alpha.ToString(CultureInfo.InvariantCulture)} " +
                                    $"(scale {cfg.Scale.ToString("0.###", CultureInfo.InvariantCulture)}), targets " +
-                                   $"{cfg.Targets}, {values:N0} parameters, {new FileInfo(path).Length:N0} bytes");
+                                   $"{cfg.Targets}, new words {(words.Count == 0 ? "none" : string.Join(", ", words))}, " +
+                                   $"{values:N0} parameters, {new FileInfo(path).Length:N0} bytes");
             io.OutWriter.WriteLine($"base model: '{baseModel.Id}', weights sha256 {baseModel.WeightsSha256}");
             return CliRunner.Ok;
         });
@@ -135,7 +137,8 @@ internal static class LoraCommands
         {
             float scale = (float)(scales.Length == 0 ? 1 : scales.Length == 1 ? scales[0] : scales[i]);
             if (adapters[i].NoteFor(identity) is { } note) io.OutWriter.WriteLine($"{paths[i]}: {note}");
-            adapters[i].Layers.MergeInto(m.Dit, scale);
+            try { adapters[i].MergeInto(m, scale); }
+            catch (InvalidDataException e) { throw new UserError($"{adapterOption} {paths[i]}: {e.Message}"); }
             applied.Add(new Applied(paths[i], LoraAdapter.Resolve(paths[i]), scale));
         }
         return applied;
@@ -144,11 +147,44 @@ internal static class LoraCommands
     /// <summary>The --targets names, as users write them.</summary>
     public static string TargetNames =>
         "all, self-attention, cross-attention, mlp, or single layers: self-qkv, self-proj, cross-q, cross-kv, " +
-        "cross-proj, mlp-fc1, mlp-fc2";
+        "cross-proj, mlp-fc1, mlp-fc2 (none: only --new-word trains)";
 
-    /// <summary>"self-attention,mlp" to the flags; an unknown name is a UserError listing the known ones.</summary>
+    /// <summary>
+    /// The new words of `train lora` (--new-word, started from --init-word), checked against
+    /// <paramref name="m"/>'s tokenizer and table; null when none are given. A bad or known word, an init word the
+    /// model does not know, or --targets none without a word is a UserError.
+    /// </summary>
+    public static LoraWords? Words(TextVideoModel m, string[] words, string? init, bool perBlock, LoraConfig lora)
+    {
+        if (words.Length == 0)
+        {
+            if (perBlock) throw new UserError("--word-blocks learns offsets of a --new-word; give the new word too");
+            if (lora.Targets == LoraTargets.None)
+                throw new UserError("--targets none adapts no layer, so there is nothing to train; add --new-word " +
+                                    $"WORD or name layers: {TargetNames}");
+            if (init is not null) throw new UserError("--init-word starts a --new-word; give the new word too");
+            return null;
+        }
+        try
+        {
+            var tokenizer = m.Text.Tokenizer.WithWords(words);
+            if (tokenizer.VocabSize > m.Text.Config.VocabSize)
+                throw new ArgumentException($"the text encoder's table has {m.Text.Config.VocabSize} rows and " +
+                                            $"{m.Text.Tokenizer.VocabSize} are in use: no room for {words.Length} " +
+                                            "more words");
+        }
+        catch (ArgumentException e) { throw new UserError($"--new-word: {e.Message}"); }
+        if (init is not null && m.Text.Tokenizer.Encode(" " + init) is not [_])
+            throw new UserError($"--init-word '{init}': not a word this model reads as one token; give a word its " +
+                                "captions use (e.g. a colour or shape)");
+        return new LoraWords(words, init, perBlock);
+    }
+
+    /// <summary>"self-attention,mlp" to the flags ("none": no layer); an unknown name is a UserError listing the known
+    /// ones.</summary>
     public static LoraTargets Targets(string option, string text)
     {
+        if (text.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)) return LoraTargets.None;
         var result = LoraTargets.None;
         foreach (string name in text.Split(',', StringSplitOptions.TrimEntries))
         {
@@ -174,11 +210,16 @@ internal static class LoraCommands
         return dataset;
     }
 
-    /// <summary>One line: how many layers the adapters cover and their size against the DiT's.</summary>
+    /// <summary>One line: how many layers the adapters cover, the new words, and their size against the DiT's.
+    /// </summary>
     public static void Describe(CliConsole io, DitLora lora, TextVideoModel m) =>
-        io.OutWriter.WriteLine($"LoRA rank {lora.Config.Rank}, alpha " +
-                               $"{lora.Config.Alpha.ToString(CultureInfo.InvariantCulture)} on {lora.Layers.Count} " +
-                               $"layers ({lora.Config.Targets}): {lora.ParameterCount:N0} parameters, " +
+        io.OutWriter.WriteLine((lora.Layers.Count == 0 ? "no LoRA layers"
+                                   : $"LoRA rank {lora.Config.Rank}, alpha " +
+                                     $"{lora.Config.Alpha.ToString(CultureInfo.InvariantCulture)} on " +
+                                     $"{lora.Layers.Count} layers ({lora.Config.Targets})") + (lora.Words is { } w
+                                   ? $", new words {string.Join(", ", w.Words)} (textual inversion" +
+                                     (w.Blocks > 0 ? $", offsets in {w.Blocks} blocks)" : ")") : "") +
+                               $": {lora.ParameterCount:N0} parameters, " +
                                $"{100.0 * lora.ParameterCount / m.Dit.ParameterCount:0.##}% of the DiT's " +
                                $"{m.Dit.ParameterCount:N0}");
 }

@@ -271,10 +271,27 @@ internal static class TrainCommands
         var objectWeight = CliArgs.Option("--object-weight", "Extra loss weight on the objects' pixels, for clips " +
                                                              "with the simulator's truth (`data synth` writes it) at " +
                                                              "the model's clip size (0: none).", 0.0);
+        var newWord = new Option<string[]>("--new-word")
+        {
+            Description = "A word the model has never seen, taught as a token with an embedding of its own (textual " +
+                          "inversion); captions and prompts with it change, others not at all. Repeat for several; " +
+                          "with --targets none, only the words train.",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var initWord = new Option<string?>("--init-word") { Description = "A known word that roughly describes the " +
+                                                                          "new ones (\"yellow\" for olive): they " +
+                                                                          "start from its embedding (default: the " +
+                                                                          "mean of every token's)." };
+        var wordBlocks = new Option<bool>("--word-blocks")
+        {
+            Description = "Also learn each new word's offset to its token in every DiT block (P+), so the word can " +
+                          "mean what one embedding cannot (e.g. a colour the model never drew); still only captions " +
+                          "with the word change.",
+        };
         var command = new Command("lora", "Train LoRA adapters on a dataset folder; the base model stays frozen and " +
                                           "the adapter is saved apart (OUT/adapter.safetensors).")
         {
-            model, data, rank, alpha, targets, prior, priorShare, objectWeight,
+            model, data, rank, alpha, targets, prior, priorShare, objectWeight, newWord, initWord, wordBlocks,
         };
         var knobs = new Knobs(command, LoraDefaults);
         command.SetAction(parsed => OnRanks(io, (world, io) =>
@@ -302,13 +319,16 @@ internal static class TrainCommands
             string modelDir = parsed.GetValue(model)!;
             var m = GenerateCommands.LoadModel(modelDir);
             var identity = ModelIdentity.Of(modelDir);
-            try { LoraCommands.Describe(io, new DitLora(m.Dit, lora), m); }
+            var words = LoraCommands.Words(m, parsed.GetValue(newWord) ?? [], parsed.GetValue(initWord),
+                                           parsed.GetValue(wordBlocks), lora);
+            try { LoraCommands.Describe(io, new DitLora(m.Dit, lora, words: words?.Start(m)), m); }
             catch (ArgumentException e) { throw new UserError($"--rank: {e.Message}"); }
             io.OutWriter.WriteLine($"{dataDir}: {dataset.Clips.Count} clips" + (dataset.Problems.Count > 0
                 ? $", {dataset.Problems.Count} skipped (see `spacetime data inspect`)" : "") + (priorData is null ? ""
                 : $"; prior {priorData.Root}: {priorData.Clips.Count} clips, {mix.PriorShare:0.##} of the micro-batches"));
             var result = WithProgress(io, cfg, world, (p, status) =>
-                DitTrainer.TrainLora(m, identity, lora, cfg, dir, dataset, p, status: status, comm: world, mix: mix));
+                DitTrainer.TrainLora(m, identity, lora, cfg, dir, dataset, p, status: status, comm: world, mix: mix,
+                                     words: words));
             return Report(io, cfg, dir, result, $"adapter in {Path.Combine(dir, LoraAdapter.FileName)}");
         }));
         return command;

@@ -1,8 +1,11 @@
 // LoraAdapter: a trained set of LoRA updates for a DiT (DitLora) and the base model it was trained on, saved apart
 // from the model as one safetensors file (written to a temporary file, then renamed):
-//     tensors       "<Linear path in the DiT>.lora_A.weight" (r, in), ".lora_B.weight" (out, r), F32
-//     __metadata__  format "spacetime-lora", rank, alpha, targets (LoraTargets' names), base_model (the base folder's
-//                   name) and base_weights_sha256 (ModelIdentity: the SHA-256 of its weight files)
+//     tensors       "<Linear path in the DiT>.lora_A.weight" (r, in), ".lora_B.weight" (out, r), F32; with new
+//                   words, "new_words.weight" (K, D): their embeddings for the text encoder (textual inversion),
+//                   and with block offsets "new_words.block_weight" (Depth, K, D) (P+, NewWords)
+//     __metadata__  format "spacetime-lora", rank, alpha, targets (LoraTargets' names; "None" for words alone),
+//                   words (the new words, comma-separated; absent when none), base_model (the base folder's name) and
+//                   base_weights_sha256 (ModelIdentity: the SHA-256 of its weight files)
 // `train lora --out DIR` writes DIR/adapter.safetensors; wherever an adapter is read, the file or that folder may be
 // given. An adapter applies to a model whose DiT has exactly the layers and shapes it was made for; anything else is
 // refused, naming what differs. A model of the same shapes but other weights (a fine-tuned or merged base) takes it,
@@ -11,6 +14,7 @@ using System.Globalization;
 using Spacetime.Engine;
 using Spacetime.Engine.IO;
 using Spacetime.Models.Dit;
+using Spacetime.Models.Text;
 
 namespace Spacetime.Pipelines;
 
@@ -20,7 +24,14 @@ public sealed class LoraAdapter(DitLora layers, ModelIdentity baseModel)
     /// <summary>The adapter's file name inside a `train lora` run folder.</summary>
     public const string FileName = "adapter.safetensors";
 
-    const string Format = "spacetime-lora";
+    const string Format = "spacetime-lora", WordsKey = "new_words.weight", BlocksKey = "new_words.block_weight";
+
+    /// <summary>What an adapter file states besides its tensors.</summary>
+    public sealed record Header(LoraConfig Config, IReadOnlyList<string> Words, ModelIdentity BaseModel)
+    {
+        /// <summary>"olive, teal" or "none".</summary>
+        public string WordList => Words.Count == 0 ? "none" : string.Join(", ", Words);
+    }
 
     /// <summary>The updates, one per adapted Linear.</summary>
     public DitLora Layers { get; } = layers;
@@ -44,7 +55,7 @@ public sealed class LoraAdapter(DitLora layers, ModelIdentity baseModel)
     public void Save(string path)
     {
         var cfg = Layers.Config;
-        Safetensors.Write(path, Layers.StateDict(), new Dictionary<string, string>
+        var meta = new Dictionary<string, string>
         {
             ["format"] = Format,
             ["rank"] = cfg.Rank.ToString(CultureInfo.InvariantCulture),
@@ -52,15 +63,39 @@ public sealed class LoraAdapter(DitLora layers, ModelIdentity baseModel)
             ["targets"] = cfg.Targets.ToString(),
             ["base_model"] = BaseModel.Id,
             ["base_weights_sha256"] = BaseModel.WeightsSha256,
-        });
+        };
+        if (Layers.Words is { } words) meta["words"] = string.Join(",", words.Words);
+        Safetensors.Write(path, Layers.StateDict(), meta);
     }
 
-    /// <summary>The rank, alpha, targets and base model an adapter file states, without its tensors' fit to any
-    /// model. A file that is not a Spacetime adapter throws InvalidDataException naming it.</summary>
-    public static (LoraConfig Config, ModelIdentity BaseModel) ReadHeader(string path)
+    /// <summary>Makes <paramref name="model"/> compute with the adapter unmerged, for training: the DiT's Linears add
+    /// the updates and the text encoder reads the new words from <see cref="DitLora.Words"/>.</summary>
+    public void Attach(TextVideoModel model)
+    {
+        Layers.Attach(model.Dit);
+        if (Layers.Words is { } words) model.Text.UseWords(words);
+    }
+
+    /// <summary>Folds the adapter into <paramref name="model"/>: strength · s · B·A into each adapted DiT weight, and
+    /// the new words (whole: the strength scales only the low-rank updates) into the text encoder's tokenizer and
+    /// table. A word the model already knows, or no room for it: InvalidDataException.</summary>
+    public void MergeInto(TextVideoModel model, float strength = 1f)
+    {
+        if (Layers.Words is { } words)
+        {
+            try { model.Text.UseWords(words); }
+            catch (ArgumentException e) { throw new InvalidDataException($"the adapter's new words: {e.Message}"); }
+            model.Text.MergeWords();
+        }
+        Layers.MergeInto(model.Dit, strength);
+    }
+
+    /// <summary>The rank, alpha, targets, words and base model an adapter file states, without its tensors' fit to
+    /// any model. A file that is not a Spacetime adapter throws InvalidDataException naming it.</summary>
+    public static Header ReadHeader(string path)
     {
         path = Resolve(path);
-        return Header(path, Safetensors.Read(path));
+        return HeaderOf(path, Safetensors.Read(path));
     }
 
     /// <summary>Reads the adapter at <paramref name="path"/> (file or run folder) for <paramref name="dit"/>. An
@@ -69,9 +104,25 @@ public sealed class LoraAdapter(DitLora layers, ModelIdentity baseModel)
     {
         path = Resolve(path);
         var file = Safetensors.Read(path);
-        var (cfg, baseModel) = Header(path, file);
+        var (cfg, wordList, baseModel) = HeaderOf(path, file);
+        NewWords? words = null;
+        if (wordList.Count > 0)
+        {
+            if (!file.Tensors.TryGetValue(WordsKey, out var rows) || rows.Rank != 2 || rows.Size(0) != wordList.Count)
+                throw new InvalidDataException($"{path}: the adapter names {wordList.Count} new words but holds no " +
+                                               $"({wordList.Count}, D) tensor {WordsKey}");
+            var blocks = file.Tensors.GetValueOrDefault(BlocksKey);
+            if (blocks is not null && (blocks.Rank != 3 || blocks.Size(0) != dit.Config.Depth
+                                       || blocks.Size(1) != wordList.Count || blocks.Size(2) != rows.Size(1)))
+                throw new InvalidDataException($"{path} does not fit this model: {BlocksKey} is " +
+                                               $"{Shape(blocks)} but this model needs ({dit.Config.Depth}, " +
+                                               $"{wordList.Count}, {rows.Size(1)}); it was trained on " +
+                                               $"{Describe(baseModel)}");
+            words = new NewWords(wordList, Tensor.Zeros(rows.Size(0), rows.Size(1)),
+                                 blocks is null ? null : Tensor.Zeros(blocks.Shape.ToArray()));
+        }
         DitLora layers;
-        try { layers = new DitLora(dit, cfg); }
+        try { layers = new DitLora(dit, cfg, words: words); }
         catch (ArgumentException e)
         {
             throw new InvalidDataException($"{path} does not fit this model ({e.Message}); it was trained on " +
@@ -96,7 +147,7 @@ public sealed class LoraAdapter(DitLora layers, ModelIdentity baseModel)
 
     static string Describe(ModelIdentity m) => $"'{m.Id}' (weights {m.WeightsSha256[..Math.Min(12, m.WeightsSha256.Length)]})";
 
-    static (LoraConfig, ModelIdentity) Header(string path, SafetensorsFile file)
+    static Header HeaderOf(string path, SafetensorsFile file)
     {
         var meta = file.Metadata;
         if (meta.GetValueOrDefault("format") != Format)
@@ -110,9 +161,10 @@ public sealed class LoraAdapter(DitLora layers, ModelIdentity baseModel)
             throw new InvalidDataException($"{path}: the adapter's rank '{Get("rank")}', alpha '{Get("alpha")}' or " +
                                            $"targets '{Get("targets")}' cannot be read");
         var cfg = new LoraConfig { Rank = rank, Alpha = alpha, Targets = targets };
-        try { cfg.Validate(); }
+        var words = meta.GetValueOrDefault("words")?.Split(',') ?? [];
+        try { cfg.Validate(newWords: words.Length > 0); }
         catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}"); }
-        return (cfg, new ModelIdentity(Get("base_model"), Get("base_weights_sha256")));
+        return new Header(cfg, words, new ModelIdentity(Get("base_model"), Get("base_weights_sha256")));
     }
 
     // What differs between the tensors a model's adapters need and those a file holds: the first few names missing,

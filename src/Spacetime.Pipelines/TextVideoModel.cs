@@ -79,7 +79,7 @@ public sealed class TextVideoModel : Module
     // x: (B, C, T, H, W) at RF times t: (B) in [0, 1]   text: encoded captions (B, L, Dt)   -> (B, C, T, H, W)
     /// <summary>The model output (velocity) for latents at times <paramref name="t"/> given encoded captions.</summary>
     public Tensor Predict(Tensor x, Tensor t, TextEmbedding text) =>
-        Dit.Forward(x, t * TimeScale, text.Tokens, text.Valid);
+        Dit.Forward(x, t * TimeScale, text.Tokens, text.Valid, text.PerBlock);
 
     /// <summary>A fresh model: a BPE tokenizer learned from <paramref name="tokenizerTexts"/>, the DiT and the text
     /// encoder initialised from <paramref name="seed"/>; with a VAE, the latent factor is the VAE's.</summary>

@@ -76,40 +76,45 @@ public static class DitTrainer
     /// that <paramref name="identity"/> names) on the clips of <paramref name="data"/>, into the run folder
     /// <paramref name="dir"/> (export: DIR/adapter.safetensors). The model is frozen and the adapters stay attached to
     /// its DiT. The clips are resampled to the model's training size and length and trained text-to-video only (no
-    /// masked frames). A run resumes from its checkpoint when there is one; another base model, rank, alpha or targets
-    /// than the run's is refused.
+    /// masked frames). With <paramref name="words"/>, the adapter also teaches the text encoder those new words, each
+    /// an embedding of its own (textual inversion; targets None trains the words alone). A run resumes from its
+    /// checkpoint when there is one; another base model, rank, alpha, targets or words than the run's is refused.
     /// </summary>
     public static TrainResult TrainLora(TextVideoModel model, ModelIdentity identity, LoraConfig lora, TrainConfig cfg,
                                         string dir, Dataset data, Action<TrainProgress>? progress = null,
                                         int? stopAt = null, Action<string, int, int>? status = null,
-                                        Communicator? comm = null, LoraMix? mix = null) =>
-        Trainer.Run(NewLoraTask(model, identity, lora, cfg, dir, data, status, comm, mix), cfg, dir, progress, stopAt,
-                    comm);
+                                        Communicator? comm = null, LoraMix? mix = null, LoraWords? words = null) =>
+        Trainer.Run(NewLoraTask(model, identity, lora, cfg, dir, data, status, comm, mix, words), cfg, dir, progress,
+                    stopAt, comm);
 
     // the task of TrainLora: the base frozen, the adapters built (A from the run's seed, B zero) and attached
     internal static DitTask NewLoraTask(TextVideoModel model, ModelIdentity identity, LoraConfig lora, TrainConfig cfg,
                                         string dir, Dataset data, Action<string, int, int>? status = null,
-                                        Communicator? comm = null, LoraMix? mix = null)
+                                        Communicator? comm = null, LoraMix? mix = null, LoraWords? words = null)
     {
         if (data.Clips.Count == 0) throw new ArgumentException($"{data.Root}: the dataset has no usable clips");
         mix ??= new LoraMix();
         mix.Validate();
         cfg.Validate();
-        lora.Validate();
+        var wordList = words?.Words ?? [];
+        lora.Validate(newWords: wordList.Count > 0);
         string exported = Path.Combine(dir, LoraAdapter.FileName);
         if (Trainer.HasCheckpoint(dir) && File.Exists(exported))
         {
-            var (was, wasBase) = LoraAdapter.ReadHeader(exported);
-            if (wasBase.WeightsSha256 != identity.WeightsSha256)
-                throw new ArgumentException($"{dir} holds adapters trained on another base model ('{wasBase.Id}'); " +
-                                            "resume with that --model, or train into a new folder");
-            if (was != lora)
-                throw new ArgumentException($"{dir} holds adapters of rank {was.Rank}, alpha {was.Alpha}, targets " +
-                                            $"{was.Targets}; resume with the same, or train into a new folder");
+            var was = LoraAdapter.ReadHeader(exported);
+            if (was.BaseModel.WeightsSha256 != identity.WeightsSha256)
+                throw new ArgumentException($"{dir} holds adapters trained on another base model " +
+                                            $"('{was.BaseModel.Id}'); resume with that --model, or train into a new " +
+                                            "folder");
+            if (was.Config != lora || !was.Words.SequenceEqual(wordList))
+                throw new ArgumentException($"{dir} holds adapters of rank {was.Config.Rank}, alpha " +
+                                            $"{was.Config.Alpha}, targets {was.Config.Targets}, new words " +
+                                            $"{was.WordList}; resume with the same, or train into a new folder");
         }
         foreach (var p in model.Parameters()) p.RequiresGrad = false;
-        var adapter = new LoraAdapter(new DitLora(model.Dit, lora, cfg.Seed), identity);
-        adapter.Layers.Attach(model.Dit);
+        var newWords = wordList.Count == 0 ? null : words!.Start(model);
+        var adapter = new LoraAdapter(new DitLora(model.Dit, lora, cfg.Seed, newWords), identity);
+        adapter.Attach(model);
         (model.Latents as VaeLatents)?.Vae.Eval();
         // the prior's clips weigh 1 everywhere (no truth read): they stand for the base as it is, unbiased
         var recipe = LoraRecipe(model, data.Clips.Count, mix.ObjectWeight);
@@ -325,6 +330,28 @@ public static class DitTrainer
             }
             return (F.Concat(latents, 0), truths);
         }
+    }
+}
+
+/// <summary>New words a LoRA run teaches the text encoder (textual inversion): each gets a token and an embedding of
+/// its own, the only text weights that train.</summary>
+/// <param name="Words">The words, as captions write them (letters only, lower case as in the world's captions).</param>
+/// <param name="Init">A known word that roughly describes the new ones ("yellow" for olive): each starts from its
+/// embedding, as in Gal et al.; null starts them from the mean embedding of the tokenizer's tokens.</param>
+/// <param name="PerBlock">Also learn each word's offset to its token in every DiT block (P+, NewWords), zero at the
+/// start.</param>
+public sealed record LoraWords(IReadOnlyList<string> Words, string? Init = null, bool PerBlock = false)
+{
+    /// <summary>The words' starting embeddings for <paramref name="model"/>'s text encoder (and its DiT's blocks).
+    /// </summary>
+    public NewWords Start(TextVideoModel model)
+    {
+        var row = model.Text.EmbeddingOf(Init is null ? null : " " + Init).ToArray();              // (D)
+        int K = Words.Count, D = row.Length;
+        var rows = new float[K * D];
+        for (int k = 0; k < K; k++) row.CopyTo(rows, k * D);
+        return new NewWords(Words, Tensor.From(rows, K, D),                                        // (K, D)
+                            PerBlock ? Tensor.Zeros(model.Dit.Config.Depth, K, D) : null);         // (Blocks, K, D)
     }
 }
 

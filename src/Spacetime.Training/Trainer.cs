@@ -123,7 +123,9 @@ public static class Trainer
                 int micro = comm.Rank * cfg.Accumulate + m;                         // this rank's share of the step
                 using var scope = TensorScope.Begin();
                 var (lossT, values) = task.Loss(step, micro, StepRng(cfg, step, micro));
-                (cfg.MicroBatches == 1 ? lossT : lossT * (1f / cfg.MicroBatches)).Backward();
+                // a loss that no trained weight reaches (a new-word adapter's micro-batch whose captions all lack
+                // the word) adds no gradient
+                if (lossT.RequiresGrad) (cfg.MicroBatches == 1 ? lossT : lossT * (1f / cfg.MicroBatches)).Backward();
                 loss += lossT.Item() / cfg.MicroBatches;
                 for (int k = 0; k < metrics.Length; k++) metrics[k] += values[k] / cfg.MicroBatches;
             }

@@ -7,7 +7,10 @@
 // adaLN_modulation, the embedders and the final layer are never adapted: the adapters change what the blocks compute
 // from tokens and captions, not how the timestep conditions them. The base DiT is not changed by building adapters;
 // Attach makes its Linears add them, MergeInto folds them into its weights.
+// An adapter set may also carry new words for the text encoder (NewWords, key "new_words.weight" (K, D)): textual
+// inversion, alone (targets None) or beside the low-rank updates. The words change only captions that use them.
 using Spacetime.Engine;
+using Spacetime.Models.Text;
 using Spacetime.Nn;
 
 namespace Spacetime.Models.Dit;
@@ -16,7 +19,7 @@ namespace Spacetime.Models.Dit;
 [Flags]
 public enum LoraTargets
 {
-    /// <summary>No layer (not a valid choice for an adapter).</summary>
+    /// <summary>No layer: valid only for an adapter that teaches new words (textual inversion alone).</summary>
     None = 0,
     /// <summary>Self-attention's fused q, k, v projection.</summary>
     SelfQkv = 1,
@@ -55,18 +58,20 @@ public sealed record LoraConfig
     /// <summary>s = Alpha / Rank.</summary>
     public float Scale => Alpha / Rank;
 
-    /// <summary>Throws ArgumentException naming a bad value.</summary>
-    public void Validate()
+    /// <summary>Throws ArgumentException naming a bad value; Targets None passes only with
+    /// <paramref name="newWords"/> (an adapter that teaches words and adapts no layer).</summary>
+    public void Validate(bool newWords = false)
     {
         if (Rank < 1) throw new ArgumentException($"LoRA rank {Rank} must be at least 1");
         if (!(Alpha > 0) || float.IsInfinity(Alpha)) throw new ArgumentException($"LoRA alpha {Alpha} must be positive");
+        if (Targets == LoraTargets.None && newWords) return;
         if ((Targets & LoraTargets.All) == 0 || (Targets & ~LoraTargets.All) != 0)
             throw new ArgumentException($"LoRA targets '{Targets}' name no layer; use some of " +
                                         string.Join(", ", Enum.GetNames<LoraTargets>().Where(n => n != "None")));
     }
 }
 
-/// <summary>The LoRA adapters of one <see cref="VideoDit"/> architecture.</summary>
+/// <summary>The LoRA adapters of one <see cref="VideoDit"/> architecture, and new words for its text encoder.</summary>
 public sealed class DitLora : Module
 {
     /// <summary>Rank, alpha and targets.</summary>
@@ -74,12 +79,18 @@ public sealed class DitLora : Module
 
     readonly List<(string Path, LoraLayer Layer)> layers = [];
 
+    /// <summary>The new words this adapter teaches the text encoder, or null.</summary>
+    public NewWords? Words { get; }
+
     /// <summary>Adapters for every Linear of <paramref name="dit"/> that <paramref name="cfg"/> targets, A drawn from
-    /// Rng(<paramref name="seed"/>), B zero. A rank above a targeted layer's smaller width is refused, naming it.</summary>
-    public DitLora(VideoDit dit, LoraConfig cfg, ulong seed = 0)
+    /// Rng(<paramref name="seed"/>), B zero, and <paramref name="words"/> (new words for the text encoder) when
+    /// given. A rank above a targeted layer's smaller width is refused, naming it.</summary>
+    public DitLora(VideoDit dit, LoraConfig cfg, ulong seed = 0, NewWords? words = null)
     {
-        cfg.Validate();
+        cfg.Validate(newWords: words is not null);
         Config = cfg;
+        if (words is not null) Words = Add("new_words", words);
+        if (cfg.Targets == LoraTargets.None) return;
         var targeted = Targeted(dit, cfg.Targets).ToList();
         if (targeted.Count == 0)
             throw new ArgumentException($"the DiT has no layer that LoRA targets '{cfg.Targets}' name");

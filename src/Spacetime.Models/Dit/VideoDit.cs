@@ -37,16 +37,23 @@ public sealed class VideoDit : Module
     }
 
     // x: (B, C, T, H, W) latents   t: (B) timesteps   text: (B, L, Dt) caption tokens   textValid: (B·L) or null
-    /// <summary>The model output (velocity, noise, ...) for a batch of same-size latent videos: (B, C', T, H, W).</summary>
-    public Tensor Forward(Tensor x, Tensor t, Tensor text, bool[]? textValid = null)
+    // blockText: null, or Depth tensors (B, L, Dt): block l's cross-attention reads blockText[l] instead of text
+    /// <summary>The model output (velocity, noise, ...) for a batch of same-size latent videos: (B, C', T, H, W).
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor t, Tensor text, bool[]? textValid = null,
+                          IReadOnlyList<Tensor>? blockText = null)
     {
+        if (blockText is not null && blockText.Count != Config.Depth)
+            throw new ArgumentException($"the text gives tokens for {blockText.Count} blocks but this DiT has " +
+                                        $"{Config.Depth} (new words made for another model)");
         int B = x.Size(0), T = x.Size(2) / Config.PatchT, h = x.Size(3) / Config.Patch, w = x.Size(4) / Config.Patch;
         var tokens = xEmbedder.Forward(x);                                           // (B, N, D)
         tokens = tokens + Positions(T, h, w).Unsqueeze(0);                            // (B, N, D)
         var c = tEmbedder.Forward(t);                                                 // (B, D)
         if (yEmbedder is not null) c = c + yEmbedder.Forward(text, textValid);        // (B, D)
         var cross = textValid is null ? null : new AttentionMask(textValid);
-        foreach (var block in blocks) tokens = block.Forward(tokens, c, text, (T, h * w), cross);
+        for (int l = 0; l < blocks.Count; l++)
+            tokens = blocks[l].Forward(tokens, c, blockText?[l] ?? text, (T, h * w), cross);
         tokens = finalLayer.Forward(tokens, c);                                       // (B, N, pt·p·p·C')
         return Patchify.UnVideo(tokens, Config.OutChannels, T, h, w, Config.PatchT, Config.Patch);
     }

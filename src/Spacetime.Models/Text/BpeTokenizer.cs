@@ -5,9 +5,15 @@
 //   0..3     special tokens <pad>, <bos>, <eos>, <empty>. No text ever encodes to them (typing "<pad>" gives bytes).
 //   4..259   the 256 bytes, always present: any string encodes, an unknown word simply costs more tokens.
 //   260..    one token per merge, in the order learned: merge r joins tokens (A, B) into token 260 + r.
+//   then     the added words (WithWords), one token each: words a trained model never saw, taught to it later with an
+//            embedding of their own (textual inversion, `train lora --new-word`).
 // Encoding a piece (ByteLevel.Split) starts from its UTF-8 bytes and repeatedly applies the lowest-ranked merge that
 // occurs, at every place it occurs, until none applies. Decoding concatenates bytes and reads them as UTF-8, so
 // Decode(Encode(s)) == s for every well-formed string (lone surrogates become U+FFFD, as in any UTF-8 encoder).
+// An added word is matched as a whole piece before any merge: " olive" (after a space, as inside a caption) and "olive"
+// (at the start of the text) both become its one token, which decodes to " olive"; so with added words, Decode(Encode(s))
+// can gain a space before a text that starts with one. Pieces that are not exactly an added word encode as before, so
+// adding a word changes no other text's tokens.
 //
 // Captions: EncodeCaption wraps the tokens as <bos> ... <eos>. Truncation policy: a caption longer than maxTokens
 // keeps <bos>, its first maxTokens - 2 tokens and <eos> (the end of a long caption is dropped, as CLIP does). The
@@ -38,16 +44,19 @@ public sealed class BpeTokenizer
     const int CacheLimit = 1 << 16;                  // pieces remembered before the cache is cleared
 
     readonly (int A, int B)[] merges;
+    readonly string[] words;                         // the added words; word k is token FirstMerge + merges + k
+    readonly Dictionary<string, int> wordIds;        // " word" and "word" -> its token
     readonly Dictionary<long, int> rankOf;           // pair key (A << 32 | B) -> merge rank
     readonly byte[][] tokenBytes;                    // id -> its bytes (empty for special tokens)
     readonly ConcurrentDictionary<string, int[]> cache = new(StringComparer.Ordinal);
 
     /// <summary>A tokenizer from its merges (token ids, in learned order); see <see cref="BpeTrainer"/>.</summary>
-    internal BpeTokenizer(IReadOnlyList<(int A, int B)> merges)
+    internal BpeTokenizer(IReadOnlyList<(int A, int B)> merges, IReadOnlyList<string>? words = null)
     {
         this.merges = [.. merges];
+        this.words = [.. words ?? []];
         rankOf = new Dictionary<long, int>(merges.Count);
-        tokenBytes = new byte[FirstMerge + merges.Count][];
+        tokenBytes = new byte[FirstMerge + merges.Count + this.words.Length][];
         for (int i = 0; i < FirstByte; i++) tokenBytes[i] = [];
         for (int b = 0; b < 256; b++) tokenBytes[FirstByte + b] = [(byte)b];
         for (int r = 0; r < merges.Count; r++)
@@ -59,7 +68,48 @@ public sealed class BpeTokenizer
                                             "tokens, and appear once.");
             tokenBytes[id] = [.. tokenBytes[a], .. tokenBytes[b]];
         }
+        wordIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int k = 0; k < this.words.Length; k++)
+        {
+            string word = this.words[k];
+            int id = FirstMerge + merges.Count + k;
+            if (WordProblem(word) is { } problem || wordIds.ContainsKey(word) && (problem = "it is added twice") != null)
+                throw new ArgumentException($"BpeTokenizer: added word '{word}': {problem}.");
+            tokenBytes[id] = Encoding.UTF8.GetBytes(" " + word);
+            wordIds[word] = wordIds[" " + word] = id;
+        }
     }
+
+    /// <summary>The added words (<see cref="WithWords"/>), in token order: word k is token
+    /// <see cref="FirstWordId"/> + k.</summary>
+    public IReadOnlyList<string> Words => words;
+
+    /// <summary>The token of the first added word (the vocabulary before any word was added).</summary>
+    public int FirstWordId => FirstMerge + merges.Length;
+
+    /// <summary>This tokenizer with <paramref name="added"/> appended to its words, each one new token. A word must be
+    /// one run of letters (what pre-tokenization keeps whole) that this tokenizer does not already read as a single
+    /// token, since re-teaching a known word would change every caption that uses it; else ArgumentException.
+    /// </summary>
+    public BpeTokenizer WithWords(IReadOnlyList<string> added)
+    {
+        foreach (string word in added)
+        {
+            if (WordProblem(word) is { } problem) throw new ArgumentException($"the new word '{word}': {problem}");
+            if (wordIds.ContainsKey(word)) throw new ArgumentException($"the new word '{word}' is already added");
+            if (Encode(" " + word) is [var known])
+                throw new ArgumentException($"'{word}' is already a word this model reads as one token " +
+                                            $"('{TokenName(known)}'); choose a word it has never seen");
+        }
+        return new BpeTokenizer(merges, [.. words, .. added]);
+    }
+
+    // why a string cannot be an added word (null when it can): it must be exactly one letters-only piece
+    static string? WordProblem(string word) =>
+        word.Length == 0 || word.Length > ByteLevel.MaxPieceChars ? $"give 1 to {ByteLevel.MaxPieceChars} letters"
+        : ByteLevel.Pieces(word) is not [var piece] || piece != word || !word.EnumerateRunes().All(Rune.IsLetter)
+            ? "use letters only (one word, no spaces, digits or punctuation)"
+            : null;
 
     /// <summary>Number of tokens: 4 special + 256 bytes + the merges.</summary>
     public int VocabSize => tokenBytes.Length;
@@ -81,9 +131,15 @@ public sealed class BpeTokenizer
         var pieces = new List<(int Start, int Length)>();
         ByteLevel.Split(text, pieces);
         var cached = cache.GetAlternateLookup<ReadOnlySpan<char>>();          // looks a piece up without a Substring
+        var added = wordIds.GetAlternateLookup<ReadOnlySpan<char>>();
         foreach (var (start, length) in pieces)
         {
             var piece = text.AsSpan(start, length);
+            if (words.Length > 0 && added.TryGetValue(piece, out int word))
+            {
+                ids.Add(word);
+                continue;
+            }
             if (!cached.TryGetValue(piece, out var tokens))
             {
                 tokens = EncodePiece(piece);
@@ -155,8 +211,9 @@ public sealed class BpeTokenizer
     /// <summary>The printable name of token <paramref name="id"/> ("Ġred", "&lt;pad&gt;").</summary>
     public string TokenName(int id) => id < FirstByte ? SpecialNames[id] : ByteLevel.Name(tokenBytes[id]);
 
-    // ---- tokenizer.json: {"format", "vocab": [name of id 0, ...], "merges": [[A, B], ...]} ----
-    // Merges are id pairs, which define the vocabulary; the names (ByteLevel) are there for people and checked on load.
+    // ---- tokenizer.json: {"format", "vocab": [name of id 0, ...], "merges": [[A, B], ...], "words": [...]} ----
+    // Merges are id pairs and words are the added words (absent when none), which define the vocabulary; the names
+    // (ByteLevel) are there for people and checked on load.
 
     /// <summary>The tokenizer as JSON: the token names by id (for reading) and the merges (which define it).</summary>
     public string ToJson()
@@ -166,6 +223,7 @@ public sealed class BpeTokenizer
         var pairs = new JsonArray();
         foreach (var (a, b) in merges) pairs.Add(new JsonArray(a, b));
         var root = new JsonObject { ["format"] = Format, ["vocab"] = vocab, ["merges"] = pairs };
+        if (words.Length > 0) root["words"] = new JsonArray([.. words.Select(w => (JsonNode)w)]);
         return root.ToJsonString(JsonOptions);
     }
 
@@ -181,7 +239,10 @@ public sealed class BpeTokenizer
             var merges = pairs.Select((p, r) => p is JsonArray { Count: 2 } ab
                 ? (ab[0]?.GetValue<int>() ?? -1, ab[1]?.GetValue<int>() ?? -1)
                 : throw Bad(source, $"merge {r} is not a pair of token ids")).ToList();
-            var tokenizer = new BpeTokenizer(merges);
+            var added = root["words"] is null ? null
+                : (root["words"] as JsonArray ?? throw Bad(source, "\"words\" is not an array"))
+                  .Select(w => w?.GetValue<string>() ?? throw Bad(source, "\"words\" holds a null")).ToList();
+            var tokenizer = new BpeTokenizer(merges, added);
             var names = (root["vocab"] as JsonArray)?.Select(n => n?.GetValue<string>()).ToList();
             var expected = Enumerable.Range(0, tokenizer.VocabSize).Select(tokenizer.TokenName);
             if (names is null || !names.SequenceEqual(expected))

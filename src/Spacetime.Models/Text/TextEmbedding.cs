@@ -1,11 +1,13 @@
 // TextEmbedding: what the text encoder hands to the DiT: tokens (B, L, D) and which of them are real (B·L). Padding
-// positions hold unspecified values; cross-attention must mask them with Mask.
+// positions hold unspecified values; cross-attention must mask them with Mask. PerBlock, when not null, gives each DiT
+// block its own tokens (a caption using a new word with per-block offsets, NewWords); else every block reads Tokens.
 using Spacetime.Engine;
 
 namespace Spacetime.Models.Text;
 
-/// <summary>Encoded captions: tokens (B, L, D) and their valid flags (B·L), for cross-attention.</summary>
-public sealed record TextEmbedding(Tensor Tokens, bool[] Valid)
+/// <summary>Encoded captions: tokens (B, L, D) and their valid flags (B·L), for cross-attention; optionally one
+/// token tensor (B, L, D) per DiT block.</summary>
+public sealed record TextEmbedding(Tensor Tokens, bool[] Valid, IReadOnlyList<Tensor>? PerBlock = null)
 {
     /// <summary>The key padding mask for cross-attention to these tokens (keys are the L text tokens).</summary>
     public AttentionMask Mask => new(KeyValid: Valid);

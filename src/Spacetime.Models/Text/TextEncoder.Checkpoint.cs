@@ -1,6 +1,7 @@
 // TextEncoder checkpoints: a folder with the weights (model.safetensors, state-dict keys as in NamedParameters),
 // the sizes (config.json, a TextEncoderConfig) and the tokenizer (tokenizer.json). Loading rebuilds the model from
-// the config and loads the weights strictly: missing, unexpected and mis-shaped keys are named in one message.
+// the config and loads the weights strictly: missing, unexpected and mis-shaped keys are named in one message. A model
+// that merged words with block offsets also saves them in the weights file, under WordBlocksKey (not a parameter).
 using System.Text.Json;
 using Spacetime.Engine;
 using Spacetime.Engine.IO;
@@ -22,7 +23,9 @@ public sealed partial class TextEncoder
     public void Save(string directory)
     {
         Directory.CreateDirectory(directory);
-        Safetensors.Write(Path.Combine(directory, WeightsFile), StateDict(),
+        var tensors = StateDict();
+        if (wordBlocks is not null) tensors[WordBlocksKey] = wordBlocks;
+        Safetensors.Write(Path.Combine(directory, WeightsFile), tensors,
                           new Dictionary<string, string> { ["format"] = "pt", ["model"] = "spacetime-text-encoder" });
         File.WriteAllText(Path.Combine(directory, ConfigFile), JsonSerializer.Serialize(Config, JsonOptions));
         Tokenizer.Save(Path.Combine(directory, TokenizerFile));
@@ -50,7 +53,16 @@ public sealed partial class TextEncoder
         var tokenizer = BpeTokenizer.Load(Path.Combine(directory, TokenizerFile));
         var model = new TextEncoder(config, tokenizer, new Rng(0));
         var weights = Safetensors.Read(Path.Combine(directory, WeightsFile));
-        try { model.LoadStateDict(weights.Tensors); }
+        var tensors = weights.Tensors.ToDictionary();
+        if (tensors.Remove(WordBlocksKey, out var blocks))
+        {
+            if (blocks.Rank != 3 || blocks.Size(1) != tokenizer.Words.Count || blocks.Size(2) != config.Width)
+                throw new InvalidDataException($"Text encoder checkpoint {directory}: {WeightsFile}: {WordBlocksKey} " +
+                                               $"must be (blocks, {tokenizer.Words.Count}, {config.Width}), one row " +
+                                               "per added word of the tokenizer");
+            model.wordBlocks = blocks.CopyUnscoped();
+        }
+        try { model.LoadStateDict(tensors); }
         catch (ArgumentException e)
         {
             throw new InvalidDataException($"Text encoder checkpoint {directory}: {WeightsFile}: {e.Message}", e);

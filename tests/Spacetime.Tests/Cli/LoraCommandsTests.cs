@@ -69,6 +69,32 @@ public sealed class LoraCommandsTests(LoraFixture fixture) : IClassFixture<LoraF
     }
 
     [Fact]
+    public void TrainLora_NewWordAlone_ThenGenerateAndMerge_TeachTheModelTheWord()
+    {
+        string run = New("word"), merged = New("merged");
+        var (code, output, err) = Run("train", "lora", "--model", fixture.BaseDir, "--data", fixture.WordDir,
+                                      "--targets", "none", "--new-word", LoraFixture.NewWord, "--init-word", "red",
+                                      "--word-blocks", "--steps", "3", "--batch", "2", "--out", run);
+        Assert.True(code == 0, err);
+        Assert.Contains($"no LoRA layers, new words {LoraFixture.NewWord} (textual inversion, offsets in 2 blocks)",
+                        output);
+        (code, output, _) = Run("lora", "info", run);
+        Assert.Equal(0, code);
+        Assert.Contains($"targets None, new words {LoraFixture.NewWord}", output);
+
+        string video = Path.Combine(New("gen"), "a.gif");
+        (code, _, err) = Run("generate", $"a {LoraFixture.NewWord} ball falls", "--model", fixture.BaseDir,
+                             "--lora", run, "--expand", "none", "--steps", "2", "--out", video);
+        Assert.True(code == 0, err);
+        (code, _, err) = Run("lora", "merge", "--model", fixture.BaseDir, "--lora", run, "--out", merged);
+        Assert.True(code == 0, err);
+        Assert.Equal([LoraFixture.NewWord], TextVideoModel.Load(merged).Text.Tokenizer.Words);
+        // the merged model knows the word, so the adapter cannot be applied to it again
+        AssertOneLineError(["generate", "a ball", "--model", merged, "--lora", run, "--steps", "1", "--out",
+                            New("g") + ".gif"], "--lora", $"'{LoraFixture.NewWord}' is already");
+    }
+
+    [Fact]
     public void BadInput_OneLineExit2()
     {
         string run = TrainedAdapter(), empty = New("empty"), other = New("other");
@@ -85,7 +111,12 @@ public sealed class LoraCommandsTests(LoraFixture fixture) : IClassFixture<LoraF
         AssertOneLineError(Train("--rank", "0"), "--rank", "positive");
         AssertOneLineError(Train("--alpha", "-1"), "--alpha");
         AssertOneLineError(Train("--targets", "self-attention,fc3"), "--targets", "'fc3'", "cross-attention");
-        AssertOneLineError(Train("--targets", "none"), "--targets");
+        AssertOneLineError(Train("--targets", "none"), "--targets", "--new-word");
+        AssertOneLineError(Train("--new-word", "red"), "--new-word", "'red' is already a word");
+        AssertOneLineError(Train("--new-word", "two words"), "--new-word", "letters only");
+        AssertOneLineError(Train("--init-word", "red"), "--init-word", "give the new word too");
+        AssertOneLineError(Train("--word-blocks"), "--word-blocks", "give the new word too");
+        AssertOneLineError(Train("--new-word", "zorp", "--init-word", "zzqqx"), "--init-word", "'zzqqx'");
         AssertOneLineError(["train", "lora", "--model", fixture.BaseDir, "--data", empty, "--out", New("x")],
                            "--data", "no usable clips", "data synth");
         AssertOneLineError(["train", "lora", "--model", fixture.BaseDir, "--data", New("missing"), "--out", New("x")],

@@ -188,6 +188,97 @@ public class TextEncoderTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void UseWords_OtherCaptionsUnchanged_GradientReachesOnlyTheWord_MergedEqualsLive()
+    {
+        var model = NewEncoder(seed: 4, config: Tiny with { VocabSize = 400 });           // room for new words
+        string[] plain = ["A red ball bounces.", "A tiny purple cylinder slides.", ""];
+        string[] taught = ["An olive ball bounces.", "A red ball and an olive square."];
+        using var scope = TensorScope.Begin();
+        var before = model.Encode(plain).Tokens.ToArray();
+        var words = new NewWords(["olive"], model.EmbeddingOf(" red").Reshape(1, Tiny.Width).CopyUnscoped()); // (1, D)
+        foreach (var p in model.Parameters()) p.RequiresGrad = false;
+        model.UseWords(words);
+        Assert.Equal(before, model.Encode(plain).Tokens.ToArray());                           // bit for bit
+        // the word starts as "red": the caption reads as "an red ball" does, but for its one token instead of "red"'s
+        var live = model.Encode(taught).Tokens;                                               // (2, L, D)
+        (live * live).Sum().Backward();
+        Assert.True(words.Weight.Grad!.ToArray().Any(v => v != 0), "the new word got no gradient");
+        Assert.All(model.Parameters(), p => Assert.Null(p.Grad));
+        // merged into the table (and saved), the encoder gives the same tokens without NewWords
+        var expected = live.ToArray();
+        model.MergeWords();
+        Assert.Equal(expected, model.Encode(taught).Tokens.ToArray());
+        string dir = Directory.CreateTempSubdirectory("spacetime-text-").FullName;
+        try
+        {
+            model.Save(dir);
+            var loaded = TextEncoder.Load(dir);
+            Assert.Equal(["olive"], loaded.Tokenizer.Words);
+            Assert.Equal(expected, loaded.Encode(taught).Tokens.ToArray());
+            Assert.Equal(before, loaded.Encode(plain).Tokens.ToArray());
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void UseWords_WithBlockOffsets_OnlyTheWordsPositionsMove_AndMergedSavedEncodersAgree()
+    {
+        var model = NewEncoder(seed: 5, config: Tiny with { VocabSize = 400 });
+        const int Blocks = 3;
+        var rng = new Rng(6);
+        var offsets = rng.Normal([Blocks, 1, Tiny.Width]);                                    // (Blocks, K, D)
+        var words = new NewWords(["olive"], rng.Normal([1, Tiny.Width]), offsets);
+        model.UseWords(words);
+        Assert.Equal(Blocks, model.WordBlocks);
+        using var scope = TensorScope.Begin();
+        Assert.Null(model.Encode("A red ball bounces.", "").PerBlock);                     // no word: every block alike
+        string[] captions = ["An olive ball and a red one.", "", "A red ball."];
+        var e = model.Encode(captions);
+        var perBlock = Assert.IsAssignableFrom<IReadOnlyList<Tensor>>(e.PerBlock);
+        Assert.Equal(Blocks, perBlock.Count);
+        var ids = model.Tokenizer.EncodeCaption(captions[0], Tiny.MaxTokens);
+        int at = Array.IndexOf(ids, model.Tokenizer.FirstWordId), L = e.Tokens.Size(1), D = Tiny.Width;
+        var tokens = e.Tokens.ToArray();
+        for (int l = 0; l < Blocks; l++)
+        {
+            var block = perBlock[l].ToArray();
+            var offset = offsets.ToArray().AsSpan(l * D, D);
+            for (int i = 0; i < tokens.Length; i++)
+            {
+                int b = i / (L * D), pos = i / D % L, d = i % D;
+                float expected = b == 0 && pos == at ? tokens[i] + offset[d] : tokens[i];
+                Assert.Equal(expected, block[i]);
+            }
+        }
+        var expectedBlocks = perBlock.Select(t => t.ToArray()).ToList();
+        model.MergeWords();
+        Assert.Equal(expectedBlocks, model.Encode(captions).PerBlock!.Select(t => t.ToArray()).ToList());
+        string dir = Directory.CreateTempSubdirectory("spacetime-text-").FullName;
+        try
+        {
+            model.Save(dir);
+            var loaded = TextEncoder.Load(dir);
+            Assert.Equal(Blocks, loaded.WordBlocks);
+            Assert.Equal(expectedBlocks, loaded.Encode(captions).PerBlock!.Select(t => t.ToArray()).ToList());
+            Assert.Null(loaded.Encode("A red ball.").PerBlock);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void UseWords_NoRoomKnownWordOrOtherWidth_IsRefused()
+    {
+        var full = NewEncoder(config: Tiny with { VocabSize = Tokenizer.Value.VocabSize });
+        var e = Assert.Throws<ArgumentException>(() => full.UseWords(new NewWords(["olive"], Tensor.Zeros(1, Tiny.Width))));
+        Assert.Contains("no room", e.Message);
+        var model = NewEncoder(config: Tiny with { VocabSize = 400 });
+        e = Assert.Throws<ArgumentException>(() => model.UseWords(new NewWords(["olive"], Tensor.Zeros(1, 16))));
+        Assert.Contains("another model", e.Message);
+        e = Assert.Throws<ArgumentException>(() => model.UseWords(new NewWords(["red"], Tensor.Zeros(1, Tiny.Width))));
+        Assert.Contains("already a word", e.Message);
+    }
+
+    [Fact]
     public void SaveLoad_Folder_SameOutputs()
     {
         var model = NewEncoder(seed: 9);

@@ -154,4 +154,51 @@ public class TextTokenizerTests(ITestOutputHelper output)
                          $"~{tokens} tokens for the corpus");
         Assert.Equal(4096, tok.VocabSize);
     }
+
+    [Fact]
+    public void WithWords_NewWord_IsOneTokenAndNoOtherTextChanges()
+    {
+        var tok = Trained.Value;
+        var taught = tok.WithWords(["olive", "zorp"]);
+        Assert.Equal(tok.VocabSize + 2, taught.VocabSize);
+        Assert.Equal(tok.VocabSize, taught.FirstWordId);
+        int olive = taught.FirstWordId;
+        // inside a caption (after a space) and at the start of a text: the one token, which reads " olive"
+        Assert.Equal([.. tok.Encode("a"), olive, .. tok.Encode(" ball")], taught.Encode("a olive ball"));
+        Assert.Equal([olive, .. tok.Encode(" ball")], taught.Encode("olive ball"));
+        Assert.Equal([olive + 1], taught.Encode(" zorp"));
+        Assert.Equal("a olive ball", taught.Decode(taught.Encode("a olive ball")));
+        Assert.Equal("Ġolive", taught.TokenName(olive));
+        // a word that only contains it, or differs in case, is read as before
+        foreach (string text in TextCorpus.Small().Concat(Unusual).Append("olives Olive oliveoil"))
+            Assert.Equal(tok.Encode(text), taught.Encode(text));
+    }
+
+    [Fact]
+    public void WithWords_KnownOrMalformedWord_IsRefusedSayingWhy()
+    {
+        var tok = Trained.Value;
+        string known = TextCorpus.Small().SelectMany(c => c.Split(' ')).First(w => w.Length > 2 && w.All(char.IsLetter)
+                                                                                  && tok.Encode(" " + w).Length == 1);
+        var e = Assert.Throws<ArgumentException>(() => tok.WithWords([known]));
+        Assert.Contains("already a word this model reads as one token", e.Message);
+        foreach (string bad in new[] { "", "two words", "x1", "olive!", new string('a', 65) })
+            Assert.Throws<ArgumentException>(() => tok.WithWords([bad]));
+        e = Assert.Throws<ArgumentException>(() => tok.WithWords(["olive"]).WithWords(["olive"]));
+        Assert.Contains("already added", e.Message);
+        Assert.Throws<ArgumentException>(() => tok.WithWords(["olive", "olive"]));
+    }
+
+    [Fact]
+    public void WithWords_ToJsonAndBack_KeepsTheWords()
+    {
+        var taught = Trained.Value.WithWords(["olive"]);
+        var back = BpeTokenizer.FromJson(taught.ToJson());
+        Assert.Equal(["olive"], back.Words);
+        Assert.Equal(taught.VocabSize, back.VocabSize);
+        Assert.Equal(taught.Encode("an olive square"), back.Encode("an olive square"));
+        Assert.DoesNotContain("\"words\"", Trained.Value.ToJson());                 // files without words unchanged
+        var broken = taught.ToJson().Replace("\"olive\"", "\"two words\"");
+        Assert.Throws<InvalidDataException>(() => BpeTokenizer.FromJson(broken));
+    }
 }

@@ -23,6 +23,9 @@ public sealed class LoraFixture : IDisposable
     public string DataDir => Path.Combine(Root, "data");
     /// <summary>Four other world clips at exactly the tiny model's clip (32x32, 5 frames at 8 fps), with their truth.</summary>
     public string PriorDir => Path.Combine(Root, "prior");
+    /// <summary>The data's clips with a word no caption uses ("zorp") in every caption and prompt.</summary>
+    public string WordDir => Path.Combine(Root, "word");
+    public const string NewWord = "zorp";
 
     public LoraFixture()
     {
@@ -33,6 +36,12 @@ public sealed class LoraFixture : IDisposable
             var clip = WorldClip.Render(new ClipSettings(seed, 32, 32, 1, 8));
             writer.Add(clip.Frames, clip.Caption, clip.Prompt);
         }
+        using (var word = new DatasetWriter(WordDir))
+            for (long seed = 1; seed <= 4; seed++)
+            {
+                var clip = WorldClip.Render(new ClipSettings(seed, 32, 32, 1, 8));
+                word.Add(clip.Frames, $"A {NewWord} scene. {clip.Caption}", $"a {NewWord} {clip.Prompt}");
+            }
         using var prior = new DatasetWriter(PriorDir);
         for (long seed = 11; seed <= 14; seed++)
         {
@@ -307,5 +316,95 @@ public sealed class LoraTests(LoraFixture fixture) : IClassFixture<LoraFixture>
         new LoraAdapter(new DitLora(dit, new LoraConfig()), new ModelIdentity("world-s", new string('0', 64))).Save(file);
         double percent = 100.0 * new FileInfo(file).Length / new FileInfo(Path.Combine(dir, "model.safetensors")).Length;
         Assert.InRange(percent, 1, 5);
+    }
+
+    [Fact]
+    public void TrainLora_NewWordAlone_TrainsOnlyItsEmbedding_AndOtherCaptionsReadAsBefore()
+    {
+        var model = Base();
+        var identity = ModelIdentity.Of(fixture.BaseDir);
+        var words = new LoraWords([LoraFixture.NewWord], Init: "red");
+        var none = new LoraConfig { Targets = LoraTargets.None };
+        var task = DitTrainer.NewLoraTask(model, identity, none, Steps, NewRun(), Dataset.Load(fixture.WordDir),
+                                          words: words);
+        using (TensorScope.Begin())
+            task.Loss(0, 0, Trainer.StepRng(Steps, 0, 0)).Loss.Backward();
+        Assert.All(model.Parameters(), p => Assert.Null(p.Grad));
+        var (name, weight) = Assert.Single(task.Model.NamedParameters());
+        Assert.Equal("new_words.weight", name);
+        Assert.True(weight.Grad!.ToArray().Any(v => v != 0), "the new word got no gradient");
+
+        string run = NewRun();
+        DitTrainer.TrainLora(Base(), identity, none, Steps with { Lr = 1e-2f }, run, Dataset.Load(fixture.WordDir),
+                             words: words);
+        var header = LoraAdapter.ReadHeader(run);
+        Assert.Equal([LoraFixture.NewWord], header.Words);
+        Assert.Equal(LoraTargets.None, header.Config.Targets);
+        var baseModel = Base();
+        var adapter = LoraAdapter.Load(run, baseModel.Dit);
+        var start = baseModel.Text.EmbeddingOf(" red").ToArray();
+        Assert.NotEqual(start, adapter.Layers.Words!.Weight.ToArray());                 // it trained
+
+        // merged: captions without the word encode bit for bit as the base's; with it, as the adapter's row says
+        var merged = Base();
+        adapter.MergeInto(merged);
+        Assert.Equal([LoraFixture.NewWord], merged.Text.Tokenizer.Words);
+        using var scope = TensorScope.Begin();
+        string[] plain = ["A red ball falls.", "Two blue squares drift left."];
+        Assert.Equal(baseModel.Text.Encode(plain).Tokens.ToArray(), merged.Text.Encode(plain).Tokens.ToArray());
+        string taught = $"A {LoraFixture.NewWord} ball falls.";
+        Assert.NotEqual(baseModel.Text.Encode(taught).Tokens.ToArray(), merged.Text.Encode(taught).Tokens.ToArray());
+        foreach (var (key, t) in baseModel.Dit.StateDict())                              // the DiT untouched
+            TensorAssert.BitwiseEqual(t.ToArray(), merged.Dit.StateDict()[key].ToArray(), key);
+
+        // resuming with another word is refused, naming the run's
+        var e = Assert.Throws<ArgumentException>(() => DitTrainer.TrainLora(Base(), identity, none,
+            Steps with { Steps = 5 }, run, Dataset.Load(fixture.WordDir), words: new LoraWords(["blorp"])));
+        Assert.Contains($"new words {LoraFixture.NewWord}", e.Message);
+    }
+
+    [Fact]
+    public void TrainLora_NewWordWithBlockOffsets_TheyTrain_SaveLoad_AndMergedEqualsLive()
+    {
+        var identity = ModelIdentity.Of(fixture.BaseDir);
+        var words = new LoraWords([LoraFixture.NewWord], Init: "red", PerBlock: true);
+        var none = new LoraConfig { Targets = LoraTargets.None };
+        string run = NewRun();
+        var model = Base();
+        var task = DitTrainer.NewLoraTask(model, identity, none, Steps, run, Dataset.Load(fixture.WordDir),
+                                          words: words);
+        using (TensorScope.Begin())
+            task.Loss(0, 0, Trainer.StepRng(Steps, 0, 0)).Loss.Backward();
+        var grads = task.Model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.Grad);
+        Assert.Equal(["new_words.weight", "new_words.block_weight"], grads.Keys);
+        Assert.All(grads, g => Assert.True(g.Value!.ToArray().Any(v => v != 0), $"{g.Key} got no gradient"));
+
+        DitTrainer.TrainLora(Base(), identity, none, Steps with { Lr = 1e-2f }, run, Dataset.Load(fixture.WordDir),
+                             words: words);
+        var live = Base();
+        var adapter = LoraAdapter.Load(run, live.Dit);
+        Assert.Equal(live.Dit.Config.Depth, adapter.Layers.Words!.Blocks);
+        Assert.Contains(adapter.Layers.Words.BlockWeight!.ToArray(), v => v != 0);
+        live.Text.UseWords(adapter.Layers.Words);
+        var merged = Base();
+        LoraAdapter.Load(run, merged.Dit).MergeInto(merged);
+        var rng = new Rng(3);
+        using var scope = TensorScope.Begin();
+        var c = live.Dit.Config;
+        var x = rng.Normal([1, c.InChannels, 2 * c.PatchT, 2 * c.Patch, 2 * c.Patch]);       // (1, C, T, h, w)
+        var t = Tensor.From([0.6f], 1);
+        foreach (string caption in new[] { $"A {LoraFixture.NewWord} ball falls.", "A red ball falls." })
+        {
+            using var noGrad = Autograd.NoGrad();
+            var a = live.Predict(x, t, live.Text.Encode(caption)).ToArray();
+            var b = merged.Predict(x, t, merged.Text.Encode(caption)).ToArray();
+            TensorAssert.BitwiseEqual(a, b, caption);
+        }
+        using (Autograd.NoGrad())
+        {
+            var plain = Base();
+            TensorAssert.BitwiseEqual(plain.Predict(x, t, plain.Text.Encode("A red ball falls.")).ToArray(),
+                                      merged.Predict(x, t, merged.Text.Encode("A red ball falls.")).ToArray(), "base");
+        }
     }
 }
