@@ -86,9 +86,12 @@ static IEnumerable<ClipSettings> Scenes(long first, double seconds)
 }
 
 // "a red ball" -> "an olive ball", "The large red circle" -> "The large olive circle" (with the default word)
-string Rename(string text) =>
-    Regex.Replace(Regex.Replace(text, $@"\b([Aa]) {OldWord}\b", m => $"{m.Groups[1].Value}{("aeiou".Contains(NewWord[0]) ? "n" : "")} {NewWord}"),
-                  $@"\b{OldWord}\b", NewWord);
+string Rename(string text)
+{
+    string article = "aeiou".Contains(NewWord[0]) ? "n" : "";
+    return Regex.Replace(Regex.Replace(text, $@"\b([Aa]) {OldWord}\b", m => $"{m.Groups[1].Value}{article} {NewWord}"),
+                         $@"\b{OldWord}\b", NewWord);
+}
 
 // every pixel that is a blend a·red + (1 - a)·bg (to within a few RGB units) becomes a·new + (1 - a)·bg
 Frames Repaint(Frames frames, (byte R, byte G, byte B) bg)

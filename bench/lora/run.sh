@@ -9,8 +9,9 @@
 #   INIT_WORD (the known word it starts from, e.g. yellow), WORD_BLOCKS (1: also per-block offsets, P+),
 #   NEW_COLOUR (word=R,G,B; default olive=128,128,0)
 # 1) bench/lora/clips.cs makes 100 world clips whose red objects are painted olive and captioned "olive" (OUT/data,
-#    with their truth), and 24 held-out captions with the word (OUT/prompts.txt); with PRIOR, `data synth` renders
-#    that many ordinary world clips at the model's size into OUT/prior;
+#    with their truth), and 24 held-out captions with the word (OUT/prompts.txt); 24 of the clips go through the
+#    base's VAE and back (OUT/vae-ceiling: how often the colour survives the latent space at all); with PRIOR,
+#    `data synth` renders that many ordinary world clips at the model's size into OUT/prior;
 # 2) train lora on them (rank RANK on TARGETS) for at most MINUTES, into OUT/lora (rerun to resume);
 # 3) merge the adapter into a model folder (OUT/merged);
 # 4) generate every held-out caption (as written: --expand none, since the built-in expander does not know the word)
@@ -33,6 +34,14 @@ words=()
 [[ -n ${WORD_BLOCKS:-} ]] && words+=(--word-blocks)
 frames=$(sed -n 's/.*"frames": *\([0-9]*\).*/\1/p' "$base/spacetime.json")          # the base's clip length
 [[ -f $out/prompts.txt ]] || "${clips[@]}" make "$out" 100 24 "$frames"
+# the ceiling: 24 training clips through the base's VAE and back (no adapter can show the colour more often than this)
+if [[ -d $base/vae && ! -f $out/vae-ceiling/done ]]; then
+    mkdir -p "$out/vae-ceiling"
+    for clip in $(ls "$out/data/clips" | head -24); do
+        ./spacetime vae reconstruct --vae "$base/vae" -i "$out/data/clips/$clip" -o "$out/vae-ceiling/$clip" > /dev/null
+    done
+    touch "$out/vae-ceiling/done"
+fi
 mix=()
 if (( prior > 0 )); then
     [[ -f $out/prior/captions.jsonl ]] || ./spacetime data synth --count "$prior" --sizes 128x128 --seconds "$(awk -v f="$frames" 'BEGIN { print f / 8 }')" --fps 8 \
@@ -56,7 +65,8 @@ for which in base lora; do
         seed=$((seed + 1))
     done < "$out/prompts.txt"
 done
-"${clips[@]}" score "$out/gen-base" "$out/gen-lora" | tee "$out/score.md"
+"${clips[@]}" score $([[ -d $out/vae-ceiling ]] && echo "$out/vae-ceiling") "$out/gen-base" "$out/gen-lora" \
+    | tee "$out/score.md"
 
 [[ -f $out/eval-base/report.md ]] || ./spacetime eval --model "$base" --prompts 24 --out "$out/eval-base"
 ./spacetime eval --model "$out/merged" --prompts 24 --out "$out/eval-lora"

@@ -142,6 +142,11 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
         var notes = new List<string>();
         var plan = Plan(r, notes);
         string caption = r.ExpandPrompt ? (r.Expander ?? BuiltInExpander.Instance).Expand(r.Prompt, notes) : r.Prompt;
+        foreach (string word in model.Text.Tokenizer.Words)                                // taught by an adapter
+            if (HasWord(r.Prompt, word) && !HasWord(caption, word))
+                notes.Add($"'{word}' is a word this model was taught (an adapter's new word), but the prompt " +
+                          "expander does not know it and left it out; write the dense caption yourself with --expand " +
+                          "none, or expand with --expand llm");
         using var noGrad = Autograd.NoGrad();
         using var outer = TensorScope.Begin();
         var text = model.Text.Encode(caption, r.Negative);                                 // (2, L, Dt): cond, uncond
@@ -415,4 +420,8 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
         }
         return guide;
     }
+
+    static bool HasWord(string text, string word) =>
+        System.Text.RegularExpressions.Regex.IsMatch(text, $@"\b{word}\b",
+                                                     System.Text.RegularExpressions.RegexOptions.IgnoreCase);
 }
