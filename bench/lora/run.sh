@@ -70,4 +70,4 @@ done
 
 [[ -f $out/eval-base/report.md ]] || ./spacetime eval --model "$base" --prompts 24 --out "$out/eval-base"
 ./spacetime eval --model "$out/merged" --prompts 24 --out "$out/eval-lora"
-echo "compare $out/eval-base/report.md with $out/eval-lora/report.md; olive vs red: $out/score.md"
+echo "compare $out/eval-base/report.md with $out/eval-lora/report.md; the new colour against red: $out/score.md"

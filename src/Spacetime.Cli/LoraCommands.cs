@@ -71,11 +71,16 @@ internal static class LoraCommands
         {
             string path = LoraAdapter.Resolve(parsed.GetValue(adapter)!);
             var (cfg, words, baseModel) = LoraAdapter.ReadHeader(path);
-            long values = Spacetime.Engine.IO.Safetensors.Read(path).Tensors.Values.Sum(t => (long)t.Count);
-            io.OutWriter.WriteLine($"{path}: rank {cfg.Rank}, alpha {cfg.Alpha.ToString(CultureInfo.InvariantCulture)} " +
-                                   $"(scale {cfg.Scale.ToString("0.###", CultureInfo.InvariantCulture)}), targets " +
-                                   $"{cfg.Targets}, new words {(words.Count == 0 ? "none" : string.Join(", ", words))}, " +
-                                   $"{values:N0} parameters, {new FileInfo(path).Length:N0} bytes");
+            var tensors = Spacetime.Engine.IO.Safetensors.Read(path).Tensors;
+            long values = tensors.Values.Sum(t => (long)t.Count);
+            string layers = cfg.Targets == LoraTargets.None ? "no LoRA layers"
+                : $"rank {cfg.Rank}, alpha {cfg.Alpha.ToString(CultureInfo.InvariantCulture)} (scale " +
+                  $"{cfg.Scale.ToString("0.###", CultureInfo.InvariantCulture)}), targets {cfg.Targets}";
+            string blocks = tensors.TryGetValue("new_words.block_weight", out var b) ? $" (offsets in {b.Size(0)} blocks)"
+                : "";
+            io.OutWriter.WriteLine($"{path}: {layers}, new words " +
+                                   $"{(words.Count == 0 ? "none" : string.Join(", ", words))}{blocks}, {values:N0} " +
+                                   $"parameters, {new FileInfo(path).Length:N0} bytes");
             io.OutWriter.WriteLine($"base model: '{baseModel.Id}', weights sha256 {baseModel.WeightsSha256}");
             return CliRunner.Ok;
         });

@@ -97,9 +97,8 @@ public sealed partial class TextEncoder : Module
             using (Autograd.NoGrad())
             {
                 int blocks = Math.Max(newWords.Blocks, wordBlocks?.Size(0) ?? 0);
-                wordBlocks = Enumerable.Range(0, blocks).Select(l => BlockTable(l, blocks).Slice(0, 1, Words)
-                                                                          .Unsqueeze(0))
-                                       .Aggregate((a, b) => F.Concat([a, b], 0)).CopyUnscoped();   // (Blocks, W, D)
+                var rows = Enumerable.Range(0, blocks).Select(l => BlockTable(l).Slice(0, 1, Words).Unsqueeze(0));
+                wordBlocks = F.Concat([.. rows], 0).CopyUnscoped();                           // (Blocks, W, D)
             }
         newWords = null;
     }
@@ -153,12 +152,12 @@ public sealed partial class TextEncoder : Module
         if (blocks == 0 || !ids.Any(id => id >= first)) return null;
         var rowOf = ids.Select(id => id >= first ? 1 + id - first : 0).ToArray();          // 0: no offset
         return Enumerable.Range(0, blocks)
-                         .Select(l => tokens + F.Embedding(BlockTable(l, blocks), rowOf, rows, L)).ToArray();
+                         .Select(l => tokens + F.Embedding(BlockTable(l), rowOf, rows, L)).ToArray();
     }
 
     // (1 + W, D): row 0 zero (every token that is not a word), then block l's offset of each word: merged words' from
     // wordBlocks, the words in use from NewWords, zero for a word without offsets
-    Tensor BlockTable(int l, int blocks)
+    Tensor BlockTable(int l)
     {
         int D = Config.Width, merged = wordBlocks?.Size(1) ?? 0, live = newWords is null ? 0 : newWords.Words.Count;
         int between = Words - merged - live;                   // words merged without offsets, or in use without them
@@ -166,8 +165,7 @@ public sealed partial class TextEncoder : Module
         if (merged > 0) parts.Add(wordBlocks!.Slice(0, l, 1).Reshape(merged, D));
         if (between > 0) parts.Add(Tensor.Zeros(between, D));
         if (live > 0)
-            parts.Add(newWords!.BlockWeight is { } b && l < blocks ? b.Slice(0, l, 1).Reshape(live, D)
-                                                                   : Tensor.Zeros(live, D));
+            parts.Add(newWords!.BlockWeight is { } b ? b.Slice(0, l, 1).Reshape(live, D) : Tensor.Zeros(live, D));
         return F.Concat([.. parts], 0);
     }
 

@@ -80,7 +80,7 @@ public sealed class LoraCommandsTests(LoraFixture fixture) : IClassFixture<LoraF
                         output);
         (code, output, _) = Run("lora", "info", run);
         Assert.Equal(0, code);
-        Assert.Contains($"targets None, new words {LoraFixture.NewWord}", output);
+        Assert.Contains($"no LoRA layers, new words {LoraFixture.NewWord} (offsets in 2 blocks)", output);
 
         string video = Path.Combine(New("gen"), "a.gif");
         (code, _, err) = Run("generate", $"a {LoraFixture.NewWord} ball falls", "--model", fixture.BaseDir,
