@@ -221,45 +221,6 @@ public static unsafe partial class AttentionKernels
     static void GemmCols(int nr, int m, int panels, int kc, float* a, long lda, float* b, long ldb, float* c, long ldc,
                          bool accumulate) => Gemm(nr, m, panels, kc, a, 1, lda, b, ldb, c, ldc, accumulate);
 
-    // 2^x for x <= ~0 (softmax arguments), relative error < 1e-7: x = n + f with n = round(x), |f| <= 1/2, 2^f from a
-    // degree-6 polynomial (Chebyshev-node fit, 1.9e-8 max relative error on [-1/2, 1/2]), times 2^n built in the
-    // exponent bits. x is clamped at -127, where n + 127 = 0 makes the scale (and so -inf, a masked score) exactly 0.
-    // Max(-127, x) keeps a NaN x (vmaxps returns its second operand), so NaN propagates.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> Exp2(Vector256<float> x)
-    {
-        x = Avx.Max(Vector256.Create(-127f), x);
-        Vector256<float> n = Avx.RoundToNearestInteger(x);
-        Vector256<float> f = x - n;
-        Vector256<float> p = Vector256.Create(1.546144485e-04f);
-        p = Fma.MultiplyAdd(p, f, Vector256.Create(1.340042800e-03f));
-        p = Fma.MultiplyAdd(p, f, Vector256.Create(9.618056938e-03f));
-        p = Fma.MultiplyAdd(p, f, Vector256.Create(5.550327152e-02f));
-        p = Fma.MultiplyAdd(p, f, Vector256.Create(2.402265072e-01f));
-        p = Fma.MultiplyAdd(p, f, Vector256.Create(6.931471825e-01f));
-        p = Fma.MultiplyAdd(p, f, Vector256<float>.One);
-        Vector256<int> e = Avx2.ShiftLeftLogical(Avx.ConvertToVector256Int32(n) + Vector256.Create(127), 23);
-        return p * e.AsSingle();
-    }
-
-    // Exp2 for the wide kernels, the same steps on Vector512 (portable API: emulated where not accelerated).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<float> Exp2(Vector512<float> x)
-    {
-        x = Vector512.MaxNative(Vector512.Create(-127f), x);
-        Vector512<float> n = Vector512.Round(x);
-        Vector512<float> f = x - n;
-        Vector512<float> p = Vector512.Create(1.546144485e-04f);
-        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(1.340042800e-03f));
-        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(9.618056938e-03f));
-        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(5.550327152e-02f));
-        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(2.402265072e-01f));
-        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(6.931471825e-01f));
-        p = Vector512.FusedMultiplyAdd(p, f, Vector512<float>.One);
-        Vector512<int> e = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23);
-        return p * e.AsSingle();
-    }
-
     // Per-thread scratch: a pinned (never moving) array, handed out 64-byte aligned. Grows, never shrinks.
     [ThreadStatic] static float[]? scratch;
 

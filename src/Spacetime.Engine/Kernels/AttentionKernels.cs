@@ -43,7 +43,7 @@ public static unsafe partial class AttentionKernels
     // Tile sizes: on Zen 3 (1 thread, HD 64) BR = 32 ran ~20% slower and BR = 128 or BC = 128 ~5% slower than 64 x 64.
     const int BR = 64;   // queries per tile (2 wide or 4 narrow micro-kernel lane panels)
     const int BC = 64;   // keys per tile
-    const float Log2E = 1.44269504088896341f;
+    const float Log2E = FastMath.Log2E;
     const double Ln2 = 0.69314718055994531;
 
     // A strided operand, pinned: element (b, h, n, d) at P[b*S.B + h*S.H + n*S.N + d].
@@ -193,11 +193,11 @@ public static unsafe partial class AttentionKernels
             Vector256<float> sum = default;
             for (int j = 0; j < jb; j++)
             {
-                Vector256<float> p = Exp2(Vector256.Load(st + j * BR + v) - mSafe);
+                Vector256<float> p = FastMath.Exp2(Vector256.Load(st + j * BR + v) - mSafe);
                 Vector256.Store(p, st + j * BR + v);
                 sum += p;
             }
-            Vector256<float> alpha = Exp2(mOld - mSafe);
+            Vector256<float> alpha = FastMath.Exp2(mOld - mSafe);
             Vector256.Store(Fma.MultiplyAdd(Vector256.Load(l + v), alpha, sum), l + v);
             Vector256.Store(mNew, m + v);
             for (int d = 0; d < HD; d++) Vector256.Store(Vector256.Load(ot + d * BR + v) * alpha, ot + d * BR + v);
@@ -216,11 +216,11 @@ public static unsafe partial class AttentionKernels
             Vector512<float> sum = default;
             for (int j = 0; j < jb; j++)
             {
-                Vector512<float> p = Exp2(Vector512.Load(st + j * BR + v) - mSafe);
+                Vector512<float> p = FastMath.Exp2(Vector512.Load(st + j * BR + v) - mSafe);
                 Vector512.Store(p, st + j * BR + v);
                 sum += p;
             }
-            Vector512<float> alpha = Exp2(mOld - mSafe);
+            Vector512<float> alpha = FastMath.Exp2(mOld - mSafe);
             Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(l + v), alpha, sum), l + v);
             Vector512.Store(mNew, m + v);
             for (int d = 0; d < HD; d++) Vector512.Store(Vector512.Load(ot + d * BR + v) * alpha, ot + d * BR + v);
@@ -395,7 +395,7 @@ public static unsafe partial class AttentionKernels
                 Vector512<float> lv = Vector512.Load(lse2 + v), dv = Vector512.Load(dd + v);
                 for (int j = 0; j < jb; j++)
                 {
-                    Vector512<float> p = Exp2(Vector512.Load(st + j * BR + v) - lv);
+                    Vector512<float> p = FastMath.Exp2(Vector512.Load(st + j * BR + v) - lv);
                     Vector512.Store(p, st + j * BR + v);
                     Vector512.Store(p * (Vector512.Load(dpt + j * BR + v) - dv), dpt + j * BR + v);
                 }
@@ -407,7 +407,7 @@ public static unsafe partial class AttentionKernels
             Vector256<float> lv = Vector256.Load(lse2 + v), dv = Vector256.Load(dd + v);
             for (int j = 0; j < jb; j++)
             {
-                Vector256<float> p = Exp2(Vector256.Load(st + j * BR + v) - lv);
+                Vector256<float> p = FastMath.Exp2(Vector256.Load(st + j * BR + v) - lv);
                 Vector256.Store(p, st + j * BR + v);
                 Vector256.Store(p * (Vector256.Load(dpt + j * BR + v) - dv), dpt + j * BR + v);
             }

@@ -220,11 +220,11 @@ public static unsafe partial class MatMulKernels
     }
 
     static Vector512<float> Gelu(Vector512<float> v) =>
-        v / (Vector512<float>.One + Vector512.Exp(Vector512.Create(-2f * UnaryKernels.Sqrt2OverPi)
+        v / (Vector512<float>.One + FastMath.Exp(Vector512.Create(-2f * UnaryKernels.Sqrt2OverPi)
                                                   * (v + Vector512.Create(UnaryKernels.GeluCoeff) * v * v * v)));
 
     static Vector256<float> Gelu(Vector256<float> v) =>
-        v / (Vector256<float>.One + Vector256.Exp(Vector256.Create(-2f * UnaryKernels.Sqrt2OverPi)
+        v / (Vector256<float>.One + FastMath.Exp(Vector256.Create(-2f * UnaryKernels.Sqrt2OverPi)
                                                   * (v + Vector256.Create(UnaryKernels.GeluCoeff) * v * v * v)));
 
     // v1: one row of C per Par item; op(A)[i,k] and op(B)[k,j] read through the layout flags.

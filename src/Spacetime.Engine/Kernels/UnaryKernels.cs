@@ -183,7 +183,7 @@ internal static unsafe class UnaryKernels
     {
         var one = Vector512<float>.One;
         var v2 = v * v;
-        var s = one / (one + Vector512.Exp(Vector512.Create(-2f * Sqrt2OverPi) * v
+        var s = one / (one + FastMath.Exp(Vector512.Create(-2f * Sqrt2OverPi) * v
                                            * (one + Vector512.Create(GeluCoeff) * v2)));     // sigmoid(2u)
         return s + Vector512.Create(2f * Sqrt2OverPi) * v * s * (one - s) * (one + Vector512.Create(3f * GeluCoeff) * v2);
     }
@@ -192,7 +192,7 @@ internal static unsafe class UnaryKernels
     {
         var one = Vector256<float>.One;
         var v2 = v * v;
-        var s = one / (one + Vector256.Exp(Vector256.Create(-2f * Sqrt2OverPi) * v
+        var s = one / (one + FastMath.Exp(Vector256.Create(-2f * Sqrt2OverPi) * v
                                            * (one + Vector256.Create(GeluCoeff) * v2)));     // sigmoid(2u)
         return s + Vector256.Create(2f * Sqrt2OverPi) * v * s * (one - s) * (one + Vector256.Create(3f * GeluCoeff) * v2);
     }
