@@ -141,12 +141,16 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
     {
         var notes = new List<string>();
         var plan = Plan(r, notes);
-        string caption = r.ExpandPrompt ? (r.Expander ?? BuiltInExpander.Instance).Expand(r.Prompt, notes) : r.Prompt;
-        foreach (string word in model.Text.Tokenizer.Words)                                // taught by an adapter
+        var taught = model.Text.Tokenizer.Words;                                           // an adapter's new words
+        string caption = !r.ExpandPrompt ? r.Prompt
+            : (r.Expander ?? BuiltInExpander.Instance) is BuiltInExpander builtIn
+                ? builtIn.Expand(r.Prompt, notes, taught)                                  // kept as colours
+                : r.Expander!.Expand(r.Prompt, notes);
+        foreach (string word in taught)
             if (HasWord(r.Prompt, word) && !HasWord(caption, word))
                 notes.Add($"'{word}' is a word this model was taught (an adapter's new word), but the prompt " +
-                          "expander does not know it and left it out; write the dense caption yourself with --expand " +
-                          "none, or expand with --expand llm");
+                          "expander left it out (the built-in one keeps a new word only where a colour goes); write " +
+                          "the dense caption yourself with --expand none, or expand with --expand llm");
         using var noGrad = Autograd.NoGrad();
         using var outer = TensorScope.Begin();
         var text = model.Text.Encode(caption, r.Negative);                                 // (2, L, Dt): cond, uncond

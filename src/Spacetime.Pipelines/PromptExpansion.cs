@@ -32,6 +32,11 @@ public sealed class BuiltInExpander : IPromptExpander
 
     /// <inheritdoc/>
     public string Expand(string prompt, List<string> notes) => PromptExpander.Expand(prompt);
+
+    /// <summary>The same, keeping <paramref name="newColours"/> (colour words the model was taught by an adapter).
+    /// </summary>
+    public string Expand(string prompt, List<string> notes, IReadOnlyList<string> newColours) =>
+        PromptExpander.Expand(prompt, newColours);
 }
 
 /// <summary>Where the LLM is and how long to wait for it.</summary>

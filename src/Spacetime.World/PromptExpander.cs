@@ -24,7 +24,10 @@
 // At most ten objects and eight actions per object are kept (the reader keeps every action, for CaptionFacts, which
 // reads long captions with it; the plan takes the first eight). Unknown words are ignored; a prompt in which no
 // object or action is recognised is returned as typed (trimmed), since a caption would have to invent its content.
+// Colour words a model was taught beyond the world's (an adapter's new words, `train lora --new-word`) are kept: each
+// is read as a palette colour the prompt does not use, and written back in the caption (Expand(prompt, newColours)).
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace Spacetime.World;
 
@@ -49,6 +52,34 @@ public static class PromptExpander
         if (reading.Things.Count == 0) return prompt.Trim();
         return CaptionWriter.Write(Plan(reading));
     }
+
+    /// <summary>
+    /// The dense caption for <paramref name="prompt"/>, which may use <paramref name="newColours"/>: colour words a
+    /// model was taught that the world does not have. Each such word in the prompt stands in for a palette colour the
+    /// prompt does not use while it is expanded, and is written back in the caption, its article fixed ("an olive
+    /// ball bounces" -> "... a medium olive circle ..."). Without such a word it is <see cref="Expand(string)"/>.
+    /// </summary>
+    public static string Expand(string prompt, IReadOnlyList<string> newColours)
+    {
+        var swaps = new List<(string Stand, string Word)>();
+        string text = prompt;
+        foreach (string word in newColours)
+        {
+            if (!HasWord(text, word)) continue;
+            string? stand = CaptionGrammar.Colours.FirstOrDefault(c => !HasWord(prompt, c) && swaps.All(s => s.Stand != c));
+            if (stand is null) break;                                    // every palette colour is named already
+            text = Regex.Replace(text, $@"\b{Regex.Escape(word)}\b", stand, RegexOptions.IgnoreCase);
+            swaps.Add((stand, word));
+        }
+        string caption = Expand(text);
+        foreach (var (stand, word) in swaps)                             // "a red" -> "an olive", "A red" -> "An olive"
+            caption = Regex.Replace(caption, $@"\b(?:([Aa])n? )?{stand}\b", m => m.Groups[1].Success
+                ? $"{m.Groups[1].Value}{CaptionGrammar.Article(word)[1..]} {word}" : word);
+        return caption;
+    }
+
+    static bool HasWord(string text, string word) =>
+        Regex.IsMatch(text, $@"\b{Regex.Escape(word)}\b", RegexOptions.IgnoreCase);
 
     /// <summary>Lower-case ASCII words; ". ; ! ?" become "." and "," stays; everything else separates words.</summary>
     internal static List<string> Words(string prompt)

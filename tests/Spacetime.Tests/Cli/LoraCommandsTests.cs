@@ -86,11 +86,13 @@ public sealed class LoraCommandsTests(LoraFixture fixture) : IClassFixture<LoraF
         (code, _, err) = Run("generate", $"a {LoraFixture.NewWord} ball falls", "--model", fixture.BaseDir,
                              "--lora", run, "--expand", "none", "--steps", "2", "--out", video);
         Assert.True(code == 0, err);
-        // the built-in expander does not know the word: it is left out of the caption, and generate says so
+        // the built-in expander keeps the taught word where a colour goes
         (code, output, err) = Run("generate", $"a {LoraFixture.NewWord} ball falls", "--model", fixture.BaseDir,
                                   "--lora", run, "--steps", "1", "--out", Path.Combine(New("gen"), "b.gif"));
         Assert.True(code == 0, err);
-        Assert.Contains($"'{LoraFixture.NewWord}' is a word this model was taught", output + err);
+        Assert.Contains($"caption: A video of one object", output);
+        Assert.Contains($"The medium {LoraFixture.NewWord} circle starts at the top", output);
+        Assert.DoesNotContain("is a word this model was taught", output + err);
         (code, _, err) = Run("lora", "merge", "--model", fixture.BaseDir, "--lora", run, "--out", merged);
         Assert.True(code == 0, err);
         Assert.Equal([LoraFixture.NewWord], TextVideoModel.Load(merged).Text.Tokenizer.Words);

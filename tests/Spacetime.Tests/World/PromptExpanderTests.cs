@@ -187,4 +187,19 @@ public class PromptExpanderTests
             else Assert.InRange(Counted(expanded), 1, PromptExpander.MaxObjects);
         }
     }
+
+    [Fact]
+    public void Expand_WithNewColourWords_KeepsThemWhereTheColourGoes()
+    {
+        // the word stands in for the first palette colour the prompt leaves free (red), which is then written back
+        Assert.Equal(PromptExpander.Expand("A red ball bounces").Replace("red", "olive"),
+                     PromptExpander.Expand("An olive ball bounces", ["olive"]));
+        // beside palette colours it takes one the prompt does not use, and the others stay
+        string two = PromptExpander.Expand("a red ball hits an olive square", ["olive"]);
+        Assert.Contains("From left to right: a medium red circle and a medium olive square.", two);
+        Assert.DoesNotMatch(@"\borange\b", two);
+        // without the word, or without new words, it is the plain expansion
+        Assert.Equal(PromptExpander.Expand("a red ball falls"), PromptExpander.Expand("a red ball falls", ["olive"]));
+        Assert.Equal(PromptExpander.Expand("a ball falls"), PromptExpander.Expand("a ball falls", []));
+    }
 }
