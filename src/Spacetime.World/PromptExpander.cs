@@ -57,15 +57,19 @@ public static class PromptExpander
     /// The dense caption for <paramref name="prompt"/>, which may use <paramref name="newColours"/>: colour words a
     /// model was taught that the world does not have. Each such word in the prompt stands in for a palette colour the
     /// prompt does not use while it is expanded, and is written back in the caption, its article fixed ("an olive
-    /// ball bounces" -> "... a medium olive circle ..."). Without such a word it is <see cref="Expand(string)"/>.
+    /// ball bounces" -> "... The medium olive circle ..."). A word right after a palette colour ("a red star") is not
+    /// in a colour's place and is left out, as any word the world does not know. Without such a word it is <see cref="Expand(string)"/>.
     /// </summary>
     public static string Expand(string prompt, IReadOnlyList<string> newColours)
     {
         var swaps = new List<(string Stand, string Word)>();
         string text = prompt;
+        string colours = string.Join("|", CaptionGrammar.Colours);
         foreach (string word in newColours)
         {
-            if (!HasWord(text, word)) continue;
+            // not where a colour already stands before it ("a red star": a taught shape, not a colour)
+            if (!HasWord(text, word)
+                || Regex.IsMatch(text, $@"\b(?:{colours})\s+{Regex.Escape(word)}\b", RegexOptions.IgnoreCase)) continue;
             string? stand = CaptionGrammar.Colours.FirstOrDefault(c => !HasWord(prompt, c) && swaps.All(s => s.Stand != c));
             if (stand is null) break;                                    // every palette colour is named already
             text = Regex.Replace(text, $@"\b{Regex.Escape(word)}\b", stand, RegexOptions.IgnoreCase);

@@ -198,6 +198,8 @@ public class PromptExpanderTests
         string two = PromptExpander.Expand("a red ball hits an olive square", ["olive"]);
         Assert.Contains("From left to right: a medium red circle and a medium olive square.", two);
         Assert.DoesNotMatch(@"\borange\b", two);
+        // right after a colour it is not a colour ("a red star"): left out, as an unknown word
+        Assert.Equal(PromptExpander.Expand("a red star falls"), PromptExpander.Expand("a red star falls", ["star"]));
         // without the word, or without new words, it is the plain expansion
         Assert.Equal(PromptExpander.Expand("a red ball falls"), PromptExpander.Expand("a red ball falls", ["olive"]));
         Assert.Equal(PromptExpander.Expand("a ball falls"), PromptExpander.Expand("a ball falls", []));
