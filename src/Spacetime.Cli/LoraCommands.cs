@@ -70,7 +70,8 @@ internal static class LoraCommands
         command.SetAction(parsed =>
         {
             string path = LoraAdapter.Resolve(parsed.GetValue(adapter)!);
-            var (cfg, words, baseModel) = LoraAdapter.ReadHeader(path);
+            var header = LoraAdapter.ReadHeader(path);
+            var (cfg, baseModel) = (header.Config, header.BaseModel);
             var tensors = Spacetime.Engine.IO.Safetensors.Read(path).Tensors;
             long values = tensors.Values.Sum(t => (long)t.Count);
             string layers = cfg.Targets == LoraTargets.None ? "no LoRA layers"
@@ -78,9 +79,8 @@ internal static class LoraCommands
                   $"{cfg.Scale.ToString("0.###", CultureInfo.InvariantCulture)}), targets {cfg.Targets}";
             string blocks = tensors.TryGetValue("new_words.block_weight", out var b) ? $" (offsets in {b.Size(0)} blocks)"
                 : "";
-            io.OutWriter.WriteLine($"{path}: {layers}, new words " +
-                                   $"{(words.Count == 0 ? "none" : string.Join(", ", words))}{blocks}, {values:N0} " +
-                                   $"parameters, {new FileInfo(path).Length:N0} bytes");
+            io.OutWriter.WriteLine($"{path}: {layers}, new words {header.WordList}{blocks}, {values:N0} parameters, " +
+                                   $"{new FileInfo(path).Length:N0} bytes");
             io.OutWriter.WriteLine($"base model: '{baseModel.Id}', weights sha256 {baseModel.WeightsSha256}");
             return CliRunner.Ok;
         });

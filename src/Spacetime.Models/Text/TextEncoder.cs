@@ -160,7 +160,7 @@ public sealed partial class TextEncoder : Module
     Tensor BlockTable(int l)
     {
         int D = Config.Width, merged = wordBlocks?.Size(1) ?? 0, live = newWords is null ? 0 : newWords.Words.Count;
-        int between = Words - merged - live;                   // words merged without offsets, or in use without them
+        int between = Words - merged - live;                   // words merged before any word had offsets
         var parts = new List<Tensor> { Tensor.Zeros(1, D) };
         if (merged > 0) parts.Add(wordBlocks!.Slice(0, l, 1).Reshape(merged, D));
         if (between > 0) parts.Add(Tensor.Zeros(between, D));
