@@ -244,13 +244,14 @@ internal static class GenerateCommands
         return new LlmPromptExpander(new LlmExpanderConfig(uri, llmModel, LlmExpanderConfig.KeyFromEnvironment()));
     }
 
-    /// <summary>Loads a model folder; a missing shipped model says how to train one, any unreadable folder is a
-    /// one-line error that names it.</summary>
+    /// <summary>Loads a model folder; a missing shipped model says where it was looked for, any unreadable folder is
+    /// a one-line error that names it.</summary>
     internal static TextVideoModel LoadModel(string dir)
     {
         if (!Directory.Exists(dir) && Path.GetFullPath(dir) == Path.GetFullPath(ShippedModel))
-            throw new UserError($"the shipped model ({ShippedModel}) is missing; train it with " +
-                                $"`./spacetime train dit --recipe world-s --out {ShippedModel}`, or pass --model DIR");
+            throw new UserError($"no model in {Path.GetFullPath(ShippedModel)}: the shipped model is read from " +
+                                $"{ShippedModel} under the current folder, so run spacetime from the repository's " +
+                                "folder, or pass --model DIR (a folder `train dit --out` wrote)");
         TextVideoModel m;
         try { m = TextVideoModel.Load(dir); }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException

@@ -242,11 +242,11 @@ public sealed class GenerateCommandsFlagsTests(GenerateModelsFixture models) : I
     }
 
     [Fact]
-    public void Generate_ShippedModelMissing_SaysHowToTrainIt()
+    public void Generate_ShippedModelMissing_SaysWhereItLookedAndWhatToDo()
     {
         Assert.False(Directory.Exists("models/spacetime"));
         CliTests.AssertOneLineError(["generate", "a red ball", "--out", Out("none.gif")],
-                           "shipped model", "./spacetime train dit --recipe world-s --out models/spacetime");
+                           $"no model in {Path.GetFullPath("models/spacetime")}", "repository's folder", "--model DIR");
     }
 
     [Fact]
