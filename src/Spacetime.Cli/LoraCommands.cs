@@ -170,14 +170,7 @@ internal static class LoraCommands
             if (init is not null) throw new UserError("--init-word starts a --new-word; give the new word too");
             return null;
         }
-        try
-        {
-            var tokenizer = m.Text.Tokenizer.WithWords(words);
-            if (tokenizer.VocabSize > m.Text.Config.VocabSize)
-                throw new ArgumentException($"the text encoder's table has {m.Text.Config.VocabSize} rows and " +
-                                            $"{m.Text.Tokenizer.VocabSize} are in use: no room for {words.Length} " +
-                                            "more words");
-        }
+        try { m.Text.TokenizerWith(words); }
         catch (ArgumentException e) { throw new UserError($"--new-word: {e.Message}"); }
         if (init is not null && m.Text.Tokenizer.Encode(" " + init) is not [_])
             throw new UserError($"--init-word '{init}': not a word this model reads as one token; give a word its " +

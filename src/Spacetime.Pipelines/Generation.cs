@@ -147,7 +147,7 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
                 ? builtIn.Expand(r.Prompt, notes, taught)                                  // kept as colours
                 : r.Expander!.Expand(r.Prompt, notes);
         foreach (string word in taught)
-            if (HasWord(r.Prompt, word) && !HasWord(caption, word))
+            if (PromptExpander.HasWord(r.Prompt, word) && !PromptExpander.HasWord(caption, word))
                 notes.Add($"'{word}' is a word this model was taught (an adapter's new word), but the prompt " +
                           "expander left it out (the built-in one keeps a new word only where a colour goes); write " +
                           "the dense caption yourself with --expand none, or expand with --expand llm");
@@ -424,8 +424,4 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
         }
         return guide;
     }
-
-    static bool HasWord(string text, string word) =>
-        System.Text.RegularExpressions.Regex.IsMatch(text, $@"\b{word}\b",
-                                                     System.Text.RegularExpressions.RegexOptions.IgnoreCase);
 }

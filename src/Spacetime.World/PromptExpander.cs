@@ -56,8 +56,9 @@ public static class PromptExpander
     /// <summary>
     /// The dense caption for <paramref name="prompt"/>, which may use <paramref name="newColours"/>: colour words a
     /// model was taught that the world does not have. Each such word in the prompt stands in for a palette colour the
-    /// prompt does not use while it is expanded, and is written back in the caption, its article fixed ("an olive
-    /// ball bounces" -> "... The medium olive circle ..."). A word right after a palette colour ("a red star") is not
+    /// prompt does not use while it is expanded, and is written back in the caption ("an olive ball bounces" -> "...
+    /// The medium olive circle ..."; the caption writer puts the size between an article and a colour, so no article
+    /// needs changing). A word right after a palette colour ("a red star") is not
     /// in a colour's place and is left out, as any word the world does not know. Without such a word it is <see cref="Expand(string)"/>.
     /// </summary>
     public static string Expand(string prompt, IReadOnlyList<string> newColours)
@@ -76,13 +77,12 @@ public static class PromptExpander
             swaps.Add((stand, word));
         }
         string caption = Expand(text);
-        foreach (var (stand, word) in swaps)                             // "a red" -> "an olive", "A red" -> "An olive"
-            caption = Regex.Replace(caption, $@"\b(?:([Aa])n? )?{stand}\b", m => m.Groups[1].Success
-                ? $"{m.Groups[1].Value}{CaptionGrammar.Article(word)[1..]} {word}" : word);
+        foreach (var (stand, word) in swaps) caption = Regex.Replace(caption, $@"\b{stand}\b", word);
         return caption;
     }
 
-    static bool HasWord(string text, string word) =>
+    /// <summary>Whether <paramref name="text"/> has <paramref name="word"/> as a whole word, in any case.</summary>
+    public static bool HasWord(string text, string word) =>
         Regex.IsMatch(text, $@"\b{Regex.Escape(word)}\b", RegexOptions.IgnoreCase);
 
     /// <summary>Lower-case ASCII words; ". ; ! ?" become "." and "," stays; everything else separates words.</summary>

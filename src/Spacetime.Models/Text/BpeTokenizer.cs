@@ -73,8 +73,8 @@ public sealed class BpeTokenizer
         {
             string word = this.words[k];
             int id = FirstMerge + merges.Count + k;
-            if (WordProblem(word) is { } problem || wordIds.ContainsKey(word) && (problem = "it is added twice") != null)
-                throw new ArgumentException($"BpeTokenizer: added word '{word}': {problem}.");
+            string? problem = WordProblem(word) ?? (wordIds.ContainsKey(word) ? "it is added twice" : null);
+            if (problem is not null) throw new ArgumentException($"BpeTokenizer: added word '{word}': {problem}.");
             tokenBytes[id] = Encoding.UTF8.GetBytes(" " + word);
             wordIds[word] = wordIds[" " + word] = id;
         }

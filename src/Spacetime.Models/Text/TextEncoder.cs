@@ -29,8 +29,7 @@ public sealed partial class TextEncoder : Module
     readonly Linear? tokenSkip;                          // D -> D, zero at the start; only with Config.TokenSkip
     readonly ModuleList<TextEncoderBlock> blocks;
     readonly LayerNorm norm;
-    NewWords? newWords;                                  // words being learned: rows [firstNew, firstNew + K) of the table
-    int firstNew;
+    NewWords? newWords;                                  // words being learned: the tokenizer's last K tokens
     Tensor? wordBlocks;                                  // (Blocks, W, D) merged words' block offsets, not trained
 
     /// <summary>The key under which a merged model's word block offsets (Blocks, W, D) are saved beside the weights;
@@ -80,24 +79,34 @@ public sealed partial class TextEncoder : Module
         if (words.Blocks > 0 && wordBlocks is not null && wordBlocks.Size(0) != words.Blocks)
             throw new ArgumentException($"the new words carry offsets for {words.Blocks} blocks but this model's " +
                                         $"merged words for {wordBlocks.Size(0)}: they were made for another model");
-        var tokenizer = Tokenizer.WithWords(words.Words);
+        (Tokenizer, newWords) = (TokenizerWith(words.Words), words);
+    }
+
+    /// <summary>The tokenizer with <paramref name="words"/> added, checked against this encoder's table: a word it
+    /// already reads as one token, a malformed word, or a table without room for them throws ArgumentException.
+    /// </summary>
+    public BpeTokenizer TokenizerWith(IReadOnlyList<string> words)
+    {
+        var tokenizer = Tokenizer.WithWords(words);
         if (tokenizer.VocabSize > Config.VocabSize)
             throw new ArgumentException($"the text encoder's table has {Config.VocabSize} rows and its tokenizer " +
-                                        $"uses {Tokenizer.VocabSize}: no room for {words.Words.Count} more words");
-        (firstNew, Tokenizer, newWords) = (Tokenizer.VocabSize, tokenizer, words);
+                                        $"uses {Tokenizer.VocabSize}: no room for {words.Count} more words");
+        return tokenizer;
     }
+
+    // the first token of the words in use (their rows of the table are taken from NewWords)
+    int FirstNew => Tokenizer.VocabSize - newWords!.Words.Count;
 
     /// <summary>Writes the words in use (<see cref="UseWords"/>) into the table, where <see cref="Save"/> keeps them
     /// with the tokenizer; captions then encode as they did with the words in use.</summary>
     public void MergeWords()
     {
         if (newWords is null) return;
-        newWords.Weight.AsSpan().CopyTo(tokenEmbedding.Weight.AsSpan().Slice(firstNew * Config.Width));
-        if (newWords.BlockWeight is not null || wordBlocks is not null)
+        newWords.Weight.AsSpan().CopyTo(tokenEmbedding.Weight.AsSpan().Slice(FirstNew * Config.Width));
+        if (WordBlocks > 0)
             using (Autograd.NoGrad())
             {
-                int blocks = Math.Max(newWords.Blocks, wordBlocks?.Size(0) ?? 0);
-                var rows = Enumerable.Range(0, blocks).Select(l => BlockTable(l).Slice(0, 1, Words).Unsqueeze(0));
+                var rows = Enumerable.Range(0, WordBlocks).Select(l => BlockTable(l).Slice(0, 1, Words).Unsqueeze(0));
                 wordBlocks = F.Concat([.. rows], 0).CopyUnscoped();                           // (Blocks, W, D)
             }
         newWords = null;
@@ -185,9 +194,9 @@ public sealed partial class TextEncoder : Module
     {
         if (newWords is null) return tokenEmbedding.Weight;
         var table = tokenEmbedding.Weight;
-        int k = newWords.Words.Count, after = firstNew + k;
-        Tensor[] parts = after == Config.VocabSize ? [table.Slice(0, 0, firstNew), newWords.Weight]
-            : [table.Slice(0, 0, firstNew), newWords.Weight, table.Slice(0, after, Config.VocabSize - after)];
+        int first = FirstNew, after = Tokenizer.VocabSize;                               // the words' rows
+        Tensor[] parts = after == Config.VocabSize ? [table.Slice(0, 0, first), newWords.Weight]
+            : [table.Slice(0, 0, first), newWords.Weight, table.Slice(0, after, Config.VocabSize - after)];
         return F.Concat(parts, 0);                                                        // (V, D)
     }
 
