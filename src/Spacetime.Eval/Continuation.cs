@@ -5,6 +5,10 @@
 //   spatial IoU          IoU of the union over k of M (where anything moved at all), truth against the video
 //   spatiotemporal IoU   IoU of M as (k, y, x) volumes (where and when)
 //   MSE                  mean squared error of the continued frames against the truth's, pixels in [0, 1]
+//   shape kept           shape adherence (eval's rule) over the continued frames only: the given frames show the
+//                        protagonist's shape, so this asks whether the model can keep drawing a shape it was shown,
+//                        apart from whether its text encoder told it which (eval's shape row); mean over the scenes
+//                        where the protagonist is whole and large enough in some continued frame
 // An IoU of two empty masks counts as 1 (nothing moved in either). Baselines that bound the scores: the truth itself
 // (1, 1, 0) and the static continuation (the last given frame held), which moves nowhere.
 using System.Globalization;
@@ -19,8 +23,10 @@ namespace Spacetime.Eval;
 /// of the clip's size and frame count whose first frames are the given ones.</summary>
 public sealed record ContinuationSystem(string Name, Func<string, Frames, ClipSettings, Frames> Continue);
 
-/// <summary>Mean continuation scores per system over the scenes.</summary>
-public sealed record ContinuationReport(int Scenes, int Given, int Frames, IReadOnlyList<(string Name, ContinuationScore Mean)> Systems)
+/// <summary>Mean continuation scores per system over the scenes; <paramref name="ShapeScenes"/> of them count
+/// towards shape kept.</summary>
+public sealed record ContinuationReport(int Scenes, int Given, int Frames, IReadOnlyList<(string Name, ContinuationScore Mean)> Systems,
+                                        int ShapeScenes = 0)
 {
     /// <summary>A markdown table: a row per system.</summary>
     public string ToMarkdown()
@@ -29,17 +35,19 @@ public sealed record ContinuationReport(int Scenes, int Given, int Frames, IRead
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Continuation ({Scenes} scenes: the first {Given} of {Frames} frames given, the rest scored):"));
         sb.AppendLine();
-        sb.AppendLine("| system | spatial IoU | spatiotemporal IoU | MSE |");
-        sb.AppendLine("|---|---|---|---|");
+        sb.AppendLine($"| system | spatial IoU | spatiotemporal IoU | MSE | shape kept ({ShapeScenes} scenes) |");
+        sb.AppendLine("|---|---|---|---|---|");
         foreach (var (name, m) in Systems)
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {m.SpatialIou:0.000} | {m.SpatiotemporalIou:0.000} | {m.Mse:0.0000} |"));
+                $"| {name} | {m.SpatialIou:0.000} | {m.SpatiotemporalIou:0.000} | {m.Mse:0.0000} | {m.ShapeKept:0.00} |"));
         return sb.ToString();
     }
 }
 
-/// <summary>The three continuation scores of one video (see the file header).</summary>
-public readonly record struct ContinuationScore(double SpatialIou, double SpatiotemporalIou, double Mse);
+/// <summary>The continuation scores of one video (see the file header); <paramref name="ShapeKept"/> is null where
+/// it does not apply (and from <see cref="Continuation.Score"/>, which sees pixels only).</summary>
+public readonly record struct ContinuationScore(double SpatialIou, double SpatiotemporalIou, double Mse,
+                                                double? ShapeKept = null);
 
 /// <summary>Scores continuations of simulator clips.</summary>
 public static class Continuation
@@ -106,24 +114,32 @@ public static class Continuation
         var all = systems.Append(new ContinuationSystem("static (last given frame held)",
                                                         (_, head, c) => Pad.Edge(head, c.Height, c.Width, c.FrameCount)))
                          .ToList();
-        var sums = new (double S, double St, double M)[all.Count];
-        int frames = 0;
+        var sums = new (double S, double St, double M, double Shape)[all.Count];
+        int frames = 0, shapeScenes = 0;
         for (int i = 0; i < settings.Prompts; i++)
         {
             var c = settings.Clip(i);
             var clip = WorldClip.Render(c);
             frames = clip.Frames.Count;
             var head = Pad.Crop(clip.Frames, clip.Frames.Height, clip.Frames.Width, given);
+            var truth = new SceneTruth(clip.Truth, clip.Scene.Protagonist);
+            bool shapeApplies = VideoScorer.ShapeFrom(truth, clip.Frames, given) is not null;
+            if (shapeApplies) shapeScenes++;
             for (int s = 0; s < all.Count; s++)
             {
-                var score = Score(clip.Frames, all[s].Continue(clip.Prompt, head, c), given);
-                sums[s] = (sums[s].S + score.SpatialIou, sums[s].St + score.SpatiotemporalIou, sums[s].M + score.Mse);
+                var video = all[s].Continue(clip.Prompt, head, c);
+                var score = Score(clip.Frames, video, given);
+                double shape = shapeApplies ? VideoScorer.ShapeFrom(truth, video, given) ?? 0 : 0;
+                sums[s] = (sums[s].S + score.SpatialIou, sums[s].St + score.SpatiotemporalIou, sums[s].M + score.Mse,
+                           sums[s].Shape + shape);
                 progress?.Invoke(i * all.Count + s + 1, settings.Prompts * all.Count);
             }
         }
         int n = settings.Prompts;
         return new ContinuationReport(n, given, frames,
-            all.Select((x, s) => (x.Name, new ContinuationScore(sums[s].S / n, sums[s].St / n, sums[s].M / n))).ToList());
+            all.Select((x, s) => (x.Name, new ContinuationScore(sums[s].S / n, sums[s].St / n, sums[s].M / n,
+                                                                shapeScenes == 0 ? null : sums[s].Shape / shapeScenes)))
+               .ToList(), shapeScenes);
     }
 
     static bool Moves(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, int o) =>

@@ -182,6 +182,11 @@ internal static class VideoScorer
         return scores;
     }
 
+    /// <summary>Shape adherence of <paramref name="video"/>'s frames from <paramref name="from"/> on (the
+    /// continuation test's "shape kept").</summary>
+    public static double? ShapeFrom(SceneTruth scene, Frames video, int from) =>
+        ShapeAdherence(scene, ObjectFinder.FindAll(video).Select(f => f.ToDictionary(b => b.Colour)).ToArray(), from);
+
     static double Pass(bool ok) => ok ? 1 : 0;
 
     static double? ColourAdherence(SceneTruth s, Dictionary<Colour, Blob>[] found)
@@ -191,10 +196,13 @@ internal static class VideoScorer
         return Pass(2 * seen.Count(k => found[k].ContainsKey(s.Colours[s.Protagonist])) > seen.Count);
     }
 
-    static double? ShapeAdherence(SceneTruth s, Dictionary<Colour, Blob>[] found)
+    /// <summary>Shape adherence over the frames from <paramref name="from"/> on: the majority shape of the
+    /// protagonist's colour, over the frames where the truth has it whole, in view and large enough to tell; null where
+    /// there are none.</summary>
+    internal static double? ShapeAdherence(SceneTruth s, Dictionary<Colour, Blob>[] found, int from = 0)
     {
         int p = s.Protagonist;
-        var whole = AllFrames(s).Where(k =>
+        var whole = Enumerable.Range(from, Math.Max(0, s.Frames - from)).Where(k =>
         {
             var st = s.State(k, p);
             return st.Visible >= 0.95 && st.Box[0] >= 1 && st.Box[1] >= 1 && st.Box[2] <= s.Width - 1

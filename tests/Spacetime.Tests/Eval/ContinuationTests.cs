@@ -51,6 +51,26 @@ public class ContinuationTests
     }
 
     [Fact]
+    public void ShapeKept_TruthKeepsIt_AnEmptyContinuationDoesNot()
+    {
+        // The truth keeps every shape; a continuation that blanks the frames after the given ones keeps none, though
+        // the given frames show the shape.
+        var settings = new EvalSettings(Prompts: 6, Width: 96, Height: 96);
+        var report = Continuation.Run(settings, 5,
+            [new("truth", (_, _, c) => WorldClip.Render(c).Frames),
+             new("blank", (_, head, c) =>
+             {
+                 var v = Pad.Edge(head, c.Height, c.Width, c.FrameCount);
+                 for (int k = 5; k < v.Count; k++) v.Frame(k).Clear();
+                 return v;
+             })]);
+        Assert.InRange(report.ShapeScenes, 1, 6);
+        Assert.Equal(1.0, report.Systems[0].Mean.ShapeKept);
+        Assert.Equal(0.0, report.Systems[1].Mean.ShapeKept);
+        Assert.Contains("shape kept", report.ToMarkdown());
+    }
+
+    [Fact]
     public void NothingToScore_Throws() =>
         Assert.Throws<ArgumentException>(() => Continuation.Score(Clip(), Clip(), 16));
 }
