@@ -155,16 +155,28 @@ internal static class TrainCommands
     static Command Vae(CliConsole io)
     {
         var recipe = CliArgs.Option("--recipe", $"Recipe: {string.Join(", ", VaeRecipe.Presets.Keys)}.", "world");
-        var command = new Command("vae", "Train the causal video VAE (the latent space the DiT works in).") { recipe };
+        var init = new Option<string?>("--init") { Description = "Start a new run from this trained VAE folder " +
+                                                                 "(needed by world-decoder, which trains its decoder " +
+                                                                 "on); ignored when OUT already holds a run to resume." };
+        var command = new Command("vae", "Train the causal video VAE (the latent space the DiT works in).") { recipe, init };
         var knobs = new Knobs(command, VaeDefaults);
         command.SetAction(parsed => OnRanks(io, (world, io) =>
         {
             var r = Recipe(() => VaeRecipe.Preset(parsed.GetValue(recipe)!));
             var cfg = knobs.Config(parsed, VaeDefaults, world);
             string dir = knobs.Dir(parsed);
-            var result = knobs.ParityDir(parsed, world) is { } parityDir
+            Spacetime.Models.Vae.VideoVae? start = null;
+            if (parsed.GetValue(init) is { } initDir && !Trainer.HasCheckpoint(dir))
+                start = VaeCommands.Load(initDir, "--init");
+            else if (r.DecoderOnly && !Trainer.HasCheckpoint(dir))
+                throw new UserError($"--recipe {parsed.GetValue(recipe)} trains a trained VAE's decoder on: give that " +
+                                    "VAE with --init DIR (e.g. --init models/spacetime/vae)");
+            var parityDir = knobs.ParityDir(parsed, world);
+            if (r.DecoderOnly && parityDir is not null)
+                throw new UserError("--dump-parity replays runs from scratch; world-decoder starts from a trained VAE");
+            var result = parityDir is not null
                 ? WithProgress(io, cfg, world, (p, _) => TrainParity.Vae(r, cfg, dir, parityDir, p))
-                : WithProgress(io, cfg, world, (p, _) => VaeTrainer.Train(r, cfg, dir, p, comm: world));
+                : WithProgress(io, cfg, world, (p, _) => VaeTrainer.Train(r, cfg, dir, p, comm: world, init: start));
             return Report(io, cfg, dir, result);
         }));
         return command;

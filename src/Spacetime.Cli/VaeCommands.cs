@@ -69,13 +69,13 @@ internal static class VaeCommands
     }
 
     // The VAE folder, in eval mode, or one user error (--vae) that names what is wrong with it.
-    internal static VideoVae Load(string dir)
+    internal static VideoVae Load(string dir, string option = "--vae")
     {
         VideoVae model;
         try { model = VaeCheckpoint.Load(dir); }
         catch (Exception e) when (e is FileNotFoundException or InvalidDataException)
         {
-            throw new UserError($"--vae: {e.Message}");
+            throw new UserError($"{option}: {e.Message}");
         }
         model.Eval();
         return model;

@@ -112,7 +112,9 @@ public static class VideoTensors
 }
 
 /// <summary>A codec's identity, so that a model trained on one latent space refuses another: "pixels/4x" for pixel
-/// latents, "vae/" and the SHA-256 of the VAE's weights (names, shapes and values) for a VAE.</summary>
+/// latents, "vae/" and the SHA-256 of what makes a VAE's latents, its encoder's weights (names, shapes and values) and
+/// its LatentScale, for a VAE. A VAE whose decoder was trained on (`train vae --recipe world-decoder`) keeps its
+/// fingerprint.</summary>
 public static class LatentFingerprint
 {
     /// <summary>The fingerprint of <paramref name="codec"/>.</summary>
@@ -121,11 +123,12 @@ public static class LatentFingerprint
         if (codec is not VaeLatents vae) return $"pixels/{codec.SpatialFactor}x";
         using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(
             System.Security.Cryptography.HashAlgorithmName.SHA256);
-        foreach (var (name, tensor) in vae.Vae.StateDict())
+        foreach (var (name, tensor) in vae.Vae.StateDict().Where(p => p.Key.StartsWith(VideoVae.EncoderPrefix, StringComparison.Ordinal)))
         {
             sha.AppendData(System.Text.Encoding.UTF8.GetBytes($"{name}({string.Join(",", tensor.Shape.ToArray())})"));
             sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Contiguous().AsSpan()));
         }
+        sha.AppendData(BitConverter.GetBytes(vae.Vae.Config.LatentScale));
         return "vae/" + Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 }

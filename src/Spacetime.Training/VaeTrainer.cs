@@ -27,9 +27,16 @@ namespace Spacetime.Training;
 /// variance; a short CPU run decodes the mode (a deterministic autoencoder, the KL term a light pull on the means).</param>
 /// <param name="CropChoices">Random crops drawn per sample; the one with the largest mean absolute difference between
 /// neighbouring pixels (its edges) is trained on. 1: a plain random crop.</param>
+/// <param name="DecoderOnly">Fine-tune the decoder of a trained VAE (`train vae --init DIR`), its encoder frozen: the
+/// latents, and so every DiT, captioner and latent cache made with that VAE, stay exactly as they were, and the
+/// decoded videos get better.</param>
 public sealed record VaeRecipe(VideoVaeConfig Vae, int Width, int Height, double Seconds, double Fps, int Frames, int Crop,
-                               VaeLoss Loss, bool SampleLatent = false, int CropChoices = 1)
+                               VaeLoss Loss, bool SampleLatent = false, int CropChoices = 1, bool DecoderOnly = false)
 {
+    // declared before Presets, which uses it (static initialisers run in text order)
+    static readonly VaeRecipe World = new(VideoVaeConfig.Presets["world-p2"], 128, 128, 2, 8, 9, 64,
+                                          new VaeLoss(Distance: VaeReconstruction.Mse), CropChoices: 4);
+
     /// <summary>The recipes by name.</summary>
     public static IReadOnlyDictionary<string, VaeRecipe> Presets { get; } =
         new Dictionary<string, VaeRecipe>(StringComparer.OrdinalIgnoreCase)
@@ -42,8 +49,10 @@ public sealed record VaeRecipe(VideoVaeConfig Vae, int Width, int Height, double
             // 128x128 clips, each the edgiest of 4 random crops. Chosen by measurement among 17 designs trained side by
             // side (bench/vae-lab/README.md); the previous design (per-frame GroupNorm at full resolution, 32x32 crops, no
             // folding) stalled near 24 dB.
-            ["world"] = new(VideoVaeConfig.Presets["world-p2"], 128, 128, 2, 8, 9, 64,
-                            new VaeLoss(Distance: VaeReconstruction.Mse), CropChoices: 4),
+            ["world"] = World,
+            // the world VAE's decoder trained on from a trained world VAE (`--init`), the encoder frozen, so that a model
+            // in its latents decodes better without retraining (models/spacetime/vae/README.md)
+            ["world-decoder"] = World with { DecoderOnly = true },
         };
 
     /// <summary>The recipe called <paramref name="name"/>, or an error listing the valid names.</summary>
@@ -55,13 +64,16 @@ public sealed record VaeRecipe(VideoVaeConfig Vae, int Width, int Height, double
 public static class VaeTrainer
 {
     /// <summary>Trains into <paramref name="dir"/> (a VaeCheckpoint folder plus train/ and loss.csv), resuming from
-    /// its checkpoint when there is one; <paramref name="comm"/>: the ranks of a data-parallel run (Trainer.Run).</summary>
+    /// its checkpoint when there is one; <paramref name="comm"/>: the ranks of a data-parallel run (Trainer.Run).
+    /// <paramref name="init"/>: a new run starts from this trained VAE (the recipe's config, its LatentScale aside);
+    /// a DecoderOnly recipe needs one.</summary>
     public static TrainResult Train(VaeRecipe recipe, TrainConfig cfg, string dir, Action<TrainProgress>? progress = null,
-                                    int? stopAt = null, Communicator? comm = null) =>
-        Trainer.Run(NewTask(recipe, cfg), cfg, dir, progress, stopAt, comm);
+                                    int? stopAt = null, Communicator? comm = null, VideoVae? init = null) =>
+        Trainer.Run(NewTask(recipe, cfg, init), cfg, dir, progress, stopAt, comm);
 
-    // the recipe checked, and a fresh VAE (weights from the seed) as a task
-    internal static VaeTask NewTask(VaeRecipe recipe, TrainConfig cfg)
+    // the recipe checked, and a VAE (fresh, with weights from the seed, or a copy of `init`) as a task; a DecoderOnly
+    // recipe's encoder is frozen (no gradient, so AdamW never moves it), also when the run resumes
+    internal static VaeTask NewTask(VaeRecipe recipe, TrainConfig cfg, VideoVae? init = null)
     {
         cfg.Validate();
         recipe.Vae.Validate();
@@ -73,7 +85,22 @@ public static class VaeTrainer
             throw new ArgumentException($"VAE recipe: crop {recipe.Crop} must divide by {f} and fit in " +
                                         $"{recipe.Width}x{recipe.Height}; frames {recipe.Frames} must be 1 + {r}k and at " +
                                         $"most the clip's {clip.FrameCount}; crop choices {recipe.CropChoices} >= 1");
-        return new VaeTask(recipe, cfg, new VideoVae(recipe.Vae, new Rng(cfg.Seed)));
+        if (recipe.DecoderOnly && init is null)
+            throw new ArgumentException("this recipe fine-tunes a trained VAE's decoder: give the VAE to start from " +
+                                        "(--init DIR, e.g. models/spacetime/vae)");
+        var vae = new VideoVae(recipe.Vae, new Rng(cfg.Seed));
+        if (init is not null)
+        {
+            // LatentScale is measured, not designed: any value fits; everything else must be the recipe's
+            if ((init.Config with { LatentScale = 1 }).ToJson() != (recipe.Vae with { LatentScale = 1 }).ToJson())
+                throw new ArgumentException("--init: that VAE's config is not this recipe's (train it with the recipe " +
+                                            "that made it, e.g. world-decoder for a world VAE)");
+            vae.LoadStateDict(init.StateDict());
+        }
+        if (recipe.DecoderOnly)
+            foreach (var (name, p) in vae.NamedParameters())
+                if (name.StartsWith(VideoVae.EncoderPrefix, StringComparison.Ordinal)) p.RequiresGrad = false;
+        return new VaeTask(recipe, cfg, vae, recipe.DecoderOnly ? init!.Config.LatentScale : null);
     }
 
     /// <summary>PSNR in dB of a reconstruction of video in [-1, 1] (peak-to-peak 2): 10 log10(4 / MSE).</summary>
@@ -84,7 +111,8 @@ public static class VaeTrainer
         return (float)(10 * Math.Log10(4 / Math.Max(mse, 1e-12)));
     }
 
-    internal sealed class VaeTask(VaeRecipe recipe, TrainConfig cfg, VideoVae vae) : ITrainTask
+    // keptScale: a DecoderOnly run's LatentScale, the starting VAE's (its encoder, which the scale measures, is frozen)
+    internal sealed class VaeTask(VaeRecipe recipe, TrainConfig cfg, VideoVae vae, float? keptScale = null) : ITrainTask
     {
         const long DataSalt = 0x5AE;       // the VAE's clips are not the DiT's clips of the same seed
 
@@ -150,9 +178,15 @@ public static class VaeTrainer
             return sum / (3.0 * T * c * c);
         }
 
-        // the VAE folder, with LatentScale measured on the posterior means of 8 fixed whole clips
+        // the VAE folder, with LatentScale measured on the posterior means of 8 fixed whole clips (a DecoderOnly run
+        // keeps its start's: the same encoder, and a scale measured on other clips would change every latent)
         public void Export(string dir)
         {
+            if (keptScale is { } kept)
+            {
+                VaeCheckpoint.Save(vae, dir, kept);
+                return;
+            }
             using var noGrad = Autograd.NoGrad();
             using var scope = TensorScope.Begin();
             var means = new Tensor[8];

@@ -22,12 +22,16 @@ public sealed class VideoVae : Module
     /// <summary>The configuration the model was built from.</summary>
     public VideoVaeConfig Config { get; }
 
+    /// <summary>The start of every encoder parameter's name: the encoder (with LatentScale) defines the latent space;
+    /// the decoder can change without changing it.</summary>
+    public const string EncoderPrefix = "encoder.";
+
     /// <summary>An untrained VAE with PyTorch's default initialisation, drawn from <paramref name="rng"/>.</summary>
     public VideoVae(VideoVaeConfig cfg, Rng rng)
     {
         cfg.Validate();
         Config = cfg;
-        encoder = Add("encoder", new Encoder(cfg, rng));
+        encoder = Add(EncoderPrefix[..^1], new Encoder(cfg, rng));
         decoder = Add("decoder", new Decoder(cfg, rng));
     }
 
