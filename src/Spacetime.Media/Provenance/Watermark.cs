@@ -3,10 +3,10 @@
 //
 // Embed: the keyed tile of +/-1 cells (WatermarkLayout) times a per-pixel step is added to R, G and B alike (so to luma
 // only) at every pixel of every frame, the tile repeated from pixel (0, 0). The same mark in every frame means
-// re-timing, dropped or cut frames change nothing but how many frames the detector averages. The step is Amplitude
-// (dithered) everywhere; with WatermarkSettings.Perceptual (measured, not the default) it is at most one
-// just-noticeable difference (one unit of CIE lightness, 2 levels) on flat areas and up to 6 levels on edges and
-// texture, the frame's mean square held at Amplitude^2 or less (PSNR).
+// re-timing, dropped or cut frames change nothing but how many frames the detector averages. The step
+// (WatermarkSettings.Perceptual, the default) is at most one just-noticeable difference (one unit of CIE lightness, 2
+// levels) on flat areas and up to 6 levels on edges and texture, the frame's mean square held at Amplitude^2 or less
+// (PSNR); without it, Amplitude (dithered) everywhere.
 //
 // Detect, for each scale hypothesis s (1: as made; 0.5: halved; ...):
 //   1) per frame: luma Y, high-passed r = clip(Y - sigmamean(Y), +/-Amplitude/2), sigmamean an edge-preserving

@@ -37,7 +37,7 @@ public sealed class WatermarkTests
         Assert.InRange(psnr, 40.0, 60.0);                  // above 40 (imperceptible), below 60 (something embedded)
     }
 
-    static readonly WatermarkSettings PerceptualMark = new(Perceptual: true);
+    static readonly WatermarkSettings PerceptualMark = new(Perceptual: true), UniformMark = new(Perceptual: false);
 
     [Theory]
     [InlineData(1L, 128, 128)]
@@ -64,7 +64,7 @@ public sealed class WatermarkTests
     {
         var navy = new Frames(4, 96, 128, 8);
         for (int i = 0; i < navy.Rgb.Length; i += 3) (navy.Rgb[i], navy.Rgb[i + 1], navy.Rgb[i + 2]) = ((byte)20, (byte)30, (byte)72);
-        var uniform = Watermark.Embed(navy, Payload);
+        var uniform = Watermark.Embed(navy, Payload, UniformMark);
         var perceptual = Watermark.Embed(navy, Payload, PerceptualMark);
         int MaxStep(Frames v) => Enumerable.Range(0, v.Rgb.Length).Max(i => Math.Abs(v.Rgb[i] - navy.Rgb[i]));
         Assert.Equal(3, MaxStep(uniform));
