@@ -1,9 +1,12 @@
 // Watermark: an invisible spread-spectrum mark carrying a 32-bit payload, embedded in luma and found again after
 // re-encoding, scaling, cropping, palette quantisation, re-timing and cutting (docs/provenance.md: method and figures).
 //
-// Embed: the keyed tile of +/-1 cells (WatermarkLayout) times Amplitude is added to R, G and B alike (so to luma only)
-// at every pixel of every frame, the tile repeated from pixel (0, 0). The same mark in every frame means re-timing,
-// dropped or cut frames change nothing but how many frames the detector averages.
+// Embed: the keyed tile of +/-1 cells (WatermarkLayout) times a per-pixel step is added to R, G and B alike (so to luma
+// only) at every pixel of every frame, the tile repeated from pixel (0, 0). The same mark in every frame means
+// re-timing, dropped or cut frames change nothing but how many frames the detector averages. The step
+// (WatermarkSettings.Perceptual, the default) is at most one just-noticeable difference (one unit of CIE lightness, 2
+// levels) on flat areas and up to 6 levels on edges and texture, the frame's mean square held at Amplitude^2 or less
+// (PSNR); without it, Amplitude (dithered) everywhere.
 //
 // Detect, for each scale hypothesis s (1: as made; 0.5: halved; ...):
 //   1) per frame: luma Y, high-passed r = clip(Y - sigmamean(Y), +/-Amplitude/2), sigmamean an edge-preserving
@@ -73,28 +76,29 @@ public static class Watermark
         var s = layout.Settings;
         sbyte[] cells = layout.CellValues(payload);
         int P = s.TilePx, c = s.CellPx, n = s.TileCells, W = video.Width, H = video.Height;
-        // The luma offset of each tile pixel, (P, P), an integer added to R, G and B alike. A fractional amplitude is
-        // dithered: pixel i rounds up when frac(i x golden ratio) < frac(Amplitude), so exactly that share of pixels
-        // gets the larger step (2.4 = 60% twos and 40% threes: MSE 6.0, PSNR 40.35 dB before clipping at 0 and 255).
-        var delta = new int[P * P];
-        double whole = Math.Floor(s.Amplitude), part = s.Amplitude - whole;
+        // Each tile pixel's sign (P, P) and dither threshold: a fractional amplitude a rounds up at tile pixel i when
+        // frac(i x golden ratio) < frac(a), so in any region about frac(a) of the pixels get the larger step (a uniform
+        // 2.4 = 60% twos and 40% threes: MSE 6.0, PSNR 40.35 dB before clipping at 0 and 255).
+        var sign = new int[P * P];
+        var dither = new double[P * P];
         for (int y = 0; y < P; y++)
             for (int x = 0; x < P; x++)
             {
-                int i = y * P + x;
-                double threshold = i * 0.6180339887498949 % 1.0;
-                delta[i] = (int)(whole + (threshold < part ? 1 : 0)) * cells[(y / c) * n + x / c];
+                sign[y * P + x] = cells[(y / c) * n + x / c];
+                dither[y * P + x] = (y * P + x) * 0.6180339887498949 % 1.0;
             }
         var rgb = (byte[])video.Rgb.Clone();
+        var level = new int[W * H];                             // (H, W) the integer step of this frame's pixels
         for (int t = 0; t < video.Count; t++)
         {
             Span<byte> frame = rgb.AsSpan(t * video.FrameBytes, video.FrameBytes);   // (H, W, 3)
+            Levels(level, frame, W, H, s, dither);
             for (int y = 0; y < H; y++)
             {
                 int row = (y % P) * P;
                 for (int x = 0; x < W; x++)
                 {
-                    int d = delta[row + x % P], i = (y * W + x) * 3;
+                    int p = y * W + x, d = level[p] * sign[row + x % P], i = 3 * p;
                     frame[i] = Clamp(frame[i] + d);
                     frame[i + 1] = Clamp(frame[i + 1] + d);
                     frame[i + 2] = Clamp(frame[i + 2] + d);
@@ -102,6 +106,128 @@ public static class Watermark
             }
         }
         return new Frames(video.Count, H, W, video.Fps, rgb);
+    }
+
+    // The step (luma levels, >= 0) at each pixel of one unmarked (H, W, 3) frame, into level (H, W).
+    //   uniform:    a = Amplitude everywhere, dithered;
+    //   perceptual: a = min(MaxAmplitude, JND) (Jnd: one unit of CIE lightness on a flat area, more where the local
+    //               contrast masks it), scaled down by g <= 1 so the frame's mean a^2 is at most Amplitude^2 (the PSNR
+    //               the uniform mark has: dithering adds at most 0.25 to each pixel's expected square), dithered, and
+    //               never above floor(JND): the dither's rounding up must not put a flat pixel past one JND.
+    static void Levels(int[] level, ReadOnlySpan<byte> frame, int W, int H, WatermarkSettings s, double[] dither)
+    {
+        int P = s.TilePx;
+        if (!s.Perceptual)
+        {
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) level[y * W + x] = Dithered(s.Amplitude, dither[(y % P) * P + x % P]);
+            return;
+        }
+        float[] jnd = Jnd(Luma(frame, W, H), W, H);
+        double sumSq = 0;
+        foreach (float j in jnd) sumSq += Math.Min(MaxAmplitude, j) * (double)Math.Min(MaxAmplitude, j);
+        double g = Math.Min(1.0, s.Amplitude / Math.Sqrt(sumSq / jnd.Length));
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+            {
+                float j = jnd[y * W + x];
+                level[y * W + x] = Math.Min((int)j, Dithered(g * Math.Min(MaxAmplitude, j), dither[(y % P) * P + x % P]));
+            }
+    }
+
+    static int Dithered(double a, double threshold) => (int)Math.Floor(a) + (threshold < a - Math.Floor(a) ? 1 : 0);
+
+    /// <summary>The perceptual mark's largest step, in luma levels, on an edge or texture.</summary>
+    internal const float MaxAmplitude = 6;
+
+    /// <summary>Texture masking: the JND rises by this times the local standard deviation of luma.</summary>
+    internal const float TextureMasking = 0.25f;
+
+    /// <summary>Radius of the window (5 x 5) over which Jnd takes the local mean and standard deviation.</summary>
+    internal const int JndRadius = 2;
+
+    // A just-noticeable difference per pixel, in luma levels: JND = max(Tl(mean), TextureMasking x std), mean and std of
+    // luma over the (2 JndRadius + 1)^2 window clipped to the frame (the max of a luminance and a texture threshold is
+    // Chou and Li's 1995 form). Tl(v) = the levels that move a grey of sRGB value v by one unit of CIE L* (about 2.0 at
+    // 30-60, 2.55 at 128, 3.65 near black: LevelsPerLightness). y, result: (H, W). Integral images, O(W H); JndNaive
+    // is the definition pixel by pixel.
+    internal static float[] Jnd(float[] y, int W, int H)
+    {
+        int r = JndRadius, W1 = W + 1;
+        var sum = new double[(H + 1) * W1];                     // (H + 1, W + 1) integral images of y and y^2
+        var sq = new double[(H + 1) * W1];
+        for (int yy = 0; yy < H; yy++)
+            for (int xx = 0; xx < W; xx++)
+            {
+                double v = y[yy * W + xx];
+                int i = (yy + 1) * W1 + xx + 1;
+                sum[i] = v + sum[i - 1] + sum[i - W1] - sum[i - W1 - 1];
+                sq[i] = v * v + sq[i - 1] + sq[i - W1] - sq[i - W1 - 1];
+            }
+        var jnd = new float[W * H];
+        for (int yy = 0; yy < H; yy++)
+            for (int xx = 0; xx < W; xx++)
+            {
+                int y0 = Math.Max(0, yy - r), y1 = Math.Min(H, yy + r + 1), x0 = Math.Max(0, xx - r), x1 = Math.Min(W, xx + r + 1);
+                double k = (y1 - y0) * (x1 - x0);
+                double s1 = sum[y1 * W1 + x1] - sum[y0 * W1 + x1] - sum[y1 * W1 + x0] + sum[y0 * W1 + x0];
+                double s2 = sq[y1 * W1 + x1] - sq[y0 * W1 + x1] - sq[y1 * W1 + x0] + sq[y0 * W1 + x0];
+                double mean = s1 / k, std = Math.Sqrt(Math.Max(0, s2 / k - mean * mean));
+                jnd[yy * W + xx] = (float)Math.Max(LuminanceJnd(mean), TextureMasking * std);
+            }
+        return jnd;
+    }
+
+    // Jnd by its definition: every window summed directly, the variance as the mean squared deviation. O(W H r^2).
+    internal static float[] JndNaive(float[] y, int W, int H)
+    {
+        int r = JndRadius;
+        var jnd = new float[W * H];
+        for (int yy = 0; yy < H; yy++)
+            for (int xx = 0; xx < W; xx++)
+            {
+                double sum = 0;
+                int k = 0;
+                for (int dy = -r; dy <= r; dy++)
+                    for (int dx = -r; dx <= r; dx++)
+                        if (yy + dy >= 0 && yy + dy < H && xx + dx >= 0 && xx + dx < W) { sum += y[(yy + dy) * W + xx + dx]; k++; }
+                double mean = sum / k, dev = 0;
+                for (int dy = -r; dy <= r; dy++)
+                    for (int dx = -r; dx <= r; dx++)
+                        if (yy + dy >= 0 && yy + dy < H && xx + dx >= 0 && xx + dx < W)
+                            dev += (y[(yy + dy) * W + xx + dx] - mean) * (y[(yy + dy) * W + xx + dx] - mean);
+                jnd[yy * W + xx] = (float)Math.Max(LuminanceJnd(mean), TextureMasking * Math.Sqrt(dev / k));
+            }
+        return jnd;
+    }
+
+    // Tl(v): LevelsPerLightness at grey v, linearly interpolated between whole levels.
+    static double LuminanceJnd(double v)
+    {
+        v = Math.Clamp(v, 0, 255);
+        int i = Math.Min(254, (int)v);
+        return LevelsPerLightness[i] + (v - i) * (LevelsPerLightness[i + 1] - LevelsPerLightness[i]);
+    }
+
+    // Per grey level v = 0..255: the sRGB levels per unit of CIE L* there, 1 / (L*(v + 1/2) - L*(v - 1/2)), the step
+    // clipped to 0..255. CIELAB's L* was built so that one unit is about one just-noticeable lightness difference.
+    static readonly double[] LevelsPerLightness = Enumerable.Range(0, 256).Select(v =>
+    {
+        double lo = Math.Max(0, v - 0.5), hi = Math.Min(255, v + 0.5);
+        return (hi - lo) / (Lightness(hi) - Lightness(lo));
+    }).ToArray();
+
+    /// <summary>CIE L* (0..100) of a grey whose R, G and B are <paramref name="v"/> (0..255, sRGB).</summary>
+    internal static double Lightness(double v) => LightnessOfY(SrgbToLinear(v));
+
+    /// <summary>CIE L* of relative luminance <paramref name="y"/> (0..1).</summary>
+    internal static double LightnessOfY(double y) => y > 216.0 / 24389 ? 116 * Math.Cbrt(y) - 16 : 24389.0 / 27 * y;
+
+    /// <summary>The sRGB transfer function: an 8-bit value to linear light (0..1).</summary>
+    internal static double SrgbToLinear(double v)
+    {
+        double c = v / 255;
+        return c <= 0.04045 ? c / 12.92 : Math.Pow((c + 0.055) / 1.055, 2.4);
     }
 
     static byte Clamp(int v) => (byte)Math.Clamp(v, 0, 255);
@@ -136,7 +262,7 @@ public static class Watermark
     }
 
     // Luma (BT.601 weights) of one (H, W, 3) frame, as floats (H * W).
-    static float[] Luma(ReadOnlySpan<byte> rgb, int W, int H)
+    internal static float[] Luma(ReadOnlySpan<byte> rgb, int W, int H)
     {
         var y = new float[W * H];
         for (int i = 0; i < y.Length; i++)

@@ -37,6 +37,93 @@ public sealed class WatermarkTests
         Assert.InRange(psnr, 40.0, 60.0);                  // above 40 (imperceptible), below 60 (something embedded)
     }
 
+    static readonly WatermarkSettings PerceptualMark = new(Perceptual: true), UniformMark = new(Perceptual: false);
+
+    [Theory]
+    [InlineData(1L, 128, 128)]
+    [InlineData(2L, 160, 96)]
+    [InlineData(1001L, 128, 128)]                                         // plain navy: mostly 2-level steps
+    public void Embed_Perceptual_KeepsPsnrAbove40dB(long seed, int width, int height)
+    {
+        var clip = WorldVideo(seed, width, height);
+        Assert.InRange(Psnr(clip, Watermark.Embed(clip, Payload, PerceptualMark)), 40.0, 60.0);
+    }
+
+    [Fact]
+    public void Embed_Perceptual_OnNoise_KeepsPsnrAbove40dB()
+    {
+        var noise = new Frames(8, 96, 128, 8);                 // texture everywhere: every pixel would take 6 levels
+        new Random(3).NextBytes(noise.Rgb);
+        Assert.InRange(Psnr(noise, Watermark.Embed(noise, Payload, PerceptualMark)), 40.0, 60.0);
+    }
+
+    // A flat navy frame (the world's (20, 30, 72), luma 31.8): the uniform mark steps 2 or 3 levels, and a 3-level step
+    // there is 1.38 units of CIE L* (above one just-noticeable difference); the perceptual mark steps 2 (0.92 units).
+    [Fact]
+    public void Embed_Perceptual_KeepsAFlatDarkFrameBelowOneJnd()
+    {
+        var navy = new Frames(4, 96, 128, 8);
+        for (int i = 0; i < navy.Rgb.Length; i += 3) (navy.Rgb[i], navy.Rgb[i + 1], navy.Rgb[i + 2]) = ((byte)20, (byte)30, (byte)72);
+        var uniform = Watermark.Embed(navy, Payload, UniformMark);
+        var perceptual = Watermark.Embed(navy, Payload, PerceptualMark);
+        int MaxStep(Frames v) => Enumerable.Range(0, v.Rgb.Length).Max(i => Math.Abs(v.Rgb[i] - navy.Rgb[i]));
+        Assert.Equal(3, MaxStep(uniform));
+        Assert.Equal(2, MaxStep(perceptual));
+        Assert.True(Psnr(navy, perceptual) > Psnr(navy, uniform), "less change on the flat dark frame");
+        double navyL = Watermark.LightnessOfY(0.2126 * Watermark.SrgbToLinear(20) + 0.7152 * Watermark.SrgbToLinear(30) +
+                                              0.0722 * Watermark.SrgbToLinear(72));
+        double stepL = Watermark.LightnessOfY(0.2126 * Watermark.SrgbToLinear(22) + 0.7152 * Watermark.SrgbToLinear(32) +
+                                              0.0722 * Watermark.SrgbToLinear(74)) - navyL;
+        Assert.InRange(stepL, 0.5, 1.0);                    // the step the perceptual mark takes is under one unit of L*
+        AssertFound(Watermark.Detect(perceptual));
+    }
+
+    // The perceptual mark's case: world clip 1001 (128 x 128, plain navy background), where most pixels get the
+    // 2-level step, through H.264 at CRF 28.
+    [Fact]
+    public void Detect_PerceptualMarkOnFlatNavyClipAfterH264Crf28_FindsPayload()
+    {
+        if (!global::Spacetime.Media.Ffmpeg.IsAvailable) return;
+        using var tmp = new TempDir();
+        string path = tmp.File("m.mp4");
+        VideoFile.Write(path, Watermark.Embed(WorldVideo(seed: 1001), Payload, PerceptualMark),
+                        new VideoWriteOptions { Ffmpeg = new(Crf: 28) });
+        var d = Watermark.Detect(VideoFile.Read(path));
+        AssertFound(d);
+        Assert.True(d.ZScore > 12, $"z {d.ZScore:F2}");
+    }
+
+    [Theory]
+    [InlineData(37, 23)]
+    [InlineData(64, 48)]
+    [InlineData(3, 70)]                                                   // narrower than the window
+    public void Jnd_MatchesNaiveReference(int W, int H)
+    {
+        var rng = new Random(W * 100 + H);
+        var y = new float[W * H];
+        for (int yy = 0; yy < H; yy++)                                    // dark and bright steps, some noisy areas
+            for (int xx = 0; xx < W; xx++)
+                y[yy * W + xx] = 60 * ((xx / 9 + yy / 6) % 4) + (xx > W / 2 ? (float)(rng.NextDouble() * 30) : 0);
+        float[] fast = Watermark.Jnd(y, W, H), naive = Watermark.JndNaive(y, W, H);
+        for (int i = 0; i < y.Length; i++) Assert.Equal(naive[i], fast[i], 3);
+    }
+
+    [Fact]
+    public void Jnd_IsOneUnitOfLightnessOnFlatGrey_AndRisesWithTexture()
+    {
+        const int W = 16, H = 16;
+        foreach (int grey in new[] { 32, 128 })
+        {
+            float[] jnd = Watermark.Jnd(Enumerable.Repeat((float)grey, W * H).ToArray(), W, H);
+            double oneUnit = Watermark.Lightness(grey + jnd[0] / 2) - Watermark.Lightness(grey - jnd[0] / 2);
+            Assert.Equal(1.0, oneUnit, 2);
+        }
+        var edge = Enumerable.Range(0, W * H).Select(i => i % W < W / 2 ? 32f : 92f).ToArray();   // a 60-level step
+        float[] atEdge = Watermark.Jnd(edge, W, H);
+        Assert.True(atEdge[8 * W + 8] > 6, $"JND {atEdge[8 * W + 8]:F2} beside a 60-level edge");
+        Assert.True(atEdge[8 * W + 2] < 2.2, $"JND {atEdge[8 * W + 2]:F2} on the flat side");
+    }
+
     [Fact]
     public void Embed_LeavesChromaAlone()
     {
