@@ -182,11 +182,31 @@ internal static class TrainCommands
         return command;
     }
 
+    // --init MODEL with --vae DIR: the model's DiT and text encoder in another VAE's latents (of the same channels and
+    // strides), e.g. the same VAE normalised per channel (`vae normalize`); the stage then adapts the DiT to them
+    static TextVideoModel WithVae(CliConsole io, TextVideoModel start, string vaeDir)
+    {
+        if (start.Latents is not VaeLatents old)
+            throw new UserError("--vae with --init: the --init model is in pixel space; a VAE replaces a VAE only");
+        var vae = VaeCommands.Load(vaeDir);
+        if (vae.Config.LatentChannels != old.Channels || vae.Config.SpatialCompression != old.SpatialFactor ||
+            vae.Config.TemporalCompression != old.TemporalFactor)
+            throw new UserError($"--vae {vaeDir}: {vae.Config.LatentChannels} channels, {vae.Config.SpatialCompression}x " +
+                                $"in space, {vae.Config.TemporalCompression}x in time; the --init model's VAE has " +
+                                $"{old.Channels}, {old.SpatialFactor}x, {old.TemporalFactor}x, which its DiT is built for");
+        bool same = LatentFingerprint.Of(new VaeLatents(vae)) == LatentFingerprint.Of(old);
+        io.OutWriter.WriteLine(same ? $"--vae {vaeDir}: the same latents as the --init model's VAE"
+                                    : $"--vae {vaeDir}: other latents than the --init model was trained in; this stage " +
+                                      "adapts its DiT to them");
+        return new TextVideoModel(start.Dit, start.Text, start.Config, vae);
+    }
+
     static Command Dit(CliConsole io)
     {
         var recipe = CliArgs.Option("--recipe", $"Recipe: {string.Join(", ", DitRecipe.Presets.Keys)}.", "tiny");
         var vae = new Option<string?>("--vae") { Description = "VAE folder (`spacetime train vae --out`) for recipes " +
-                                                               "in VAE latent space." };
+                                                               "in VAE latent space; with --init, replaces the " +
+                                                               "model's VAE (same channels and strides)." };
         var data = new Option<string?>("--data") { Description = "Train on a dataset folder (captions.jsonl from `data " +
                                                                  "synth`, or videos with captions) instead of world " +
                                                                  "clips rendered by the recipe." };
@@ -224,6 +244,7 @@ internal static class TrainCommands
             {
                 try { start = TextVideoModel.Load(initDir); }
                 catch (InvalidDataException e) { throw new UserError($"--init: {e.Message}"); }
+                if (vaeDir is not null) start = WithVae(io, start, vaeDir);
                 try
                 {
                     var fresh = DitTrainer.StartFrom(r, cfg.Seed, start).Fresh;

@@ -25,6 +25,7 @@ internal static class VaeCommands
         var vae = new Command("vae", "Inspect a trained video VAE.");
         vae.Subcommands.Add(Reconstruct(io));
         vae.Subcommands.Add(VaeScoreCommand.Create(io));
+        vae.Subcommands.Add(VaeNormalizeCommand.Create(io));
         return vae;
     }
 

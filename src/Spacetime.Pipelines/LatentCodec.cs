@@ -112,8 +112,8 @@ public static class VideoTensors
 }
 
 /// <summary>A codec's identity, so that a model trained on one latent space refuses another: "pixels/4x" for pixel
-/// latents, "vae/" and the SHA-256 of what makes a VAE's latents, its encoder's weights (names, shapes and values) and
-/// its LatentScale, for a VAE. A VAE whose decoder was trained on (`train vae --recipe world-decoder`) keeps its
+/// latents, "vae/" and the SHA-256 of what makes a VAE's latents, its encoder's weights (names, shapes and values), its
+/// LatentScale and its channel normalisation, for a VAE. A VAE whose decoder was trained on (`train vae --recipe world-decoder`) keeps its
 /// fingerprint.</summary>
 public static class LatentFingerprint
 {
@@ -129,6 +129,8 @@ public static class LatentFingerprint
             sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Contiguous().AsSpan()));
         }
         sha.AppendData(BitConverter.GetBytes(vae.Vae.Config.LatentScale));
+        if (vae.Vae.Config.ChannelMean is { } mean)                 // absent, the fingerprint is what it was before
+            foreach (float x in mean.Concat(vae.Vae.Config.ChannelStd!)) sha.AppendData(BitConverter.GetBytes(x));
         return "vae/" + Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 }

@@ -68,8 +68,13 @@ public static class VaeTrainer
     /// <paramref name="init"/>: a new run starts from this trained VAE (the recipe's config, its LatentScale aside);
     /// a DecoderOnly recipe needs one.</summary>
     public static TrainResult Train(VaeRecipe recipe, TrainConfig cfg, string dir, Action<TrainProgress>? progress = null,
-                                    int? stopAt = null, Communicator? comm = null, VideoVae? init = null) =>
-        Trainer.Run(NewTask(recipe, cfg, init), cfg, dir, progress, stopAt, comm);
+                                    int? stopAt = null, Communicator? comm = null, VideoVae? init = null)
+    {
+        // a DecoderOnly run that resumes takes its latent space (scale, channel normalisation) from its own export,
+        // written with every checkpoint; the checkpoint then restores the weights
+        if (recipe.DecoderOnly && Trainer.HasCheckpoint(dir)) init = VaeCheckpoint.Load(dir);
+        return Trainer.Run(NewTask(recipe, cfg, init), cfg, dir, progress, stopAt, comm);
+    }
 
     // the recipe checked, and a VAE (fresh, with weights from the seed, or a copy of `init`) as a task; a DecoderOnly
     // recipe's encoder is frozen (no gradient, so AdamW never moves it), also when the run resumes
@@ -88,19 +93,18 @@ public static class VaeTrainer
         if (recipe.DecoderOnly && init is null)
             throw new ArgumentException("this recipe fine-tunes a trained VAE's decoder: give the VAE to start from " +
                                         "(--init DIR, e.g. models/spacetime/vae)");
-        var vae = new VideoVae(recipe.Vae, new Rng(cfg.Seed));
-        if (init is not null)
-        {
-            // LatentScale is measured, not designed: any value fits; everything else must be the recipe's
-            if ((init.Config with { LatentScale = 1 }).ToJson() != (recipe.Vae with { LatentScale = 1 }).ToJson())
-                throw new ArgumentException("--init: that VAE's config is not this recipe's (train it with the recipe " +
-                                            "that made it, e.g. world-decoder for a world VAE)");
-            vae.LoadStateDict(init.StateDict());
-        }
+        // LatentScale and the channel normalisation are measured, not designed: any values fit; everything else must be
+        // the recipe's. A DecoderOnly run keeps them (the same encoder, so the same latents); a whole run measures anew.
+        static VideoVaeConfig Design(VideoVaeConfig c) => c with { LatentScale = 1, ChannelMean = null, ChannelStd = null };
+        if (init is not null && Design(init.Config).ToJson() != Design(recipe.Vae).ToJson())
+            throw new ArgumentException("--init: that VAE's config is not this recipe's (train it with the recipe " +
+                                        "that made it, e.g. world-decoder for a world VAE)");
+        var vae = new VideoVae(recipe.DecoderOnly ? init!.Config : recipe.Vae, new Rng(cfg.Seed));
+        if (init is not null) vae.LoadStateDict(init.StateDict());
         if (recipe.DecoderOnly)
             foreach (var (name, p) in vae.NamedParameters())
                 if (name.StartsWith(VideoVae.EncoderPrefix, StringComparison.Ordinal)) p.RequiresGrad = false;
-        return new VaeTask(recipe, cfg, vae, recipe.DecoderOnly ? init!.Config.LatentScale : null);
+        return new VaeTask(recipe, cfg, vae);
     }
 
     /// <summary>PSNR in dB of a reconstruction of video in [-1, 1] (peak-to-peak 2): 10 log10(4 / MSE).</summary>
@@ -111,8 +115,7 @@ public static class VaeTrainer
         return (float)(10 * Math.Log10(4 / Math.Max(mse, 1e-12)));
     }
 
-    // keptScale: a DecoderOnly run's LatentScale, the starting VAE's (its encoder, which the scale measures, is frozen)
-    internal sealed class VaeTask(VaeRecipe recipe, TrainConfig cfg, VideoVae vae, float? keptScale = null) : ITrainTask
+    internal sealed class VaeTask(VaeRecipe recipe, TrainConfig cfg, VideoVae vae) : ITrainTask
     {
         const long DataSalt = 0x5AE;       // the VAE's clips are not the DiT's clips of the same seed
 
@@ -179,12 +182,13 @@ public static class VaeTrainer
         }
 
         // the VAE folder, with LatentScale measured on the posterior means of 8 fixed whole clips (a DecoderOnly run
-        // keeps its start's: the same encoder, and a scale measured on other clips would change every latent)
+        // keeps its start's scale and channel normalisation: the same encoder, and a scale measured on other clips
+        // would change every latent)
         public void Export(string dir)
         {
-            if (keptScale is { } kept)
+            if (recipe.DecoderOnly)
             {
-                VaeCheckpoint.Save(vae, dir, kept);
+                VaeCheckpoint.Save(vae, dir);
                 return;
             }
             using var noGrad = Autograd.NoGrad();

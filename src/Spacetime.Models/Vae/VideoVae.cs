@@ -80,11 +80,51 @@ public sealed class VideoVae : Module
         return (Decode(z), posterior);                                               // (B, 3, T, H, W)
     }
 
-    /// <summary>A VAE latent as the diffusion model sees it: z * LatentScale.</summary>
-    public Tensor ToDiffusionLatent(Tensor z) => z * Config.LatentScale;
+    /// <summary>A VAE latent (C, T', h, w) or (B, C, T', h, w) as the diffusion model sees it: z * LatentScale, then
+    /// per channel (x - ChannelMean) / ChannelStd when the config has them.</summary>
+    public Tensor ToDiffusionLatent(Tensor z)
+    {
+        var scaled = z * Config.LatentScale;
+        return Config.ChannelMean is null ? scaled : (scaled - PerChannel(Config.ChannelMean)) / PerChannel(Config.ChannelStd!);
+    }
 
-    /// <summary>A diffusion-model latent back in the VAE's units: z / LatentScale.</summary>
-    public Tensor FromDiffusionLatent(Tensor scaled) => scaled / Config.LatentScale;
+    /// <summary>A diffusion-model latent back in the VAE's units (the inverse of <see cref="ToDiffusionLatent"/>).
+    /// </summary>
+    public Tensor FromDiffusionLatent(Tensor latent)
+    {
+        var scaled = Config.ChannelMean is null ? latent
+            : latent * PerChannel(Config.ChannelStd!) + PerChannel(Config.ChannelMean);
+        return scaled / Config.LatentScale;
+    }
+
+    // (C, 1, 1, 1): broadcasts over the channel axis of a (C, T', h, w) or (B, C, T', h, w) latent
+    static Tensor PerChannel(float[] values) => Tensor.From(values, values.Length, 1, 1, 1);
+
+    /// <summary>Per-channel mean and standard deviation of <paramref name="latents"/> (B, C, T', h, w), latents as the
+    /// diffusion model sees them before any channel normalisation (z * LatentScale of a few hundred clips): what
+    /// <see cref="VideoVaeConfig.ChannelMean"/> and <see cref="VideoVaeConfig.ChannelStd"/> store.</summary>
+    public static (float[] Mean, float[] Std) MeasureChannelStats(Tensor latents)
+    {
+        int b = latents.Size(0), c = latents.Size(1), n = latents.Count / (b * c);
+        var v = latents.Contiguous().ToArray();
+        var (mean, std) = (new float[c], new float[c]);
+        for (int ch = 0; ch < c; ch++)
+        {
+            double sum = 0, sq = 0;
+            for (int i = 0; i < b; i++)
+                for (int k = 0; k < n; k++)
+                {
+                    double x = v[((long)i * c + ch) * n + k];
+                    sum += x;
+                    sq += x * x;
+                }
+            double m = sum / ((double)b * n), var = sq / ((double)b * n) - m * m;
+            if (!(var > 0)) throw new ArgumentException($"VideoVae.MeasureChannelStats: channel {ch} has zero variance; " +
+                                                        "measure on real data.");
+            (mean[ch], std[ch]) = ((float)m, (float)Math.Sqrt(var));
+        }
+        return (mean, std);
+    }
 
     /// <summary>The latent scale that gives unit variance: 1 / std of <paramref name="latents"/> (e.g. the modes of
     /// a few hundred training clips, concatenated), as SD measured 0.18215. Store it in Config.LatentScale.</summary>

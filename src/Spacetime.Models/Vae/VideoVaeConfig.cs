@@ -39,6 +39,20 @@ public sealed record VideoVaeConfig
     public float LatentScale { get; init; } = 1f;
 
     /// <summary>
+    /// Per-channel normalisation after LatentScale (null: none): the diffusion model sees (z * LatentScale - ChannelMean[c])
+    /// / ChannelStd[c], each channel at zero mean and unit variance, as Wan's VAE normalises its latents. With a
+    /// shortcut the three area-mean channels vary twice as much as the detail channels that carry the objects' outlines
+    /// (docs/model-v2.md), so under one global scale the noise buries the outlines first. Measured on data with
+    /// <see cref="VideoVae.MeasureChannelStats"/> (`spacetime vae normalize`). A DiT trained without it does not work
+    /// with it: the latents differ (and so does the latent fingerprint).
+    /// </summary>
+    public float[]? ChannelMean { get; init; }
+
+    /// <summary>Per-channel standard deviations of the normalisation (with <see cref="ChannelMean"/>; both or
+    /// neither).</summary>
+    public float[]? ChannelStd { get; init; }
+
+    /// <summary>
     /// Residual autoencoding (DC-AE, Chen et al. 2024): the first three latent channels carry the video's area means
     /// (over f x f pixels; frame 0 alone, then each group of TemporalCompression frames) on top of what the encoder
     /// computes, and the decoder adds them back, repeated over the pixels and frames they came from, to its output.
@@ -134,6 +148,11 @@ public sealed record VideoVaeConfig
         if (!Enum.IsDefined(Norm)) problems.Add($"Norm {Norm} is not a known normalisation");
         if (ResBlocks <= 0) problems.Add($"ResBlocks {ResBlocks} must be positive");
         if (!(LatentScale > 0) || float.IsInfinity(LatentScale)) problems.Add($"LatentScale {LatentScale} must be > 0");
+        if ((ChannelMean is null) != (ChannelStd is null))
+            problems.Add("ChannelMean and ChannelStd come together (both or neither)");
+        else if (ChannelMean is not null && (ChannelMean.Length != LatentChannels || ChannelStd!.Length != LatentChannels ||
+                                             !ChannelMean.All(float.IsFinite) || !ChannelStd.All(x => x > 0 && float.IsFinite(x))))
+            problems.Add($"ChannelMean and ChannelStd need {LatentChannels} finite values each, the deviations > 0");
         if (problems.Count > 0)
             throw new ArgumentException($"VideoVaeConfig: {string.Join("; ", problems)}.");
     }

@@ -159,6 +159,14 @@ public sealed class FuzzTests
             yield return ($"train dit --vae {v}", ["train", "dit", "--recipe", "tiny-vae", "--vae", v, "--out", "{new:run}"]);
         foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{badmodel}" })
             yield return ($"train dit --init {v}", ["train", "dit", "--recipe", "tiny", "--init", v, "--out", "{new:run}"]);
+        yield return ("train dit --init a pixel model --vae", ["train", "dit", "--recipe", "tiny", "--init", "{model}", "--vae", "{vae}", "--out", "{new:run}"]);
+        yield return ("train vae world-decoder without --init", ["train", "vae", "--recipe", "world-decoder", "--out", "{new:run}"]);
+        foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{model}", "{nanvae}" })
+            yield return ($"train vae --init {v}", ["train", "vae", "--recipe", "world-decoder", "--init", v, "--out", "{new:run}"]);
+        foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{model}", "{nanvae}" })
+            yield return ($"vae normalize --vae {v}", ["vae", "normalize", "--vae", v, "--out", "{new:norm}", "--clips", "1"]);
+        yield return ("vae normalize --out exists", ["vae", "normalize", "--vae", "{vae}", "--out", "{emptydir}", "--clips", "1"]);
+        foreach (var c in Options(["vae", "normalize", "--vae", "{vae}", "--out", "{new:norm}"], "--clips", BadInts)) yield return c;
         foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{badmodel}" })
             yield return ($"train dit --text-from {v}", ["train", "dit", "--recipe", "tiny", "--text-from", v, "--out", "{new:run}"]);
         foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{baddata}" })

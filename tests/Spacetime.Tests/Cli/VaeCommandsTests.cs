@@ -189,4 +189,34 @@ public sealed class VaeCommandsTests : IDisposable
         Assert.Contains("5 frames of 32x32, real then reconstructed", stdout);
         Assert.Equal(10, VideoFile.Read(output).Count);
     }
+    [Fact]
+    public void Normalize_WritesACopyWithChannelStats_ThatCentreTheLatents()
+    {
+        // the shared VAE is an untrained shortcut codec, whose other channels are all zero: refused in one line
+        var (refused, _, why) = CliTests.Run("vae", "normalize", "--vae", vae, "--out", Path.Combine(dir, "n0"), "--clips", "2");
+        Assert.Equal(2, refused);
+        Assert.Contains("zero variance", why);
+        Assert.False(Directory.Exists(Path.Combine(dir, "n0")));
+        string plain = Path.Combine(dir, "plain");                                 // every channel varies
+        VaeCheckpoint.Save(new VideoVae(Small with { Shortcut = false }, new Rng(6)), plain);
+        string output = Path.Combine(dir, "norm");
+        var (code, stdout, err) = CliTests.Run("vae", "normalize", "--vae", plain, "--out", output, "--clips", "3");
+        Assert.True(code == 0, err);
+        Assert.Contains("| channel | mean | std |", stdout);
+        var (source, norm) = (VaeCheckpoint.Load(plain), VaeCheckpoint.Load(output));
+        Assert.Null(source.Config.ChannelMean);
+        Assert.Equal(source.Config.LatentChannels, norm.Config.ChannelMean!.Length);
+        foreach (var (name, t) in source.StateDict()) Assert.Equal(t.ToArray(), norm.StateDict()[name].ToArray());
+        // the first clip it measured on, through the normalised VAE: every channel near zero mean, none far from unit
+        // scale (one clip of three, so not exactly 0 and 1)
+        var clip = Spacetime.World.WorldClip.Render(new Spacetime.World.ClipSettings(
+            Spacetime.World.WorldClip.DeriveSeed(0xC4A7_57A7, 0), 128, 128, 2.125, 8));
+        var z = new Spacetime.Pipelines.VaeLatents(norm).Encode(clip.Frames).Unsqueeze(0);     // (1, C, T', h, w)
+        var (mean, std) = VideoVae.MeasureChannelStats(z);
+        Assert.All(mean, m => Assert.InRange(m, -1.5, 1.5));
+        Assert.All(std, x => Assert.InRange(x, 0.2, 2.5));
+        var (again, _, err2) = CliTests.Run("vae", "normalize", "--vae", plain, "--out", output, "--clips", "3");
+        Assert.Equal(2, again);                                                  // nothing overwritten
+        Assert.Contains("already exists", err2);
+    }
 }

@@ -56,6 +56,27 @@ public sealed class VaeDecoderTests : IDisposable
     }
 
     [Fact]
+    public void DecoderOnly_StoppedAndResumed_EqualsUninterrupted_KeepingTheChannelNormalisation()
+    {
+        // a start with a channel normalisation: the resumed run must take it from its own export, not lose it
+        var trained = VaeCheckpoint.Load(Start());
+        var (mean, std) = (Enumerable.Range(0, trained.Config.LatentChannels).Select(c => 0.1f * c).ToArray(),
+                           Enumerable.Range(0, trained.Config.LatentChannels).Select(c => 1 + 0.2f * c).ToArray());
+        var start = new VideoVae(trained.Config with { ChannelMean = mean, ChannelStd = std }, new Rng(0));
+        start.LoadStateDict(trained.StateDict());
+        var recipe = Tiny with { DecoderOnly = true };
+        var cfg = Steps with { Steps = 4, CheckpointEvery = 2 };
+        string straight = Path.Combine(root, "straight"), stopped = Path.Combine(root, "stopped");
+        VaeTrainer.Train(recipe, cfg, straight, init: start);
+        VaeTrainer.Train(recipe, cfg, stopped, init: start, stopAt: 2);
+        VaeTrainer.Train(recipe, cfg, stopped);                                 // resumes without --init
+        var (a, b) = (VaeCheckpoint.Load(straight), VaeCheckpoint.Load(stopped));
+        foreach (var (name, t) in a.StateDict()) Assert.Equal(t.ToArray(), b.StateDict()[name].ToArray());
+        Assert.Equal(mean, b.Config.ChannelMean);
+        Assert.Equal(std, b.Config.ChannelStd);
+    }
+
+    [Fact]
     public void Fingerprint_FollowsEncoderAndScale()
     {
         var a = new VideoVae(Tiny.Vae, new Rng(1));
@@ -68,6 +89,10 @@ public sealed class VaeDecoderTests : IDisposable
         var p = decoder.NamedParameters().First(x => !x.Name.StartsWith(VideoVae.EncoderPrefix, StringComparison.Ordinal)).Parameter;
         p.AsSpan()[0] += 1;                                                        // another decoder only
         Assert.Equal(Of(a), Of(decoder));
+        var normalised = new VideoVae(Tiny.Vae with { ChannelMean = new float[Tiny.Vae.LatentChannels],
+                                                      ChannelStd = Enumerable.Repeat(2f, Tiny.Vae.LatentChannels).ToArray() },
+                                      new Rng(1));
+        Assert.NotEqual(Of(a), Of(normalised));                                  // same weights, normalised channels
     }
 
     [Fact]
