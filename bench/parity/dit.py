@@ -16,7 +16,8 @@ from common import Attention, BadInput, Mlp, check_fields
 # and the derived sizes (OutChannels, MlpHidden, HeadDim) are recomputed here.
 DIT_FIELDS = {"Hidden", "Depth", "Heads", "MlpRatio", "InChannels", "Patch", "PatchT", "LearnSigma", "NumClasses",
               "ClassDropoutProb", "TextHidden", "Attention", "PooledText", "OutChannels", "MlpHidden", "HeadDim"}
-TEXT_FIELDS = {"Width", "Depth", "Heads", "MlpRatio", "MaxTokens", "VocabSize", "NullTokens", "NormEps", "MlpHidden"}
+TEXT_FIELDS = {"Width", "Depth", "Heads", "MlpRatio", "MaxTokens", "VocabSize", "NullTokens", "NormEps", "MlpHidden",
+               "TokenSkip"}
 
 
 ########## text encoder
@@ -46,6 +47,9 @@ class TextEncoder(nn.Module):
         self.token_embedding = nn.Embedding(cfg["VocabSize"], cfg["Width"])
         self.blocks = nn.ModuleList(TextBlock(cfg) for _ in range(cfg["Depth"]))
         self.norm = nn.LayerNorm(cfg["Width"], eps=cfg["NormEps"])
+        # TokenSkip: each token's own embedding, LayerNorm'd without affine and mapped by a D x D map (zero at the start),
+        # added to the output
+        self.token_skip = nn.Linear(cfg["Width"], cfg["Width"], bias=False) if cfg.get("TokenSkip") else None
 
     def forward(self, ids, valid, empty):
         """ids, valid: (B, L); empty: (B) -> tokens (B, L, D). Only captions that are not empty run the transformer
@@ -54,10 +58,13 @@ class TextEncoder(nn.Module):
         rows = (~empty).nonzero().flatten().tolist()
         text = None
         if rows:
-            x = self.token_embedding(ids[rows]) + self.pos_embed[:L]                # (Bt, L, D)
+            e = self.token_embedding(ids[rows])                                     # (Bt, L, D)
+            x = e + self.pos_embed[:L]
             for block in self.blocks:
                 x = block(x, valid[rows])
             text = self.norm(x)
+            if self.token_skip is not None:
+                text = text + self.token_skip(F.layer_norm(e, (e.shape[-1],), eps=self.cfg["NormEps"]))
         if len(rows) == B:
             return text
         null_row = F.pad(self.null_tokens.unsqueeze(0), (0, 0, 0, L - self.cfg["NullTokens"]))   # (1, L, D)

@@ -12,12 +12,14 @@ from common import BadInput, check_fields
 
 # TrainConfig fields; those that do not change the optimisation (EMA, checkpoints, logging, time) are ignored
 TRAIN_FIELDS = {"Steps", "Batch", "Accumulate", "Lr", "MinLrRatio", "WarmupSteps", "WeightDecay", "ClipNorm",
-                "EmaDecay", "CaptionDropout", "Seed", "CheckpointEvery", "LogEvery", "MaxMinutes"}
+                "EmaDecay", "CaptionDropout", "Seed", "CheckpointEvery", "LogEvery", "MaxMinutes", "Ranks"}
 
 
 class TrainSettings:
     def __init__(self, cfg):
         check_fields(cfg, TRAIN_FIELDS, "TrainConfig")
+        if cfg.get("Ranks", 1) != 1:   # a parity dump is one process (`--dump-parity` refuses mpirun)
+            raise BadInput(f"TrainConfig.Ranks is {cfg['Ranks']}; the mirror replays one process")
         self.steps, self.batch, self.accumulate = cfg["Steps"], cfg["Batch"], cfg["Accumulate"]
         self.lr, self.min_ratio = np.float32(cfg["Lr"]), np.float32(cfg["MinLrRatio"])
         self.warmup = min(cfg["WarmupSteps"], self.steps)

@@ -9,9 +9,10 @@ import torch.nn.functional as F
 
 from common import BadInput, Node, check_fields
 
-# VideoVaeConfig fields this mirror implements (LatentScale only scales latents for the DiT: not in training)
+# VideoVaeConfig fields this mirror implements (LatentScale, ChannelMean and ChannelStd only map latents for the DiT:
+# not in training)
 FIELDS = {"LatentChannels", "BaseChannels", "ChannelMultipliers", "ResBlocks", "TemporalCompression", "NormGroups",
-          "LatentScale", "Shortcut", "Patch", "Norm", "TimeHalvingLevels"}
+          "LatentScale", "ChannelMean", "ChannelStd", "Shortcut", "Patch", "Norm", "TimeHalvingLevels"}
 
 
 class CausalConv3d(nn.Module):
