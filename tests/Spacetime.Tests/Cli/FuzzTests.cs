@@ -161,6 +161,7 @@ public sealed class FuzzTests
             yield return ($"train dit --init {v}", ["train", "dit", "--recipe", "tiny", "--init", v, "--out", "{new:run}"]);
         yield return ("train dit --init a pixel model --vae", ["train", "dit", "--recipe", "tiny", "--init", "{model}", "--vae", "{vae}", "--out", "{new:run}"]);
         yield return ("train vae world-decoder without --init", ["train", "vae", "--recipe", "world-decoder", "--out", "{new:run}"]);
+        yield return ("train vae world-decoder --init of another design", ["train", "vae", "--recipe", "world-decoder", "--init", "{vae}", "--out", "{new:run}"]);
         foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{model}", "{nanvae}" })
             yield return ($"train vae --init {v}", ["train", "vae", "--recipe", "world-decoder", "--init", v, "--out", "{new:run}"]);
         foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{model}", "{nanvae}" })
