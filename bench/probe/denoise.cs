@@ -10,23 +10,25 @@
 //            changes by more than 24 levels (summed over RGB): stray colour, 0 = a clean background.
 // A denoiser that works returns a clip noised to t = 0.2 nearly untouched; the shipped model (stage 6) turns circles
 // into blobs and sprinkles the background already from t = 0.3 (docs/model-v2.md).
-//   dotnet run bench/probe/denoise.cs -- MODEL_DIR [CLIPS=16]
+//   dotnet run bench/probe/denoise.cs -- MODEL_DIR [CLIPS=16] [STRENGTHS=0,0.2,0.3,0.5,0.7,0.9]
 using Spacetime.Data;
 using Spacetime.Eval;
 using Spacetime.Media;
 using Spacetime.Pipelines;
 using Spacetime.World;
 
-if (args.Length is < 1 or > 2 || !Directory.Exists(args[0]))
+if (args.Length is < 1 or > 3 || !Directory.Exists(args[0]))
 {
-    Console.Error.WriteLine("usage: dotnet run bench/probe/denoise.cs -- MODEL_DIR [CLIPS]");
+    Console.Error.WriteLine("usage: dotnet run bench/probe/denoise.cs -- MODEL_DIR [CLIPS] [STRENGTHS, comma-separated]");
     Environment.Exit(2);
 }
 int clips = args.Length > 1 ? int.Parse(args[1]) : 16;
 var model = TextVideoModel.Load(args[0]);
 var generator = new Generator(model);
 var settings = new EvalSettings(Prompts: clips, Seed: 7_000_000, Width: 128, Height: 128, Seconds: 2.125, Fps: 8);
-double[] strengths = [0, 0.2, 0.3, 0.5, 0.7, 0.9];
+double[] strengths = args.Length > 2
+    ? args[2].Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray()
+    : [0, 0.2, 0.3, 0.5, 0.7, 0.9];
 Console.WriteLine($"{args[0]}: {clips} clips, 128x128 x 17, 25 steps, guidance 4");
 Console.WriteLine("| strength (0: codec) | PSNR dB | shape kept | speckle |");
 Console.WriteLine("|---|---|---|---|");
