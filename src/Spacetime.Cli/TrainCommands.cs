@@ -165,12 +165,9 @@ internal static class TrainCommands
             var r = Recipe(() => VaeRecipe.Preset(parsed.GetValue(recipe)!));
             var cfg = knobs.Config(parsed, VaeDefaults, world);
             string dir = knobs.Dir(parsed);
-            Spacetime.Models.Vae.VideoVae? start = null;
+            Spacetime.Models.Vae.VideoVae? start = null;     // world-decoder without one: VaeTrainer's refusal
             if (parsed.GetValue(init) is { } initDir && !Trainer.HasCheckpoint(dir))
                 start = VaeCommands.Load(initDir, "--init");
-            else if (r.DecoderOnly && !Trainer.HasCheckpoint(dir))
-                throw new UserError($"--recipe {parsed.GetValue(recipe)} trains a trained VAE's decoder on: give that " +
-                                    "VAE with --init DIR (e.g. --init models/spacetime/vae)");
             var parityDir = knobs.ParityDir(parsed, world);
             if (r.DecoderOnly && parityDir is not null)
                 throw new UserError("--dump-parity replays runs from scratch; world-decoder starts from a trained VAE");

@@ -53,19 +53,14 @@ internal static class VaeNormalizeCommand
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask("encoding world clips", maxValue: count);
-                    // per size, the latents (n, C, T', h, w) concatenated over clips; the channel statistics pool the
-                    // sizes by element count
-                    var bySize = Sizes.Select(_ => new List<Tensor>()).ToArray();
+                    var flat = new Tensor[count];                       // per clip (C, T' h w), pooled over the sizes
                     for (int i = 0; i < count; i++)
                     {
                         var (w, h) = Sizes[i % Sizes.Length];
                         var clip = WorldClip.Render(new ClipSettings(WorldClip.DeriveSeed(ClipSalt, i), w, h, 2.125, 8));
-                        bySize[i % Sizes.Length].Add(codec.Encode(clip.Frames).Unsqueeze(0).CopyUnscoped()); // (1, C, T', h, w)
+                        flat[i] = codec.Encode(clip.Frames).Reshape(raw.Config.LatentChannels, -1).CopyUnscoped();
                         task.Value = i + 1;
                     }
-                    var flat = bySize.Where(l => l.Count > 0)                                      // (C, n_s) per size
-                        .Select(l => F.Concat(l.ToArray(), 0).Transpose(0, 1).Contiguous()
-                                      .Reshape(raw.Config.LatentChannels, -1)).ToArray();
                     var all = F.Concat(flat, 1);                                                   // (C, N)
                     try { stats = VideoVae.MeasureChannelStats(all.Unsqueeze(0)); }                // (1, C, N)
                     catch (ArgumentException e)

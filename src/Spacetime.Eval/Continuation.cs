@@ -123,15 +123,15 @@ public static class Continuation
             frames = clip.Frames.Count;
             var head = Pad.Crop(clip.Frames, clip.Frames.Height, clip.Frames.Width, given);
             var truth = new SceneTruth(clip.Truth, clip.Scene.Protagonist);
-            bool shapeApplies = VideoScorer.ShapeFrom(truth, clip.Frames, given) is not null;
-            if (shapeApplies) shapeScenes++;
+            bool shapeApplies = false;        // set by the first system: whether it applies depends on the truth alone
             for (int s = 0; s < all.Count; s++)
             {
                 var video = all[s].Continue(clip.Prompt, head, c);
                 var score = Score(clip.Frames, video, given);
-                double shape = shapeApplies ? VideoScorer.ShapeFrom(truth, video, given) ?? 0 : 0;
+                double? shape = VideoScorer.ShapeFrom(truth, video, given);
+                if (s == 0 && shape is not null) (shapeApplies, shapeScenes) = (true, shapeScenes + 1);
                 sums[s] = (sums[s].S + score.SpatialIou, sums[s].St + score.SpatiotemporalIou, sums[s].M + score.Mse,
-                           sums[s].Shape + shape);
+                           sums[s].Shape + (shapeApplies ? shape ?? 0 : 0));
                 progress?.Invoke(i * all.Count + s + 1, settings.Prompts * all.Count);
             }
         }

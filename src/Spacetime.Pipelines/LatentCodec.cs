@@ -113,8 +113,8 @@ public static class VideoTensors
 
 /// <summary>A codec's identity, so that a model trained on one latent space refuses another: "pixels/4x" for pixel
 /// latents, "vae/" and the SHA-256 of what makes a VAE's latents, its encoder's weights (names, shapes and values), its
-/// LatentScale and its channel normalisation, for a VAE. A VAE whose decoder was trained on (`train vae --recipe world-decoder`) keeps its
-/// fingerprint.</summary>
+/// LatentScale and its channel normalisation, for a VAE. A VAE whose decoder was trained on (`train vae --recipe
+/// world-decoder`) keeps its fingerprint.</summary>
 public static class LatentFingerprint
 {
     /// <summary>The fingerprint of <paramref name="codec"/>.</summary>
@@ -129,7 +129,7 @@ public static class LatentFingerprint
             sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Contiguous().AsSpan()));
         }
         sha.AppendData(BitConverter.GetBytes(vae.Vae.Config.LatentScale));
-        if (vae.Vae.Config.ChannelMean is { } mean)                 // absent, the fingerprint is what it was before
+        if (vae.Vae.Config.ChannelMean is { } mean)                 // a VAE without them hashes nothing more
             foreach (float x in mean.Concat(vae.Vae.Config.ChannelStd!)) sha.AppendData(BitConverter.GetBytes(x));
         return "vae/" + Convert.ToHexStringLower(sha.GetHashAndReset());
     }
