@@ -42,8 +42,7 @@ internal static class VaeNormalizeCommand
             if (source.Config.ChannelMean is not null)
                 io.OutWriter.WriteLine("the VAE is normalised already: measuring again from its raw latents");
             // the raw latents (z * LatentScale), whatever normalisation the source had
-            var raw = new VideoVae(source.Config with { ChannelMean = null, ChannelStd = null }, new Rng(0));
-            raw.LoadStateDict(source.StateDict());
+            var raw = source.WithChannelStats(null, null);
             raw.Eval();
             var codec = new VaeLatents(raw);
 
@@ -70,8 +69,7 @@ internal static class VaeNormalizeCommand
                     }
                 });
 
-            var normalised = new VideoVae(source.Config with { ChannelMean = stats.Mean, ChannelStd = stats.Std }, new Rng(0));
-            normalised.LoadStateDict(source.StateDict());
+            var normalised = source.WithChannelStats(stats.Mean, stats.Std);
             string tmp = outDir.TrimEnd('/', '\\') + ".tmp-" + Environment.ProcessId;
             VaeCheckpoint.Save(normalised, tmp);
             Directory.Move(tmp, outDir);

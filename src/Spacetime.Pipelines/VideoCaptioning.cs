@@ -15,10 +15,19 @@ public sealed class VideoCaptioning
     readonly ILatentCodec codec;
 
     /// <summary>Captions with <paramref name="captioner"/> in <paramref name="codec"/>'s latents; refuses a codec
-    /// whose fingerprint differs from the one the captioner was trained on (one line naming both).</summary>
+    /// whose fingerprint differs from the one the captioner was trained on (one line naming both). A VAE normalised
+    /// per channel for a DiT (`vae normalize`) is read without that normalisation when the captioner was trained on
+    /// the same VAE's raw latents: the encoder is the same; the normalisation is only what the DiT sees.</summary>
     public VideoCaptioning(Captioner captioner, ILatentCodec codec)
     {
         string have = LatentFingerprint.Of(codec);
+        if (captioner.Latents.Length > 0 && captioner.Latents != have &&
+            codec is VaeLatents { Vae.Config.ChannelMean: not null } normalised)
+        {
+            var raw = new VaeLatents(normalised.Vae.WithChannelStats(null, null));
+            string rawPrint = LatentFingerprint.Of(raw);
+            if (rawPrint == captioner.Latents) (codec, have) = (raw, rawPrint);
+        }
         if (captioner.Latents.Length > 0 && captioner.Latents != have)
             throw new ArgumentException($"the captioner was trained on the latents of another VAE ({Short(captioner.Latents)}, " +
                                         $"this one is {Short(have)}); give the VAE it was trained with (--vae)");

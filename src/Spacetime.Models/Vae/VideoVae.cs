@@ -97,6 +97,18 @@ public sealed class VideoVae : Module
         return scaled / Config.LatentScale;
     }
 
+    /// <summary>This VAE with another channel normalisation (null, null: none), the same weights copied into a new
+    /// module: the encoder and decoder are unchanged, only what the diffusion model sees differs. Returns this VAE
+    /// when the normalisation is already the one asked for.</summary>
+    public VideoVae WithChannelStats(float[]? mean, float[]? std)
+    {
+        if (ReferenceEquals(mean, Config.ChannelMean) && ReferenceEquals(std, Config.ChannelStd)) return this;
+        var copy = new VideoVae(Config with { ChannelMean = mean, ChannelStd = std }, new Rng(0));
+        copy.LoadStateDict(StateDict());
+        if (!Training) copy.Eval();
+        return copy;
+    }
+
     // (C, 1, 1, 1): broadcasts over the channel axis of a (C, T', h, w) or (B, C, T', h, w) latent
     static Tensor PerChannel(float[] values) => Tensor.From(values, values.Length, 1, 1, 1);
 

@@ -77,6 +77,27 @@ public sealed class CaptionCommandsTests : IDisposable
     }
 
     [Fact]
+    public void TheSameVaeNormalisedForADit_CaptionsAlike_AnotherNormalisedVaeIsRefused()
+    {
+        var (cap, vae) = Folders();
+        string clip = Path.Combine(dir, "one.gif");
+        VideoFile.Write(clip, WorldClip.Render(new ClipSettings(5, 64, 64, 1, 8)).Frames);
+        float[] mean = Enumerable.Range(0, 4).Select(c => 0.3f * c - 0.5f).ToArray(), std = [0.5f, 2f, 1.5f, 0.8f];
+
+        string normalised = Path.Combine(dir, "vae-norm");
+        VaeCheckpoint.Save(VaeCheckpoint.Load(vae).WithChannelStats(mean, std), normalised);
+        var raw = CliTests.Run("caption", clip, "--captioner", cap, "--vae", vae);
+        var norm = CliTests.Run("caption", clip, "--captioner", cap, "--vae", normalised);
+        Assert.True(raw.Code == 0 && norm.Code == 0, raw.Err + norm.Err);
+        Assert.Equal(raw.Out, norm.Out);                      // the captioner read the raw latents both times
+
+        string other = Path.Combine(dir, "vae2-norm");
+        VaeCheckpoint.Save(new VideoVae(VaeRecipe.Preset("tiny").Vae with { ChannelMean = mean, ChannelStd = std },
+                                        new Rng(2)), other);
+        CliTests.AssertOneLineError(["caption", clip, "--captioner", cap, "--vae", other], "--vae", "another VAE");
+    }
+
+    [Fact]
     public void EvalCaptioner_WritesThePerFactTable_WithTheChanceRow()
     {
         var (capDir, vaeDir) = Folders();
