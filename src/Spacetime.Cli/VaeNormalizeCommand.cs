@@ -42,8 +42,7 @@ internal static class VaeNormalizeCommand
             if (source.Config.ChannelMean is not null)
                 io.OutWriter.WriteLine("the VAE is normalised already: measuring again from its raw latents");
             // the raw latents (z * LatentScale), whatever normalisation the source had
-            var raw = source.WithChannelStats(null, null);
-            raw.Eval();
+            var raw = source.WithChannelStats(null, null);                  // in eval mode, as loaded
             var codec = new VaeLatents(raw);
 
             (float[] Mean, float[] Std) stats = ([], []);
