@@ -33,9 +33,21 @@ public static partial class F
             var dh = Tensor.Empty(y.Dims);                                 // dL/dh = dy gelu'(h)
             float[] g = dy.Storage.Data, h = pre!.Storage.Data, d = dh.Storage.Data;
             int go = dy.Offset;
-            Par.ForRange(dh.Count, 8, (s, e) => UnaryKernels.Backward(UnaryOp.GeluTanh, d.AsSpan(s, e - s),
-                g.AsSpan(go + s, e - s), h.AsSpan(s, e - s), h.AsSpan(s, e - s)));
-            var dx = LinearBackward(x, weight, bias, x2, w, rows, inF, outF, d, 0);
+            void GeluGrad(int r0, int r1)                                  // dh for rows [r0, r1)
+            {
+                int s = r0 * outF, n = (r1 - r0) * outF;
+                UnaryKernels.Backward(UnaryOp.GeluTanh, d.AsSpan(s, n), g.AsSpan(go + s, n), h.AsSpan(s, n),
+                    h.AsSpan(s, n));
+            }
+            Tensor? db = null;
+            if (bias is not null && bias.RequiresGrad)
+            {
+                db = Tensor.Empty(outF);                                   // db = column sums of dh, in the same pass
+                ColumnSums(db.Storage.Data, d, 0, rows, outF, before: GeluGrad);
+            }
+            else Par.ForRange(rows, 8L * outF, GeluGrad);
+            var dx = LinearBackward(x, weight, null, x2, w, rows, inF, outF, d, 0);
+            if (db is not null) Autograd.Accumulate(bias!, db, fresh: true);
             if (dx is not null) Autograd.Accumulate(x, dx, fresh: true);
         });
     }

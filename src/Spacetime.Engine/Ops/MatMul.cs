@@ -128,18 +128,31 @@ public static partial class F
         return dx;
     }
 
-    // out[j] = sum over r of x[r, j], rows added in order (deterministic), columns split over threads.
-    static void ColumnSums(float[] output, float[] x, int xOff, int rows, int cols)
+    // Rows per chunk of ColumnSums: fixed, so the sums do not depend on the thread count.
+    const int SumChunk = 256;
+
+    // out[j] = sum over r of x[r, j]. The rows are cut into chunks of SumChunk; each chunk's column sums (its rows
+    // added in order) go to a partial row, the chunks in parallel, and the partial rows are added in chunk order.
+    // Chunks of whole rows read memory contiguously and split evenly over the threads at any width (column blocks
+    // did neither: 384 columns were two blocks of 256 and 128). before, when given, runs on each chunk's rows
+    // [r0, r1) first, while they are about to be read (LinearGelu makes dh = dy gelu'(h) there, one pass for both).
+    static void ColumnSums(float[] output, float[] x, int xOff, int rows, int cols, Action<int, int>? before = null)
     {
-        const int Block = 256;
-        int blocks = (cols + Block - 1) / Block;
-        Par.For(blocks, (long)rows * Block, bi =>
+        int chunks = Math.Max(1, (rows + SumChunk - 1) / SumChunk);
+        var partial = chunks == 1 ? null : Tensor.Empty(chunks, cols);           // (chunks, cols)
+        float[] p = partial?.Storage.Data ?? output;
+        Par.For(chunks, (long)SumChunk * cols, ch =>
         {
-            int c0 = bi * Block, n = Math.Min(Block, cols - c0);
-            var acc = output.AsSpan(c0, n);
+            int r0 = ch * SumChunk, r1 = Math.Min(rows, r0 + SumChunk);
+            before?.Invoke(r0, r1);
+            var acc = p.AsSpan(ch * cols, cols);
             acc.Clear();
-            for (int r = 0; r < rows; r++) TensorPrimitives.Add(acc, x.AsSpan(xOff + r * cols + c0, n), acc);
+            for (int r = r0; r < r1; r++) TensorPrimitives.Add(acc, x.AsSpan(xOff + r * cols, cols), acc);
         });
+        if (partial is null) return;
+        var sum = output.AsSpan(0, cols);
+        p.AsSpan(0, cols).CopyTo(sum);
+        for (int ch = 1; ch < chunks; ch++) TensorPrimitives.Add(sum, p.AsSpan(ch * cols, cols), sum);
     }
 
     /// <summary>How the GEMM reads one operand of a batched product: buffer, offset, leading dim, batch stride.</summary>

@@ -221,8 +221,8 @@ public class MatMulKernelsTests
     public void Gemm_OneAndTwoThreads_BitwiseEqual(bool transA, bool transB)
     {
         var rng = new Random(5);
-        // Tall, short-and-wide (columns split over threads), and K over two blocks.
-        (int M, int N, int K)[] shapes = [(300, 200, 700), (5, 2000, 300), (129, 96, 1100)];
+        // Tall, short-and-wide (columns split over threads), K over two blocks, and mirrored (M < N, K >= 2N).
+        (int M, int N, int K)[] shapes = [(300, 200, 700), (5, 2000, 300), (129, 96, 1100), (70, 150, 1100)];
         foreach (var (M, N, K) in shapes)
         {
             Stored a = transA ? Stored.Random(rng, K, M, 1, 0) : Stored.Random(rng, M, K, 1, 0);
@@ -241,6 +241,41 @@ public class MatMulKernelsTests
                     return c.Data;
                 }
                 Assert.True(Run(1).AsSpan().SequenceEqual(Run(2)), $"{isa} M={M} N={N} K={K}: 1 vs 2 threads differ");
+            }
+        }
+    }
+
+    // Few rows, more columns, long K runs mirrored (C^T = op(B)^T op(A)^T, then transposed into C). It must give the
+    // bits of the mirrored product itself (which runs direct, having more rows than columns; with accumulate, C plus
+    // that product), in every layout, and leave C's padding alone.
+    [Theory]
+    [MemberData(nameof(AllLayouts))]
+    public void Gemm_MirroredShapes_EqualTheirMirrorBitwise(bool transA, bool transB)
+    {
+        var rng = new Random(13);
+        (int M, int N, int K)[] shapes = [(40, 97, 1030), (8, 33, 66), (65, 300, 600)];
+        foreach (var (M, N, K) in shapes)
+        {
+            Assert.True(MatMulKernels.Mirrored(M, N, K) && !MatMulKernels.Mirrored(N, M, K), $"M={M} N={N} K={K}");
+            foreach (bool acc in new[] { false, true })
+            {
+                Stored a = transA ? Stored.Random(rng, K, M, 1, 2) : Stored.Random(rng, M, K, 1, 2);
+                Stored b = transB ? Stored.Random(rng, N, K, 2, 0) : Stored.Random(rng, K, N, 2, 0);
+                Stored c0 = Stored.Random(rng, M, N, 3, 1);
+                var c = c0.Copy();
+                MatMulKernels.Gemm(transA, transB, M, N, K, a.Data, a.Offset, a.Ld, b.Data, b.Offset, b.Ld,
+                    c.Data, c.Offset, c.Ld, acc);
+                Expected.Of(transA, transB, M, N, K, a, b, c0, acc).Check($"M={M} N={N} K={K} acc={acc}", c);
+                var t = new float[N * M];                                  // op(B)^T op(A)^T, direct
+                MatMulKernels.Gemm(!transB, !transA, N, M, K, b.Data, b.Offset, b.Ld, a.Data, a.Offset, a.Ld,
+                    t, 0, M, accumulate: false);
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++)
+                    {
+                        float want = acc ? c0[i, j] + t[j * M + i] : t[j * M + i];
+                        if (BitConverter.SingleToInt32Bits(c[i, j]) != BitConverter.SingleToInt32Bits(want))
+                            Assert.Fail($"M={M} N={N} K={K} acc={acc}: C[{i},{j}] = {c[i, j]}, its mirror {want}");
+                    }
             }
         }
     }
