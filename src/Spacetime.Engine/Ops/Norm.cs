@@ -141,12 +141,15 @@ public static partial class F
         if (!Autograd.Needs([x, shift, scale])) return y;
         return Autograd.Record(OpKind.LayerNorm, y, [x, shift, scale], dy =>
         {
-            var dx = x.RequiresGrad ? Tensor.Empty(x.Dims) : null;
+            // x's gradient usually exists already (the residual stream: the block's GatedAdd ran its backward first
+            // and gave x its buffer), and then dx is added into it in the same pass rather than made and added after
+            var into = x.RequiresGrad && x.Grad is { IsContiguous: true, Offset: 0 } g ? g : null;
+            var dx = x.RequiresGrad && into is null ? Tensor.Empty(x.Dims) : null;
             var dsh = shift.RequiresGrad ? Tensor.Empty(B, D) : null;
             var dsc = scale.RequiresGrad ? Tensor.Empty(B, D) : null;
-            NormKernels.LayerNormModulateBackward(dx?.Storage.Data, dsh?.Storage.Data, dsc?.Storage.Data,
+            NormKernels.LayerNormModulateBackward((into ?? dx)?.Storage.Data, dsh?.Storage.Data, dsc?.Storage.Data,
                                                   dy.Storage.Data, dy.Offset, xc.Storage.Data, xc.Offset, sc,
-                                                  mean, rstd, B, N, D);
+                                                  mean, rstd, B, N, D, accumulate: into is not null);
             if (dx is not null) Autograd.Accumulate(x, dx, fresh: true);
             if (dsh is not null) Autograd.Accumulate(shift, dsh, fresh: true);
             if (dsc is not null) Autograd.Accumulate(scale, dsc, fresh: true);

@@ -272,6 +272,38 @@ public class NormTests
                                1e-5, 1e-6, $"gradient {k}, fused vs unfused");
     }
 
+    // The vector paths (rows and 32-column sums of 8 lanes, with tails) at widths around them, against the unfused
+    // ops' gradients and a float64 oracle of the parameter sums. x also feeds a later op, whose backward runs first,
+    // so the fused backward adds dx into the gradient x has by then (the residual stream's case).
+    [Fact]
+    [OpCheck(OpKind.LayerNorm, Check.Backward)]
+    public void LayerNormModulate_Backward_WideRows_MatchUnfusedOps()
+    {
+        foreach (int hidden in new[] { 8, 32, 40, 96, 100, 384 })
+        {
+            Tensor[] inputs = [Rand((ulong)hidden, -2f, 2f, 2, 9, hidden), Rand(2, -1f, 1f, 2, hidden),
+                               Rand(3, -1f, 1f, 2, hidden)];
+            var w = Rand(9, -1f, 1f, 2, 9, hidden);
+            var w2 = Rand(10, -1f, 1f, 2, 9, hidden);
+            float[][] Grads(Func<Tensor[], Tensor> f)
+            {
+                foreach (var t in inputs) { t.RequiresGrad = true; t.Grad = null; }
+                F.Sum(f(inputs) * w + inputs[0] * w2).Backward();
+                return inputs.Select(t => t.Grad!.ToArray()).ToArray();
+            }
+            var fused = Grads(t => F.LayerNormModulate(t[0], t[1], t[2], 1e-6f));
+            var unfused = Grads(t => ModulateUnfused(t[0], t[1], t[2], 1e-6f));
+            for (int k = 0; k < 3; k++)
+                TensorAssert.Close(unfused[k].Select(v => (double)v).ToArray(),
+                                   fused[k].Select(v => (double)v).ToArray(), 1e-5, 1e-5, $"D={hidden} gradient {k}");
+            // dshift[b, d] = sum over n of dy[b, n, d] (dy = w here), in float64
+            var wd = D(w);
+            var dshift = new double[2 * hidden];
+            for (int i = 0; i < wd.Length; i++) dshift[i / (9 * hidden) * hidden + i % hidden] += wd[i];
+            TensorAssert.Close(dshift, fused[1].Select(v => (double)v).ToArray(), 1e-5, 1e-5, $"D={hidden} dshift");
+        }
+    }
+
     [Fact]
     [OpCheck(OpKind.LayerNorm, Check.Threads)]
     public void LayerNormModulate_OneAndTwoThreads_Identical()
