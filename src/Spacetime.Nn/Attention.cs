@@ -2,8 +2,9 @@
 //   self:  qkv (D -> 3D, one fused projection), proj          cross: q (D -> D), kv (context dim -> 2D), proj
 //   optional q_norm / k_norm: RMSNorm over the head dim (qk-norm, as STDiT3 and SD3), applied before the product.
 // The projections are laid out as (3 | 2, NH, HD) along their output dim, as timm's reshape(B, N, 3, NH, HD), so
-// PyTorch checkpoints load. q, k, v are passed to F.Attention as (B, NH, tokens, HD) views: no copy, never an (N, N)
-// matrix. The mask carries key padding and segment ids (block-diagonal attention over packed sequences).
+// PyTorch checkpoints load. F.MultiHeadAttention reads the heads straight out of the projections and writes their
+// gradients straight back (never an (N, N) matrix); with qk-norm, the normalised (B, NH, tokens, HD) views go to
+// F.Attention. The mask carries key padding and segment ids (block-diagonal attention over packed sequences).
 using Spacetime.Engine;
 
 namespace Spacetime.Nn;
@@ -51,6 +52,10 @@ public sealed class Attention : Module
                 (context is null ? "" : $", context {Shape(context)}") + "; expected x (B, N, D)" +
                 (IsCross ? " and a context (B, L, Dc)." : " and no context (self-attention)."));
         int B = x.Size(0), N = x.Size(1), D = x.Size(2);
+        if (qNorm is null)                                                             // heads split in the op
+            return proj.Forward(qkv is not null
+                ? F.MultiHeadAttention(qkv.Forward(x), null, heads, mask)                // (B, N, D)
+                : F.MultiHeadAttention(q!.Forward(x), kv!.Forward(context!), heads, mask));
         Tensor qh, kh, vh;
         if (qkv is not null)
             (qh, kh, vh) = Heads(qkv.Forward(x), 3);                                   // 3 x (B, NH, N, HD)

@@ -63,6 +63,60 @@ public static partial class F
         });
     }
 
+    /// <summary>
+    /// Multi-head attention straight from the projections, heads split and merged in timm's layout:
+    /// self-attention when <paramref name="kv"/> is null, with <paramref name="q"/> the fused (B, N, 3·D) qkv
+    /// projection (q, k, v at columns [0, D), [D, 2D), [2D, 3D), each D = heads·HD split into heads); cross-attention
+    /// otherwise, with q (B, N, D) and kv the fused (B, L, 2·D) key-value projection. Result (B, N, D), the heads side
+    /// by side. It equals F.Attention on the (B, NH, tokens, HD) views of the projections, merged back by
+    /// Transpose(1, 2).Reshape, but its backward writes each gradient straight into the projection's layout: the
+    /// views' path spends a zero-filled (B, 3·NH, N, HD) buffer, three region copies and a transposed copy on it.
+    /// </summary>
+    public static Tensor MultiHeadAttention(Tensor q, Tensor? kv, int heads, AttentionMask? mask = null,
+                                            float? scale = null)
+    {
+        int parts = kv is null ? 3 : 1;
+        if (q.Rank != 3 || kv is { Rank: not 3 } || heads <= 0 || q.Dims[2] % (parts * heads) != 0
+            || (kv is not null && (kv.Dims[0] != q.Dims[0] || kv.Dims[2] != 2 * q.Dims[2])))
+            throw new ArgumentException($"MultiHeadAttention: q {Shapes.Format(q.Dims)}" +
+                (kv is null ? "" : $", kv {Shapes.Format(kv.Dims)}") + $", {heads} heads; expected " +
+                (kv is null ? "the fused qkv (B, N, 3·D) with D divisible by the heads."
+                            : "q (B, N, D) and kv (B, L, 2·D), D divisible by the heads."));
+        int B = q.Dims[0], N = q.Dims[1], D = q.Dims[2] / parts, HD = D / heads;
+        int L = kv?.Dims[1] ?? N;
+        CheckMask(mask, B, N, L);
+        float s = scale ?? 1f / MathF.Sqrt(Math.Max(HD, 1));
+        var qc = q.IsContiguous ? q : ContiguousCopy(q);                   // (B, N, parts·D)
+        var kvc = kv is null ? qc : kv.IsContiguous ? kv : ContiguousCopy(kv);   // (B, L, 2·D) or qc
+        int qw = parts * D, kvw = kv is null ? 3 * D : 2 * D;              // row widths
+        long kAt = kv is null ? D : 0, vAt = kAt + D;                      // columns of k and v in kvc's rows
+        var qS = new AttnStrides((long)N * qw, HD, qw);                    // head h of token n at n·qw + h·HD
+        var kvS = new AttnStrides((long)L * kvw, HD, kvw);
+        var outS = new AttnStrides((long)N * D, HD, D);
+        var y = Tensor.Empty(B, N, D);                                     // (B, N, D)
+        var lse = Tensor.Empty(B * heads * N);
+        AttentionKernels.AttentionForward(y.Storage.Data, 0, outS, lse.Storage.Data,
+            qc.Storage.Data, qc.Offset, qS, kvc.Storage.Data, kvc.Offset + kAt, kvS, kvc.Storage.Data,
+            kvc.Offset + vAt, kvS, mask?.KeyValid, mask?.SegmentQ, mask?.SegmentK, B, heads, N, L, HD, s);
+        Tensor[] inputs = kv is null ? [q] : [q, kv];
+        if (!Autograd.Needs(inputs)) return y;
+        return Autograd.Record(OpKind.Attention, y, inputs, dy =>
+        {
+            // every element of dq, dk and dv is written (not accumulated), so the buffers need no zeroing
+            var dq = Tensor.Empty(B, N, qw);                               // (B, N, parts·D)
+            var dkv = kv is null ? dq : Tensor.Empty(B, L, kvw);           // (B, L, 2·D), or dq's k and v columns
+            var dyc = dy.IsContiguous ? dy : ContiguousCopy(dy);           // (B, N, D)
+            AttentionKernels.AttentionBackward(
+                dq.Storage.Data, 0, qS, dkv.Storage.Data, kAt, kvS, dkv.Storage.Data, vAt, kvS,
+                dyc.Storage.Data, dyc.Offset, outS,
+                qc.Storage.Data, qc.Offset, qS, kvc.Storage.Data, kvc.Offset + kAt, kvS, kvc.Storage.Data,
+                kvc.Offset + vAt, kvS, y.Storage.Data, 0, outS, lse.Storage.Data,
+                mask?.KeyValid, mask?.SegmentQ, mask?.SegmentK, B, heads, N, L, HD, s);
+            Autograd.Accumulate(q, dq, fresh: true);
+            if (kv is not null) Autograd.Accumulate(kv, dkv, fresh: true);
+        });
+    }
+
     // The tensor (made dense when its head dim is not contiguous) and its (B, H, N) strides.
     static (Tensor, AttnStrides) Operand(Tensor t)
     {

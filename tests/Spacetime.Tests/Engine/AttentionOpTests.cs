@@ -87,6 +87,82 @@ public class AttentionOpTests
         GradCheck.SameOnThreads(x => { var (q, k, v) = FromQkv(x[0]); return F.Attention(q, k, v); },
                                 [Rand(8, -1f, 1f, 2, 130, 3, 2, 32)]);
 
+    // MultiHeadAttention from the projections, against F.Attention on their head views merged back (the composition
+    // it replaces) and the float64 reference; forward and every gradient, self and cross, with masks.
+    static Tensor Heads(Tensor proj, int parts, int part, int heads) =>
+        proj.Reshape(proj.Size(0), proj.Size(1), parts * heads, proj.Size(2) / (parts * heads))
+            .Transpose(1, 2).Chunk(parts, dim: 1)[part];                   // (B, NH, tokens, HD)
+
+    static Tensor Merge(Tensor o) => o.Transpose(1, 2).Reshape(o.Size(0), o.Size(2), o.Size(1) * o.Size(3));
+
+    static Tensor ComposedSelf(Tensor qkv, int heads, AttentionMask? mask) =>
+        Merge(F.Attention(Heads(qkv, 3, 0, heads), Heads(qkv, 3, 1, heads), Heads(qkv, 3, 2, heads), mask));
+
+    static Tensor ComposedCross(Tensor q, Tensor kv, int heads, AttentionMask? mask) =>
+        Merge(F.Attention(Heads(q, 1, 0, heads), Heads(kv, 2, 0, heads), Heads(kv, 2, 1, heads), mask));
+
+    [Fact]
+    [OpCheck(OpKind.Attention, Check.Forward)]
+    public void MultiHeadAttention_MatchesHeadViewsAndFloat64()
+    {
+        var qkv = Rand(11, -1f, 1f, 2, 37, 3 * 48);                       // 3 heads of 16
+        var seg = AttentionMask.Segments(Enumerable.Range(0, 2 * 37).Select(i => i % 37 < 12 ? 0 : 1).ToArray());
+        foreach (var mask in new AttentionMask?[] { null, seg })
+        {
+            var fused = F.MultiHeadAttention(qkv, null, 3, mask);
+            TensorAssert.Close(D(ComposedSelf(qkv, 3, mask)), fused, 1e-6, 1e-7, $"self vs views, mask {mask is not null}");
+            var reference = AttentionRef(Heads(qkv, 3, 0, 3), Heads(qkv, 3, 1, 3), Heads(qkv, 3, 2, 3), mask);
+            TensorAssert.Close(reference, fused.Reshape(2, 37, 3, 16).Transpose(1, 2).Contiguous(), 1e-4, 1e-5,
+                               "self vs float64");                  // (B, NH, N, HD) as the reference
+        }
+        var q = Rand(12, -1f, 1f, 2, 37, 48);
+        var kv = Rand(13, -1f, 1f, 2, 5, 96);                              // 5 keys
+        var pad = new AttentionMask(Enumerable.Range(0, 2 * 5).Select(i => i != 7).ToArray());
+        TensorAssert.Close(D(ComposedCross(q, kv, 3, pad)), F.MultiHeadAttention(q, kv, 3, pad), 1e-6, 1e-7, "cross");
+    }
+
+    [Fact]
+    [OpCheck(OpKind.Attention, Check.Backward)]
+    public void MultiHeadAttention_Backward_MatchesFiniteDifferencesAndHeadViews()
+    {
+        GradCheck.Check(x => F.MultiHeadAttention(x[0], null, 2, null), [Rand(14, -1f, 1f, 1, 9, 3 * 8)], what: "self");
+        GradCheck.Check(x => F.MultiHeadAttention(x[0], x[1], 2, null),
+                        [Rand(15, -1f, 1f, 2, 9, 8), Rand(16, -1f, 1f, 2, 4, 16)], what: "cross");
+        // every gradient equals the head views' (weights on the output make each element count)
+        var seg = AttentionMask.Segments(Enumerable.Range(0, 2 * 70).Select(i => i % 70 / 30).ToArray());
+        Tensor[] inputs = [Rand(17, -1f, 1f, 2, 70, 3 * 64), Rand(18, -1f, 1f, 2, 70, 64), Rand(19, -1f, 1f, 2, 11, 128)];
+        var w = Rand(20, -1f, 1f, 2, 70, 64);
+        float[][] Grads(Func<Tensor[], Tensor> f)
+        {
+            foreach (var t in inputs) { t.RequiresGrad = true; t.Grad = null; }
+            F.Sum(f(inputs) * w).Backward();
+            return inputs.Select(t => t.Grad?.ToArray() ?? []).ToArray();
+        }
+        var fused = Grads(x => F.MultiHeadAttention(x[0], null, 4, seg) + F.MultiHeadAttention(x[1], x[2], 4, null));
+        var views = Grads(x => ComposedSelf(x[0], 4, seg) + ComposedCross(x[1], x[2], 4, null));
+        for (int k = 0; k < 3; k++)
+            TensorAssert.Close(views[k].Select(v => (double)v).ToArray(), fused[k].Select(v => (double)v).ToArray(),
+                               1e-5, 1e-6, $"gradient {k}");
+    }
+
+    [Fact]
+    [OpCheck(OpKind.Attention, Check.Threads)]
+    public void MultiHeadAttention_OneAndTwoThreads_Identical()
+    {
+        GradCheck.SameOnThreads(x => F.MultiHeadAttention(x[0], null, 2, null), [Rand(21, -1f, 1f, 2, 130, 3 * 64)]);
+        GradCheck.SameOnThreads(x => F.MultiHeadAttention(x[0], x[1], 2, null),
+                                [Rand(22, -1f, 1f, 2, 130, 64), Rand(23, -1f, 1f, 2, 20, 128)]);
+    }
+
+    [Fact]
+    public void MultiHeadAttention_BadShapes_ThrowClearly()
+    {
+        var e = Assert.Throws<ArgumentException>(() => F.MultiHeadAttention(Tensor.Zeros(1, 4, 10), null, 2));
+        Assert.Contains("MultiHeadAttention: q (1, 4, 10), 2 heads; expected the fused qkv", e.Message);
+        e = Assert.Throws<ArgumentException>(() => F.MultiHeadAttention(Tensor.Zeros(1, 4, 8), Tensor.Zeros(1, 3, 8), 2));
+        Assert.Contains("kv (1, 3, 8)", e.Message);
+    }
+
     [Fact]
     public void Attention_BadShapes_ThrowClearly()
     {
