@@ -4,8 +4,8 @@
 // (B, N, 3, NH, HD) qkv projection, out and dout (B, N, NH, HD); batch chosen so a forward call is ~20-200 ms.
 // FLOPs: forward 4 B NH N L HD (Q K^T and P V, 2 flops per multiply-add); backward counted as 2.5x forward (its five
 // products: S recomputed, dP = dO V^T, dV = P^T dO, dK = dS^T Q, dQ = dS K), softmax/exp work not counted.
-// bytes_scratch: the kernels' per-thread scratch (the larger of forward and backward) times threads, plus the
-// forward's contiguous copy of K and V when their rows are strided (the qkv layout).
+// bytes_scratch: the kernels' per-thread scratch (the larger of forward and backward; with the qkv layout both hold a
+// head's K and V rows) times threads. mfu_fwd: against the fp32 FMA peak measured first (a "peak" line per thread count).
 // fwd_cpu_gflops / bwd_cpu_gflops: flops per CPU-second of this process times threads, i.e. the rate if each thread
 // had a core to itself; on a shared, oversubscribed machine this is steadier than the wall-clock figures.
 // Options: --threads 1,2  --tokens 512,1024,2048,4096  --head-dim 64  --segments S (pack S sequences per row)
@@ -28,26 +28,29 @@ static class AttentionQuick
         int segments = int.Parse(Option(args, "segments") ?? "0");
         bool contiguous = Option(args, "layout") == "contiguous";
         foreach (int threads in threadCounts)
+        {
+            double peak = Peak.Measure(threads);                        // this machine's fp32 FMA peak, measured now
+            Console.WriteLine(JsonSerializer.Serialize(new { what = "peak", threads, gflops = Math.Round(peak, 1) }));
             foreach (int N in tokenCounts)
             {
                 int B = Math.Max(1, 16 * 512 / N);
                 var (fwd, bwd, fwdCpu, bwdCpu) = Time(B, N, HD, segments, contiguous, threads);
                 double flops = 4.0 * B * Heads * N * N * HD;
                 double fwdGflops = flops / fwd / 1e9, bwdGflops = 2.5 * flops / bwd / 1e9;
-                long scratch = 4L * threads * Math.Max(AttentionKernels.ForwardScratchFloats(HD),
+                long scratch = 4L * threads * Math.Max(AttentionKernels.ForwardScratchFloats(HD, N, !contiguous),
                     AttentionKernels.BackwardScratchFloats(N, HD));
-                if (!contiguous) scratch += 4L * 2 * B * Heads * N * HD;   // forward's packed K and V (strided rows)
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
                     b = B, heads = Heads, tokens = N, head_dim = HD, threads, segments,
                     layout = contiguous ? "contiguous" : "qkv",
                     fwd_gflops = Math.Round(fwdGflops, 1), bwd_gflops = Math.Round(bwdGflops, 1),
-                    mfu_fwd = Math.Round(fwdGflops / (threads >= 2 ? 470.0 : 240.0), 3), bytes_scratch = scratch,
+                    mfu_fwd = Math.Round(fwdGflops / peak, 3), bytes_scratch = scratch,
                     fwd_ms = Math.Round(fwd * 1e3, 2), bwd_ms = Math.Round(bwd * 1e3, 2),
                     fwd_cpu_gflops = Math.Round(flops * threads / fwdCpu / 1e9, 1),
                     bwd_cpu_gflops = Math.Round(2.5 * flops * threads / bwdCpu / 1e9, 1),
                 }));
             }
+        }
     }
 
     static (double Forward, double Backward, double ForwardCpu, double BackwardCpu) Time(int B, int N, int HD, int segments, bool contiguous,

@@ -23,9 +23,9 @@
 //     within a tile masked scores become -inf. With no mask and no segments none of this code runs.
 // Scratch is per thread (pinned, reused): forward 2 HD BR + BC BR + 3 BR floats, backward adds 2 L HD' (HD' = HD
 // rounded up to the micro-tile width) for the dK/dV accumulators and 2 L HD for the head's K/V rows: memory linear
-// in tokens. When K or V rows are strided (views of a fused qkv projection) the forward first copies both into one
-// contiguous (B, NH, L, HD) buffer (2 B NH L HD floats, owned by the calling thread): a row a page apart in every
-// query tile's pass over the keys cost ~40% at 4096 tokens.
+// in tokens. When K or V rows are strided (views of a fused qkv projection) the forward also copies a head's K and V
+// rows into its thread's scratch (2 L HD more floats) before that head's first query tile: a row a page apart in
+// every query tile's pass over the keys cost ~40% at 4096 tokens.
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -77,15 +77,12 @@ public static unsafe partial class AttentionKernels
         long tasks = (long)B * NH * qTiles;
         if (tasks == 0) return;
         if (tasks > int.MaxValue) throw new ArgumentException($"{kernel}: too many tiles for B={B}, NH={NH}, N={N}.");
-        if (L > 0 && (kS.N != HD || vS.N != HD))   // strided rows (a fused qkv view): copy K, V to (B, NH, L, HD)
-        {
-            long size = (long)B * NH * L * HD;
-            float[] packed = PackBuffer(2 * size);
-            PackRows(packed, k, kOff, kS, v, vOff, vS, B, NH, L, HD);
-            (k, kOff, kS, v, vOff, vS) = (packed, 0, AttnStrides.Contiguous(NH, L, HD), packed, size,
-                AttnStrides.Contiguous(NH, L, HD));
-        }
-        long floats = ForwardScratchFloats(HD);
+        // Strided K/V rows (a fused qkv view): each thread copies a head's K and V rows into its scratch when it
+        // reaches that head (its tasks are consecutive tiles, so mostly once per head). Streaming rows a page apart
+        // through every query tile cost ~40% at 4096 tokens; one copy of all heads before the call cost ~20% at
+        // 320-512 tokens (written to memory and read back; session 34, `-- attention --layout qkv` vs contiguous).
+        bool packKv = L > 0 && (kS.N != HD || vS.N != HD);
+        long floats = ForwardScratchFloats(HD, L, packKv);
         int nr = WideKernels ? WideNR : NarrowNR;
         Par.ForRange((int)tasks, costPerItem: 4L * BR * L * HD, (start, end) =>
         {
@@ -100,16 +97,30 @@ public static unsafe partial class AttentionKernels
                     KeyMask = pm, SegQ = psq, SegK = psk, NH = NH, N = N, L = L, HD = HD, Scale = scale, NR = nr,
                 };
                 float* w = Scratch(floats);
+                float* kHead = w + ForwardScratchFloats(HD, 0, false), vHead = kHead + (long)L * HD;
+                var head = f with { K = new View(kHead, new(0, 0, HD)), V = new View(vHead, new(0, 0, HD)) };
+                int packed = -1;
                 for (int t = start; t < end; t++)
                 {
-                    int tile = t % qTiles, bh = t / qTiles;
-                    ForwardTile(f, bh / NH, bh % NH, tile * BR, w);
+                    int tile = t % qTiles, bh = t / qTiles, b = bh / NH, h = bh % NH;
+                    if (packKv && bh != packed)
+                    {
+                        for (int j = 0; j < L; j++)
+                        {
+                            new Span<float>(f.K.Row(b, h, j), HD).CopyTo(new Span<float>(kHead + (long)j * HD, HD));
+                            new Span<float>(f.V.Row(b, h, j), HD).CopyTo(new Span<float>(vHead + (long)j * HD, HD));
+                        }
+                        packed = bh;
+                    }
+                    ForwardTile(packKv ? head : f, b, h, tile * BR, w);
                 }
             }
         });
     }
 
-    internal static long ForwardScratchFloats(int HD) => 2L * HD * BR + BC * BR + 3 * BR;
+    // Per thread: Q^T, O^T, the score tile and the row statistics, plus a head's K and V rows when they are strided.
+    internal static long ForwardScratchFloats(int HD, int L, bool packKv) =>
+        2L * HD * BR + BC * BR + 3 * BR + (packKv ? 2L * L * HD : 0);
 
     struct Fwd
     {
@@ -412,35 +423,6 @@ public static unsafe partial class AttentionKernels
                 Vector256.Store(p * (Vector256.Load(dpt + j * BR + v) - dv), dpt + j * BR + v);
             }
         }
-    }
-
-    // Copies k's and then v's (B, NH, L, HD) rows into dst as two contiguous (B, NH, L, HD) tensors.
-    static void PackRows(float[] dst, float[] k, long kOff, AttnStrides kS, float[] v, long vOff, AttnStrides vS,
-                         int B, int NH, int L, int HD)
-    {
-        long size = (long)B * NH * L * HD;
-        Par.For(B * NH, costPerItem: 2L * L * HD, bh =>
-        {
-            int b = bh / NH, h = bh % NH;
-            for (int j = 0; j < L; j++)
-            {
-                long to = ((long)bh * L + j) * HD;
-                Array.Copy(k, kOff + b * kS.B + h * kS.H + j * kS.N, dst, to, HD);
-                Array.Copy(v, vOff + b * vS.B + h * vS.H + j * vS.N, dst, size + to, HD);
-            }
-        });
-    }
-
-    // The forward's packed K/V, owned by the calling thread for the duration of a call (pinned, grows, reused).
-    [ThreadStatic] static float[]? packBuffer;
-
-    static float[] PackBuffer(long floats)
-    {
-        if (floats > Array.MaxLength)
-            throw new ArgumentException($"AttentionForward: K and V need {floats} floats when packed, more than an array holds.");
-        if (packBuffer is null || packBuffer.LongLength < floats)
-            packBuffer = GC.AllocateUninitializedArray<float>((int)floats, pinned: true);
-        return packBuffer;
     }
 
     // ----------------------------------------------------------------------------------------------- masking
