@@ -143,17 +143,22 @@ public static unsafe partial class AttentionKernels
         float* l = m + BR;               // (BR) running sum of 2^(s - m)
         int* sq = (int*)(l + BR);        // (BR) segment id of each query lane
 
+        // Q^T: 8 x 8 blocks transposed in registers (rows left over and odd head dims one by one), padding lanes
+        // zero, then everything times qScale (one rounding, as multiplying while copying would)
+        int fullRows = HD % 8 == 0 ? nb / 8 * 8 : 0;
+        for (int r = 0; r < fullRows; r += 8)
+            for (int d = 0; d < HD; d += 8)
+                MatMulKernels.Transpose8x8(f.Q.Row(b, h, n0 + r) + d, f.Q.RowStride, 8, qt + d * BR + r, BR);
+        for (int r = fullRows; r < lanes; r++)
+        {
+            float* src = r < nb ? f.Q.Row(b, h, n0 + r) : null;
+            for (int d = 0; d < HD; d++) qt[d * BR + r] = src is null ? 0f : src[d];
+        }
         float qScale = f.Scale * Log2E;
-        for (int r = 0; r < nb; r++)
-        {
-            float* src = f.Q.Row(b, h, n0 + r);
-            for (int d = 0; d < HD; d++) qt[d * BR + r] = src[d] * qScale;
-        }
         for (int d = 0; d < HD; d++)
-        {
-            for (int r = nb; r < lanes; r++) qt[d * BR + r] = 0f;
-            for (int r = 0; r < lanes; r++) ot[d * BR + r] = 0f;
-        }
+            for (int r = 0; r < lanes; r += 8)
+                (Vector256.Load(qt + d * BR + r) * qScale).Store(qt + d * BR + r);
+        new Span<float>(ot, HD * BR).Clear();
         for (int r = 0; r < lanes; r++) { m[r] = float.NegativeInfinity; l[r] = 0f; }
 
         bool* keyMask = f.KeyMask is null ? null : f.KeyMask + (long)b * L;
@@ -174,19 +179,24 @@ public static unsafe partial class AttentionKernels
             GemmCols(nr, HD, panels, jb, f.V.Row(b, h, j0), ldv, st, BR, ot, BR, accumulate: true);  // O^T += V^T P^T
         }
 
+        // lse per query, then l becomes 1 / l (0 for a query with no allowed key, whose O^T column is 0: output 0)
         float* lseRow = f.Lse + ((long)b * f.NH + h) * f.N + n0;
-        for (int r = 0; r < nb; r++)
+        for (int r = 0; r < lanes; r++)
+        {
+            bool none = float.IsNegativeInfinity(m[r]);
+            if (r < nb) lseRow[r] = none ? float.NegativeInfinity : (float)((m[r] + Math.Log2(l[r])) * Ln2);
+            l[r] = none ? 0f : 1f / l[r];
+        }
+        for (int d = 0; d < HD; d++)                                       // O^T columns times 1 / l
+            for (int r = 0; r < lanes; r += 8)
+                (Vector256.Load(ot + d * BR + r) * Vector256.Load(l + r)).Store(ot + d * BR + r);
+        for (int r = 0; r < fullRows; r += 8)                              // O = (O^T)^T, 8 x 8 blocks
+            for (int d = 0; d < HD; d += 8)
+                MatMulKernels.Transpose8x8(ot + d * BR + r, BR, 8, f.O.Row(b, h, n0 + r) + d, f.O.RowStride);
+        for (int r = fullRows; r < nb; r++)
         {
             float* dst = f.O.Row(b, h, n0 + r);
-            if (float.IsNegativeInfinity(m[r]))   // no allowed key
-            {
-                for (int d = 0; d < HD; d++) dst[d] = 0f;
-                lseRow[r] = float.NegativeInfinity;
-                continue;
-            }
-            float inv = 1f / l[r];
-            for (int d = 0; d < HD; d++) dst[d] = ot[d * BR + r] * inv;
-            lseRow[r] = (float)((m[r] + Math.Log2(l[r])) * Ln2);
+            for (int d = 0; d < HD; d++) dst[d] = ot[d * BR + r];
         }
     }
 

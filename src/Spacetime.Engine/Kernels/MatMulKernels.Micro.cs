@@ -75,7 +75,7 @@ public static unsafe partial class MatMulKernels
     // dst[t * dstStride + r] = src[r * srcStride + t] for t < 8 and r < rows (8 or 6; rows 6 and 7 are then zero).
     // AVX: unpack pairs of rows, shuffle groups of four, swap 128-bit halves.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Transpose8x8(float* src, long srcStride, int rows, float* dst, long dstStride)
+    internal static void Transpose8x8(float* src, long srcStride, int rows, float* dst, long dstStride)
     {
         Vector256<float> r0 = Vector256.Load(src), r1 = Vector256.Load(src + srcStride);
         Vector256<float> r2 = Vector256.Load(src + 2 * srcStride), r3 = Vector256.Load(src + 3 * srcStride);
