@@ -26,6 +26,7 @@
 // in tokens. When K or V rows are strided (views of a fused qkv projection) the forward also copies a head's K and V
 // rows into its thread's scratch (2 L HD more floats) before that head's first query tile: a row a page apart in
 // every query tile's pass over the keys cost ~40% at 4096 tokens.
+using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -351,24 +352,43 @@ public static unsafe partial class AttentionKernels
         for (int n0 = 0; n0 < N; n0 += BR)
         {
             int nb = Math.Min(BR, N - n0), lanes = RoundUp(nb, nr), panels = lanes / nr;
-            for (int r = 0; r < lanes; r++)
+            // Q^T and dO^T in 8 x 8 register transposes (rows left over, padding lanes and odd head dims one by one),
+            // Q^T then times qScale; the rows themselves (zero padded to hdPad) for the dV and dK products
+            int fullRows = HD % 8 == 0 ? nb / 8 * 8 : 0;
+            for (int r = 0; r < fullRows; r += 8)
+                for (int d = 0; d < HD; d += 8)
+                {
+                    MatMulKernels.Transpose8x8(f.Q.Row(b, h, n0 + r) + d, f.Q.RowStride, 8, qt + d * BR + r, BR);
+                    MatMulKernels.Transpose8x8(f.DO.Row(b, h, n0 + r) + d, f.DO.RowStride, 8, dot + d * BR + r, BR);
+                }
+            for (int r = fullRows; r < lanes; r++)
             {
-                bool real = r < nb;
-                float* qRow = real ? f.Q.Row(b, h, n0 + r) : null, doRow = real ? f.DO.Row(b, h, n0 + r) : null;
-                float* oRow = real ? f.O.Row(b, h, n0 + r) : null;
-                float dsum = 0f;
+                float* qRow = r < nb ? f.Q.Row(b, h, n0 + r) : null, doRow = r < nb ? f.DO.Row(b, h, n0 + r) : null;
                 for (int d = 0; d < HD; d++)
                 {
-                    float qv = real ? qRow[d] : 0f, gv = real ? doRow[d] : 0f;
-                    qt[d * BR + r] = qv * qScale;
-                    dot[d * BR + r] = gv;
-                    dqt[d * BR + r] = 0f;
-                    qr[r * hdPad + d] = qv;
-                    dor[r * hdPad + d] = gv;
-                    if (real) dsum += gv * oRow[d];
+                    qt[d * BR + r] = qRow is null ? 0f : qRow[d];
+                    dot[d * BR + r] = doRow is null ? 0f : doRow[d];
                 }
-                for (int d = HD; d < hdPad; d++) qr[r * hdPad + d] = dor[r * hdPad + d] = 0f;
-                float lr = real ? lseHead[n0 + r] : float.NegativeInfinity;
+            }
+            for (int d = 0; d < HD; d++)
+                for (int r = 0; r < lanes; r += 8)
+                    (Vector256.Load(qt + d * BR + r) * qScale).Store(qt + d * BR + r);
+            new Span<float>(dqt, HD * BR).Clear();
+            for (int r = 0; r < lanes; r++)
+            {
+                var qDst = new Span<float>(qr + r * hdPad, hdPad);
+                var doDst = new Span<float>(dor + r * hdPad, hdPad);
+                qDst.Clear();
+                doDst.Clear();
+                float dsum = 0f, lr = float.NegativeInfinity;
+                if (r < nb)
+                {
+                    float* doRow = f.DO.Row(b, h, n0 + r);
+                    new ReadOnlySpan<float>(f.Q.Row(b, h, n0 + r), HD).CopyTo(qDst);
+                    new ReadOnlySpan<float>(doRow, HD).CopyTo(doDst);
+                    dsum = RowDot(doRow, f.O.Row(b, h, n0 + r), HD);                   // D_i = dO_i . O_i
+                    lr = lseHead[n0 + r];
+                }
                 lse2[r] = float.IsNegativeInfinity(lr) ? float.PositiveInfinity : lr * Log2E;
                 dd[r] = dsum;
             }
@@ -389,21 +409,35 @@ public static unsafe partial class AttentionKernels
                 GemmRows(nr, jb, hdPanels, nb, dpt, BR, qr, hdPad, dkAcc + (long)j0 * hdPad, hdPad, true);   // dK += dS^T Q
                 GemmCols(nr, HD, panels, jb, kt, ldk, dpt, BR, dqt, BR, accumulate: true);   // dQ^T += K^T dS^T
             }
-            for (int r = 0; r < nb; r++)
+            for (int d = 0; d < HD; d++)                                   // dQ^T times scale, then transposed out
+                for (int r = 0; r < lanes; r += 8)
+                    (Vector256.Load(dqt + d * BR + r) * f.Scale).Store(dqt + d * BR + r);
+            for (int r = 0; r < fullRows; r += 8)
+                for (int d = 0; d < HD; d += 8)
+                    MatMulKernels.Transpose8x8(dqt + d * BR + r, BR, 8, f.DQ.Row(b, h, n0 + r) + d, f.DQ.RowStride);
+            for (int r = fullRows; r < nb; r++)
             {
                 float* dst = f.DQ.Row(b, h, n0 + r);
-                for (int d = 0; d < HD; d++) dst[d] = dqt[d * BR + r] * f.Scale;
+                for (int d = 0; d < HD; d++) dst[d] = dqt[d * BR + r];
             }
         }
         for (int j = 0; j < L; j++)
         {
-            float* dkRow = f.DK.Row(b, h, j), dvRow = f.DV.Row(b, h, j);
-            for (int d = 0; d < HD; d++)
-            {
-                dkRow[d] = dkAcc[(long)j * hdPad + d] * f.Scale;
-                dvRow[d] = dvAcc[(long)j * hdPad + d];
-            }
+            TensorPrimitives.Multiply(new ReadOnlySpan<float>(dkAcc + (long)j * hdPad, HD), f.Scale,
+                                      new Span<float>(f.DK.Row(b, h, j), HD));
+            new ReadOnlySpan<float>(dvAcc + (long)j * hdPad, HD).CopyTo(new Span<float>(f.DV.Row(b, h, j), HD));
         }
+    }
+
+    // sum over d of x[d] y[d]: 8 lanes, then the lanes, then the tail
+    static float RowDot(float* x, float* y, int n)
+    {
+        Vector256<float> acc = default;
+        int d = 0;
+        for (; d + 8 <= n; d += 8) acc = Fma.MultiplyAdd(Vector256.Load(x + d), Vector256.Load(y + d), acc);
+        float sum = Vector256.Sum(acc);
+        for (; d < n; d++) sum += x[d] * y[d];
+        return sum;
     }
 
     // P^T = 2^(S^T - lse2) in place in st, dS^T = P^T (dP^T - D) in place in dpt.
