@@ -106,11 +106,8 @@ public static unsafe partial class AttentionKernels
                     int tile = t % qTiles, bh = t / qTiles, b = bh / NH, h = bh % NH;
                     if (packKv && bh != packed)
                     {
-                        for (int j = 0; j < L; j++)
-                        {
-                            new Span<float>(f.K.Row(b, h, j), HD).CopyTo(new Span<float>(kHead + (long)j * HD, HD));
-                            new Span<float>(f.V.Row(b, h, j), HD).CopyTo(new Span<float>(vHead + (long)j * HD, HD));
-                        }
+                        CopyHeadRows(f.K, b, h, L, HD, kHead);
+                        CopyHeadRows(f.V, b, h, L, HD, vHead);
                         packed = bh;
                     }
                     ForwardTile(packKv ? head : f, b, h, tile * BR, w);
@@ -144,21 +141,8 @@ public static unsafe partial class AttentionKernels
         float* l = m + BR;               // (BR) running sum of 2^(s - m)
         int* sq = (int*)(l + BR);        // (BR) segment id of each query lane
 
-        // Q^T: 8 x 8 blocks transposed in registers (rows left over and odd head dims one by one), padding lanes
-        // zero, then everything times qScale (one rounding, as multiplying while copying would)
-        int fullRows = HD % 8 == 0 ? nb / 8 * 8 : 0;
-        for (int r = 0; r < fullRows; r += 8)
-            for (int d = 0; d < HD; d += 8)
-                MatMulKernels.Transpose8x8(f.Q.Row(b, h, n0 + r) + d, f.Q.RowStride, 8, qt + d * BR + r, BR);
-        for (int r = fullRows; r < lanes; r++)
-        {
-            float* src = r < nb ? f.Q.Row(b, h, n0 + r) : null;
-            for (int d = 0; d < HD; d++) qt[d * BR + r] = src is null ? 0f : src[d];
-        }
-        float qScale = f.Scale * Log2E;
-        for (int d = 0; d < HD; d++)
-            for (int r = 0; r < lanes; r += 8)
-                (Vector256.Load(qt + d * BR + r) * qScale).Store(qt + d * BR + r);
+        RowsToLanes(f.Q, b, h, n0, nb, lanes, HD, qt);                     // Q^T, then times qScale (one rounding,
+        ScaleLanes(qt, HD, lanes, f.Scale * Log2E);                        // as multiplying while copying would)
         new Span<float>(ot, HD * BR).Clear();
         for (int r = 0; r < lanes; r++) { m[r] = float.NegativeInfinity; l[r] = 0f; }
 
@@ -191,14 +175,7 @@ public static unsafe partial class AttentionKernels
         for (int d = 0; d < HD; d++)                                       // O^T columns times 1 / l
             for (int r = 0; r < lanes; r += 8)
                 (Vector256.Load(ot + d * BR + r) * Vector256.Load(l + r)).Store(ot + d * BR + r);
-        for (int r = 0; r < fullRows; r += 8)                              // O = (O^T)^T, 8 x 8 blocks
-            for (int d = 0; d < HD; d += 8)
-                MatMulKernels.Transpose8x8(ot + d * BR + r, BR, 8, f.O.Row(b, h, n0 + r) + d, f.O.RowStride);
-        for (int r = fullRows; r < nb; r++)
-        {
-            float* dst = f.O.Row(b, h, n0 + r);
-            for (int d = 0; d < HD; d++) dst[d] = ot[d * BR + r];
-        }
+        LanesToRows(ot, nb, HD, f.O, b, h, n0);                            // O = (O^T)^T
     }
 
     // Online softmax over one key tile, 8 query lanes at a time: m' = max(m, max_j s_j), alpha = 2^(m - m'),
@@ -340,11 +317,8 @@ public static unsafe partial class AttentionKernels
         long ldk = f.K.RowStride, ldv = f.V.RowStride;
         if (L > 0 && (ldk != HD || ldv != HD))
         {
-            for (int j = 0; j < L; j++)
-            {
-                new Span<float>(kHead + j * ldk, HD).CopyTo(new Span<float>(kPack + (long)j * HD, HD));
-                new Span<float>(vHead + j * ldv, HD).CopyTo(new Span<float>(vPack + (long)j * HD, HD));
-            }
+            CopyHeadRows(f.K, b, h, L, HD, kPack);
+            CopyHeadRows(f.V, b, h, L, HD, vPack);
             kHead = kPack;
             vHead = vPack;
             ldk = ldv = HD;
@@ -352,27 +326,10 @@ public static unsafe partial class AttentionKernels
         for (int n0 = 0; n0 < N; n0 += BR)
         {
             int nb = Math.Min(BR, N - n0), lanes = RoundUp(nb, nr), panels = lanes / nr;
-            // Q^T and dO^T in 8 x 8 register transposes (rows left over, padding lanes and odd head dims one by one),
-            // Q^T then times qScale; the rows themselves (zero padded to hdPad) for the dV and dK products
-            int fullRows = HD % 8 == 0 ? nb / 8 * 8 : 0;
-            for (int r = 0; r < fullRows; r += 8)
-                for (int d = 0; d < HD; d += 8)
-                {
-                    MatMulKernels.Transpose8x8(f.Q.Row(b, h, n0 + r) + d, f.Q.RowStride, 8, qt + d * BR + r, BR);
-                    MatMulKernels.Transpose8x8(f.DO.Row(b, h, n0 + r) + d, f.DO.RowStride, 8, dot + d * BR + r, BR);
-                }
-            for (int r = fullRows; r < lanes; r++)
-            {
-                float* qRow = r < nb ? f.Q.Row(b, h, n0 + r) : null, doRow = r < nb ? f.DO.Row(b, h, n0 + r) : null;
-                for (int d = 0; d < HD; d++)
-                {
-                    qt[d * BR + r] = qRow is null ? 0f : qRow[d];
-                    dot[d * BR + r] = doRow is null ? 0f : doRow[d];
-                }
-            }
-            for (int d = 0; d < HD; d++)
-                for (int r = 0; r < lanes; r += 8)
-                    (Vector256.Load(qt + d * BR + r) * qScale).Store(qt + d * BR + r);
+            // Q^T (times qScale) and dO^T; below, the rows themselves (zero padded to hdPad) for dV and dK
+            RowsToLanes(f.Q, b, h, n0, nb, lanes, HD, qt);
+            ScaleLanes(qt, HD, lanes, qScale);
+            RowsToLanes(f.DO, b, h, n0, nb, lanes, HD, dot);
             new Span<float>(dqt, HD * BR).Clear();
             for (int r = 0; r < lanes; r++)
             {
@@ -409,17 +366,8 @@ public static unsafe partial class AttentionKernels
                 GemmRows(nr, jb, hdPanels, nb, dpt, BR, qr, hdPad, dkAcc + (long)j0 * hdPad, hdPad, true);   // dK += dS^T Q
                 GemmCols(nr, HD, panels, jb, kt, ldk, dpt, BR, dqt, BR, accumulate: true);   // dQ^T += K^T dS^T
             }
-            for (int d = 0; d < HD; d++)                                   // dQ^T times scale, then transposed out
-                for (int r = 0; r < lanes; r += 8)
-                    (Vector256.Load(dqt + d * BR + r) * f.Scale).Store(dqt + d * BR + r);
-            for (int r = 0; r < fullRows; r += 8)
-                for (int d = 0; d < HD; d += 8)
-                    MatMulKernels.Transpose8x8(dqt + d * BR + r, BR, 8, f.DQ.Row(b, h, n0 + r) + d, f.DQ.RowStride);
-            for (int r = fullRows; r < nb; r++)
-            {
-                float* dst = f.DQ.Row(b, h, n0 + r);
-                for (int d = 0; d < HD; d++) dst[d] = dqt[d * BR + r];
-            }
+            ScaleLanes(dqt, HD, lanes, f.Scale);                           // dQ^T times scale, then transposed out
+            LanesToRows(dqt, nb, HD, f.DQ, b, h, n0);
         }
         for (int j = 0; j < L; j++)
         {
@@ -427,6 +375,50 @@ public static unsafe partial class AttentionKernels
                                       new Span<float>(f.DK.Row(b, h, j), HD));
             new ReadOnlySpan<float>(dvAcc + (long)j * hdPad, HD).CopyTo(new Span<float>(f.DV.Row(b, h, j), HD));
         }
+    }
+
+    // Rows n0 .. n0 + nb of head (b, h) of src into query lanes: dst[d * BR + r] = src[n0 + r][d], lanes nb .. lanes
+    // zero. 8 x 8 blocks transposed in registers; rows left over, and odd head dims, one element at a time.
+    static void RowsToLanes(in View src, int b, int h, int n0, int nb, int lanes, int HD, float* dst)
+    {
+        int full = HD % 8 == 0 ? nb / 8 * 8 : 0;
+        for (int r = 0; r < full; r += 8)
+            for (int d = 0; d < HD; d += 8)
+                MatMulKernels.Transpose8x8(src.Row(b, h, n0 + r) + d, src.RowStride, 8, dst + d * BR + r, BR);
+        for (int r = full; r < lanes; r++)
+        {
+            float* row = r < nb ? src.Row(b, h, n0 + r) : null;
+            for (int d = 0; d < HD; d++) dst[d * BR + r] = row is null ? 0f : row[d];
+        }
+    }
+
+    // The inverse for the nb real lanes: dst[n0 + r][d] = src[d * BR + r].
+    static void LanesToRows(float* src, int nb, int HD, in View dst, int b, int h, int n0)
+    {
+        int full = HD % 8 == 0 ? nb / 8 * 8 : 0;
+        for (int r = 0; r < full; r += 8)
+            for (int d = 0; d < HD; d += 8)
+                MatMulKernels.Transpose8x8(src + d * BR + r, BR, 8, dst.Row(b, h, n0 + r) + d, dst.RowStride);
+        for (int r = full; r < nb; r++)
+        {
+            float* row = dst.Row(b, h, n0 + r);
+            for (int d = 0; d < HD; d++) row[d] = src[d * BR + r];
+        }
+    }
+
+    // buf[d * BR + r] *= s for d < HD, r < lanes (a multiple of 8)
+    static void ScaleLanes(float* buf, int HD, int lanes, float s)
+    {
+        for (int d = 0; d < HD; d++)
+            for (int r = 0; r < lanes; r += 8)
+                (Vector256.Load(buf + d * BR + r) * s).Store(buf + d * BR + r);
+    }
+
+    // A head's L rows of src, each HD floats, packed contiguously into dst (strided K/V rows of a fused projection).
+    static void CopyHeadRows(in View src, int b, int h, int L, int HD, float* dst)
+    {
+        for (int j = 0; j < L; j++)
+            new ReadOnlySpan<float>(src.Row(b, h, j), HD).CopyTo(new Span<float>(dst + (long)j * HD, HD));
     }
 
     // sum over d of x[d] y[d]: 8 lanes, then the lanes, then the tail

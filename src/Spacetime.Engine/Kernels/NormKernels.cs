@@ -160,7 +160,8 @@ internal static class NormKernels
 
     // dx: (B, N, D) or null   dshift, dscale: (B, D) or null (overwritten)   dy, x: (B, N, D)   scale: (B, D)
     // mean, rstd: (B * N). g = dy (1 + scale[b]); dx as LayerNorm; dscale = sum over n of dy xhat; dshift = sum of dy.
-    // accumulate: dx += that instead (x's gradient exists already; the same bits as adding afterwards). Version 2: each row in two vector passes (the sums of g and g (x - m), then dx), and the parameter sums with
+    // accumulate: dx += that instead (x's gradient exists already; the same bits as adding afterwards).
+    // Version 2: each row in two vector passes (the sums of g and g (x - m), then dx), and the parameter sums with
     // their accumulators in registers: version 1 (TensorPrimitives, about a dozen calls per 384-wide row and four per
     // row and 64 columns) took 3.2 ms a call at DiT-S's (8, 512, 384) on 2 threads (session 34's dit-step profile).
     public static unsafe void LayerNormModulateBackward(float[]? dx, float[]? dshift, float[]? dscale, float[] dy,

@@ -132,17 +132,11 @@ public class AttentionOpTests
         var seg = AttentionMask.Segments(Enumerable.Range(0, 2 * 70).Select(i => i % 70 / 30).ToArray());
         Tensor[] inputs = [Rand(17, -1f, 1f, 2, 70, 3 * 64), Rand(18, -1f, 1f, 2, 70, 64), Rand(19, -1f, 1f, 2, 11, 128)];
         var w = Rand(20, -1f, 1f, 2, 70, 64);
-        float[][] Grads(Func<Tensor[], Tensor> f)
-        {
-            foreach (var t in inputs) { t.RequiresGrad = true; t.Grad = null; }
-            F.Sum(f(inputs) * w).Backward();
-            return inputs.Select(t => t.Grad?.ToArray() ?? []).ToArray();
-        }
-        var fused = Grads(x => F.MultiHeadAttention(x[0], null, 4, seg) + F.MultiHeadAttention(x[1], x[2], 4, null));
-        var views = Grads(x => ComposedSelf(x[0], 4, seg) + ComposedCross(x[1], x[2], 4, null));
+        var fused = GradCheck.Gradients(
+            x => F.MultiHeadAttention(x[0], null, 4, seg) + F.MultiHeadAttention(x[1], x[2], 4, null), inputs, w);
+        var views = GradCheck.Gradients(x => ComposedSelf(x[0], 4, seg) + ComposedCross(x[1], x[2], 4, null), inputs, w);
         for (int k = 0; k < 3; k++)
-            TensorAssert.Close(views[k].Select(v => (double)v).ToArray(), fused[k].Select(v => (double)v).ToArray(),
-                               1e-5, 1e-6, $"gradient {k}");
+            TensorAssert.Close(views[k], fused[k], 1e-5, 1e-6, $"gradient {k}");
     }
 
     [Fact]

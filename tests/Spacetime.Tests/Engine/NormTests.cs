@@ -259,17 +259,10 @@ public class NormTests
 
         // gradients equal those of the unfused ops (weights w on the output make every element count)
         var w = Rand(9, -1f, 1f, 2, 3, 7);
-        float[][] Grads(Func<Tensor[], Tensor> f)
-        {
-            foreach (var t in inputs) { t.RequiresGrad = true; t.Grad = null; }
-            F.Sum(f(inputs) * w).Backward();
-            return inputs.Select(t => t.Grad!.ToArray()).ToArray();
-        }
-        var fused = Grads(t => F.LayerNormModulate(t[0], t[1], t[2], 1e-6f));
-        var unfused = Grads(t => ModulateUnfused(t[0], t[1], t[2], 1e-6f));
+        var fused = GradCheck.Gradients(t => F.LayerNormModulate(t[0], t[1], t[2], 1e-6f), inputs, w);
+        var unfused = GradCheck.Gradients(t => ModulateUnfused(t[0], t[1], t[2], 1e-6f), inputs, w);
         for (int k = 0; k < 3; k++)
-            TensorAssert.Close(unfused[k].Select(v => (double)v).ToArray(), fused[k].Select(v => (double)v).ToArray(),
-                               1e-5, 1e-6, $"gradient {k}, fused vs unfused");
+            TensorAssert.Close(unfused[k], fused[k], 1e-5, 1e-6, $"gradient {k}, fused vs unfused");
     }
 
     // The vector paths (rows and 32-column sums of 8 lanes, with tails) at widths around them, against the unfused
@@ -285,22 +278,15 @@ public class NormTests
                                Rand(3, -1f, 1f, 2, hidden)];
             var w = Rand(9, -1f, 1f, 2, 9, hidden);
             var w2 = Rand(10, -1f, 1f, 2, 9, hidden);
-            float[][] Grads(Func<Tensor[], Tensor> f)
-            {
-                foreach (var t in inputs) { t.RequiresGrad = true; t.Grad = null; }
-                F.Sum(f(inputs) * w + inputs[0] * w2).Backward();
-                return inputs.Select(t => t.Grad!.ToArray()).ToArray();
-            }
-            var fused = Grads(t => F.LayerNormModulate(t[0], t[1], t[2], 1e-6f));
-            var unfused = Grads(t => ModulateUnfused(t[0], t[1], t[2], 1e-6f));
+            var fused = GradCheck.Gradients(t => F.LayerNormModulate(t[0], t[1], t[2], 1e-6f) * w + t[0] * w2, inputs);
+            var unfused = GradCheck.Gradients(t => ModulateUnfused(t[0], t[1], t[2], 1e-6f) * w + t[0] * w2, inputs);
             for (int k = 0; k < 3; k++)
-                TensorAssert.Close(unfused[k].Select(v => (double)v).ToArray(),
-                                   fused[k].Select(v => (double)v).ToArray(), 1e-5, 1e-5, $"D={hidden} gradient {k}");
+                TensorAssert.Close(unfused[k], fused[k], 1e-5, 1e-5, $"D={hidden} gradient {k}");
             // dshift[b, d] = sum over n of dy[b, n, d] (dy = w here), in float64
             var wd = D(w);
             var dshift = new double[2 * hidden];
             for (int i = 0; i < wd.Length; i++) dshift[i / (9 * hidden) * hidden + i % hidden] += wd[i];
-            TensorAssert.Close(dshift, fused[1].Select(v => (double)v).ToArray(), 1e-5, 1e-5, $"D={hidden} dshift");
+            TensorAssert.Close(dshift, fused[1], 1e-5, 1e-5, $"D={hidden} dshift");
         }
     }
 

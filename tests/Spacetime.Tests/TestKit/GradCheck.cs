@@ -54,6 +54,16 @@ public static class GradCheck
         return s;
     }
 
+    /// <summary>Each input's gradient of sum(f(inputs) * w) (of sum(f(inputs)) when w is null), from a fresh backward
+    /// pass, as doubles; empty for an input f does not use. For comparing one op's gradients with another's.</summary>
+    public static double[][] Gradients(Func<Tensor[], Tensor> f, Tensor[] inputs, Tensor? w = null)
+    {
+        foreach (var t in inputs) { t.RequiresGrad = true; t.Grad = null; }
+        var y = f(inputs);
+        F.Sum(w is null ? y : y * w).Backward();
+        return inputs.Select(t => t.Grad?.ToArray().Select(v => (double)v).ToArray() ?? []).ToArray();
+    }
+
     /// <summary>Runs forward and backward with 1 thread and with 2, and requires bitwise-equal outputs and gradients.</summary>
     public static void SameOnThreads(Func<Tensor[], Tensor> f, Tensor[] inputs, bool withBackward = true, string what = "")
     {
