@@ -246,7 +246,10 @@ internal static class TrainCommands
                 {
                     var fresh = DitTrainer.StartFrom(r, cfg.Seed, start).Fresh;
                     io.OutWriter.WriteLine($"starting from {initDir}" + (fresh.Count == 0 ? "" :
-                        $"; new in this recipe (initialised): {string.Join(", ", fresh)}"));
+                        $"; new in this recipe (initialised): {FreshNames(fresh)}") +
+                        (r.Dit.Depth > start.Dit.Config.Depth
+                            ? $" (its {start.Dit.Config.Depth} blocks spread over {r.Dit.Depth}; each new block " +
+                              "starts as an identity, so the model predicts what it did)" : ""));
                 }
                 catch (ArgumentException e) { throw new UserError(e.Message); }
             }
@@ -276,6 +279,15 @@ internal static class TrainCommands
             return Report(io, cfg, dir, result);
         }));
         return command;
+    }
+
+    // the names of a started run's new tensors, a whole new DiT block as "block N" rather than its every tensor
+    static string FreshNames(IReadOnlyList<string> fresh)
+    {
+        var blocks = fresh.Where(n => n.StartsWith("blocks.", StringComparison.Ordinal))
+                          .Select(n => int.Parse(n.Split('.')[1])).Distinct().Order().ToList();
+        var rest = fresh.Where(n => !n.StartsWith("blocks.", StringComparison.Ordinal));
+        return string.Join(", ", rest.Concat(blocks.Select(b => $"blocks.{b}.*")));
     }
 
     /// <summary>LoRA's knobs: the DiT's, without EMA (the adapter is exported as trained).</summary>

@@ -110,6 +110,14 @@ public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoC
             // output), reach cross-attention as themselves
             ["world-v2-words"] = WorldV2 with { ObjectWeight = 2, TextLr = 0.1f,
                                                 Text = WorldV2.Text with { TokenSkip = true } },
+            // model v2 grown (session 35): world-v2-words with 11 blocks instead of 6, started (`--init`) from the
+            // 6-block model: its blocks go to 0, 2, ..., 10 and the five between start as identities, so training
+            // goes on from what it predicted with 1.8x the DiT (15.6 M parameters; 11 is the depth that keeps
+            // models/spacetime under 100 MB with the VAE: 12 would make it 104 MB). The scaling study compared
+            // networks at 70 TFLOP; the shipped model has had many times that, where a bigger network should pay
+            ["world-v2-deep"] = WorldV2 with { ObjectWeight = 2, TextLr = 0.1f,
+                                               Text = WorldV2.Text with { TokenSkip = true },
+                                               Dit = WorldV2.Dit with { Depth = 11 } },
             // the scaling study's four networks (same data, text encoder and draws; only the DiT differs)
             ["world-v2-w256d6"] = WorldV2,
             ["world-v2-w256d6-fact"] = WorldV2 with { Dit = WorldV2.Dit with { Attention = AttentionLayout.Factorized } },

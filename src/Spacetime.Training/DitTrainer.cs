@@ -166,14 +166,43 @@ public static class DitTrainer
             throw new ArgumentException($"--init: its latent space ({init.Config.Latents}, {init.Config.Factor}x) " +
                                         $"differs from the recipe's ({recipe.Clip.Latents}, {recipe.Clip.Factor}x)");
         var dit = new VideoDit(recipe.Dit, seed);
+        var state = Grown(init.Dit.StateDict(), init.Dit.Config, recipe.Dit);
         LoadResult loaded;
-        try { loaded = dit.LoadStateDict(init.Dit.StateDict(), strict: false); }
+        try { loaded = dit.LoadStateDict(state, strict: false); }
         catch (InvalidDataException e) { throw new ArgumentException($"--init: {e.Message}"); }
         if (loaded.Unexpected.Count > 0)
             throw new ArgumentException($"--init: its DiT has weights the recipe's lacks ({loaded.Unexpected[0]}, ...)");
         var config = recipe.Clip with { Factor = init.Config.Factor };
         var fresh = text == init.Text ? loaded.Missing : [.. loaded.Missing, TokenSkipName];
         return (new TextVideoModel(dit, text, config, (init.Latents as VaeLatents)?.Vae), fresh);
+    }
+
+    /// <summary>
+    /// Where block i of a DiT with <paramref name="from"/> blocks goes in one grown to <paramref name="to"/> (depth
+    /// growth, `train dit --init` with a deeper recipe): spread evenly, first to first and last to last
+    /// (i (to - 1) / (from - 1), rounded down: strictly increasing, as to &gt;= from).
+    /// </summary>
+    public static int GrownBlock(int i, int from, int to) => from == 1 ? 0 : (int)((long)i * (to - 1) / (from - 1));
+
+    // The trained DiT's state with its blocks renumbered to their places in a deeper recipe (depth growth): when the
+    // recipe's DiT is the trained one with more blocks, block i's weights go to GrownBlock(i); the blocks between
+    // keep their fresh initialisation, which makes each an identity (adaLN-Zero: gates and the cross-attention
+    // output start at zero), so the grown model predicts exactly what the trained one did and training goes on from
+    // there with the extra depth. Any other recipe gets the state unchanged.
+    static IReadOnlyDictionary<string, Tensor> Grown(IReadOnlyDictionary<string, Tensor> state, DitConfig trained,
+                                                     DitConfig recipe)
+    {
+        if (recipe.Depth <= trained.Depth || trained with { Depth = recipe.Depth } != recipe) return state;
+        const string prefix = "blocks.";
+        var grown = new Dictionary<string, Tensor>();
+        foreach (var (key, value) in state)
+        {
+            if (!key.StartsWith(prefix, StringComparison.Ordinal)) { grown[key] = value; continue; }
+            int dot = key.IndexOf('.', prefix.Length);
+            int block = int.Parse(key.AsSpan(prefix.Length, dot - prefix.Length));
+            grown[$"{prefix}{GrownBlock(block, trained.Depth, recipe.Depth)}{key[dot..]}"] = value;
+        }
+        return grown;
     }
 
     // the token skip's name among a TextVideoModel's parameters

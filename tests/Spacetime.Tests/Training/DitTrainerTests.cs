@@ -145,6 +145,41 @@ public sealed class DitTrainerTests : IDisposable
     }
 
     [Fact]
+    public void StartFrom_ADeeperRecipe_SpreadsTheBlocks_AndPredictsTheSame()
+    {
+        string dir = Path.Combine(root, "shallow");
+        DitTrainer.Train(DitRecipe.Preset("tiny"), Six with { Steps = 3 }, dir);     // 2 blocks, trained (gates moved)
+        var init = TextVideoModel.Load(dir);
+        var deeper = DitRecipe.Preset("tiny") with { Dit = DitRecipe.Preset("tiny").Dit with { Depth = 4 } };
+        var (model, fresh) = DitTrainer.StartFrom(deeper, 3, init);
+
+        // blocks 0 and 1 go to 0 and 3 (first to first, last to last); blocks 1 and 2 are new
+        Assert.Equal([0, 3], new[] { 0, 1 }.Select(i => DitTrainer.GrownBlock(i, 2, 4)));
+        Assert.Equal([0, 2, 4, 6, 8, 10], Enumerable.Range(0, 6).Select(i => DitTrainer.GrownBlock(i, 6, 11)));
+        Assert.Equal(["blocks.1.", "blocks.2."], fresh.Select(n => n[..9]).Distinct().Order());
+        var trained = init.Dit.StateDict();
+        var grown = model.Dit.StateDict();
+        foreach (var (key, value) in trained)
+        {
+            string to = key.StartsWith("blocks.1.") ? "blocks.3." + key[9..] : key;
+            Assert.True(value.ToArray().SequenceEqual(grown[to].ToArray()), $"{key} -> {to} differs");
+        }
+        Assert.Contains(trained.Keys, k => k.StartsWith("blocks.1.adaLN") && trained[k].ToArray().Any(v => v != 0));
+
+        // the new blocks are identities: the grown model predicts exactly what the trained one did
+        using (Autograd.NoGrad())
+        {
+            var x = new Rng(5).Normal(1, 3, 5, 8, 8);
+            var t = Tensor.From([0.4f]);
+            var text = init.Text.Encode(["a red ball falls"]);
+            Assert.Equal(init.Predict(x, t, text).ToArray(), model.Predict(x, t, text).ToArray());
+        }
+        // a shallower recipe is not a growth: the trained model's extra blocks are refused
+        var shallower = DitRecipe.Preset("tiny") with { Dit = DitRecipe.Preset("tiny").Dit with { Depth = 1 } };
+        Assert.Contains("blocks.1.", Assert.Throws<ArgumentException>(() => DitTrainer.StartFrom(shallower, 0, init)).Message);
+    }
+
+    [Fact]
     public void StartFrom_AnotherTextEncoder_IsRefused()
     {
         string dir = Path.Combine(root, "tiny");
