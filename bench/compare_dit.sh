@@ -9,6 +9,9 @@
 #   env: THREADS (2)  DEPTH (12)  REPS (5)  PEAK (GFLOP/s for MFU; unset: `dit-step` measures this machine's FMA peak itself)
 #        BATCH_2048 (8)  DIT_BENCH (path of dit_bench.py)  NO_BUILD=1 (reuse the Release build)
 #        NO_LIBTORCH=1 (leave the LibTorch column out, e.g. where NuGet's TorchSharp-cpu is not at hand)
+#        NO_PYTORCH=1 (leave PyTorch 1.13 out: on some CPUs it takes 4x ours, and the modern peer is LibTorch)
+#        ROUNDS (1): each case runs the engines in turn ROUNDS times (LibTorch, PyTorch, ours, LibTorch, ...), and
+#        the table takes each engine's median over its rounds: on a noisy host, alternation spreads the noise evenly
 #
 # PyTorch runs with the best settings of shared/PERF.md: OMP_WAIT_POLICY=PASSIVE, OPENBLAS_CORETYPE unset,
 # Debian's /usr/bin/python3 (apt-get install -y python3-torch), torch.set_num_threads(THREADS) (the script does it).
@@ -20,6 +23,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 THREADS=${THREADS:-2}; DEPTH=${DEPTH:-12}; REPS=${REPS:-5}; PEAK=${PEAK:-0}; BATCH_2048=${BATCH_2048:-8}
+ROUNDS=${ROUNDS:-1}
 for cand in "${DIT_BENCH:-}" "$ROOT/../shared/perf/py/dit_bench.py" "$ROOT/shared/perf/py/dit_bench.py" \
             /work/shared/perf/py/dit_bench.py; do
   if [[ -n "$cand" && -f "$cand" ]]; then DIT_BENCH=$cand; break; fi
@@ -109,13 +113,16 @@ libtorch_peer() {
 }
 
 run_case() {   # NAME HIDDEN HEADS BATCH FRAMES SIZE
-  [[ "${NO_LIBTORCH:-}" == 1 ]] || libtorch_peer "$@"
-  torch_peer "$@"
-  ours "$@"
+  local round
+  for ((round = 0; round < ROUNDS; round++)); do
+    [[ "${NO_LIBTORCH:-}" == 1 ]] || libtorch_peer "$@"
+    [[ "${NO_PYTORCH:-}" == 1 ]] || torch_peer "$@"
+    ours "$@"
+  done
 }
 
 modes=("$@"); [[ ${#modes[@]} -eq 0 ]] && modes=(s b)
-echo "# $(date -u +%FT%TZ)  $(git -C "$ROOT" rev-parse --short HEAD)  threads $THREADS  reps $REPS  peak $PEAK  $(nproc) cpus," \
+echo "# $(date -u +%FT%TZ)  $(git -C "$ROOT" rev-parse --short HEAD)  threads $THREADS  reps $REPS  rounds $ROUNDS  peak $PEAK  $(nproc) cpus," \
      "load $(cut -d' ' -f1-3 /proc/loadavg)  dit_bench: $DIT_BENCH" >&2
 for mode in "${modes[@]}"; do
   case $mode in
@@ -130,12 +137,17 @@ done
 # One row per case and call (forward, training step): wall seconds (medians) of each engine, our speed-up over each
 # peer (peer seconds / ours; > 1 means we are faster), our GFLOP/s and MFU (the model's FLOPs as our bench counts them,
 # which are the peers' too), and CPU-seconds per call (all threads), steadier than wall time on a shared machine.
-import json, sys
-rows = {}
+# With ROUNDS > 1 each figure is the median of that engine's rounds.
+import json, statistics, sys
+runs = {}
 for line in open(sys.argv[1]):
     head, js = line.split("{", 1)
     name, engine = head.rsplit(" ", 2)[0], head.split()[-1]
-    rows.setdefault(name, {})[engine] = json.loads("{" + js)
+    runs.setdefault(name, {}).setdefault(engine, []).append(json.loads("{" + js))
+def median_of(rounds):
+    keys = [k for k, v in rounds[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return {k: statistics.median(r[k] for r in rounds) for k in keys}
+rows = {name: {engine: median_of(rounds) for engine, rounds in r.items()} for name, r in runs.items()}
 nan = float("nan")
 def f(v, spec): return format(v, spec) if v == v else format("-", spec[:-2].rstrip(".") or ">")
 print(f"{'case':<22}{'':>6}{'ours s':>8}{'libtorch s':>11}{'pytorch s':>10}{'vs libtorch':>12}{'vs pytorch':>11}"
