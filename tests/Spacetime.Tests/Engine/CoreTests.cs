@@ -75,14 +75,30 @@ public class CoreTests
     }
 
     [Fact]
+    public void BufferPool_ARequestWhoseClassIsEmpty_TakesAnArrayUpToTwoClassesUp_ButNoLarger()
+    {
+        // sizes no other test rents: class 14,680,064 (2^23 x 1.75), the class two below it and the class three below
+        int big = 14_680_064, twoDown = 10_485_760, threeDown = 8_388_608;
+        Assert.Equal(big, BufferPool.SizeClass(big));
+        Assert.Equal(big, BufferPool.SizeClass(BufferPool.SizeClass(twoDown + 1) + 1));   // two classes up
+        Assert.Equal(twoDown, BufferPool.SizeClass(BufferPool.SizeClass(threeDown + 1)));  // three classes up
+        var array = BufferPool.Rent(big);
+        BufferPool.Return(array);
+        Assert.NotSame(array, BufferPool.Rent(threeDown - 100));     // three classes up: a new array of its own class
+        Assert.Same(array, BufferPool.Rent(twoDown - 100));          // its own class empty: the larger array serves
+        BufferPool.Return(array);
+        Assert.Same(array, BufferPool.Rent(big));                    // returned to its own class, not the request's
+    }
+
+    [Fact]
     public void TensorScope_NearbySizes_ShareOneBuffer_AndSeeOnlyTheirOwnLength()
     {
         float[] firstBuffer;
         using (TensorScope.Begin())
         {
-            var t = Tensor.Full(7f, 4001);                     // class 4096
+            var t = Tensor.Full(7f, 4001);                     // class 4096 (or up to two classes above, if free)
             firstBuffer = t.Storage.Data;
-            Assert.Equal(4096, firstBuffer.Length);
+            Assert.InRange(firstBuffer.Length, 4096, 6144);
         }
         using (TensorScope.Begin())
         {
