@@ -82,8 +82,10 @@ internal static class BufferPool
     }
 
     /// <summary>Classes above a request's own that may serve it when its own is empty. A run whose steps come in
-    /// several shapes (model v2's five clip buckets) would otherwise pool a full step's activations per shape: its
-    /// depth-11 DiT reached 16 GB. Up to two classes up, an array is at most 1.5x the request's class.</summary>
+    /// several shapes (model v2's five clip buckets) would otherwise pool a full step's activations per shape (its
+    /// depth-11 DiT reached 16 GB). Up to two classes up, an array is at most 1.5x the request's class. Measured
+    /// (session 35, `train dit --recipe world-v2-words --init models/spacetime --steps 80`): peak RSS 6.45 -> 5.12
+    /// GB, the same weights bit for bit.</summary>
     internal const int ClassesUp = 2;
 
     public static float[] Rent(int length)
