@@ -247,7 +247,7 @@ internal static class TrainCommands
                     var fresh = DitTrainer.StartFrom(r, cfg.Seed, start).Fresh;
                     io.OutWriter.WriteLine($"starting from {initDir}" + (fresh.Count == 0 ? "" :
                         $"; new in this recipe (initialised): {FreshNames(fresh)}") +
-                        (r.Dit.Depth > start.Dit.Config.Depth
+                        (DitTrainer.Grows(start.Dit.Config, r.Dit)
                             ? $" (its {start.Dit.Config.Depth} blocks spread over {r.Dit.Depth}; each new block " +
                               "starts as an identity, so the model predicts what it did)" : ""));
                 }
@@ -281,7 +281,7 @@ internal static class TrainCommands
         return command;
     }
 
-    // the names of a started run's new tensors, a whole new DiT block as "block N" rather than its every tensor
+    // the names of a started run's new tensors, a DiT block's as "blocks.N.*" rather than each of its tensors
     static string FreshNames(IReadOnlyList<string> fresh)
     {
         var blocks = fresh.Where(n => n.StartsWith("blocks.", StringComparison.Ordinal))

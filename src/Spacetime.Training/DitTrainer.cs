@@ -184,6 +184,11 @@ public static class DitTrainer
     /// </summary>
     public static int GrownBlock(int i, int from, int to) => from == 1 ? 0 : (int)((long)i * (to - 1) / (from - 1));
 
+    /// <summary>True when <paramref name="recipe"/> is the <paramref name="trained"/> DiT with more blocks, which
+    /// `--init` grows (see <see cref="GrownBlock"/>).</summary>
+    public static bool Grows(DitConfig trained, DitConfig recipe) =>
+        recipe.Depth > trained.Depth && trained with { Depth = recipe.Depth } == recipe;
+
     // The trained DiT's state with its blocks renumbered to their places in a deeper recipe (depth growth): when the
     // recipe's DiT is the trained one with more blocks, block i's weights go to GrownBlock(i); the blocks between
     // keep their fresh initialisation, which makes each an identity (adaLN-Zero: gates and the cross-attention
@@ -192,7 +197,7 @@ public static class DitTrainer
     static IReadOnlyDictionary<string, Tensor> Grown(IReadOnlyDictionary<string, Tensor> state, DitConfig trained,
                                                      DitConfig recipe)
     {
-        if (recipe.Depth <= trained.Depth || trained with { Depth = recipe.Depth } != recipe) return state;
+        if (!Grows(trained, recipe)) return state;
         const string prefix = "blocks.";
         var grown = new Dictionary<string, Tensor>();
         foreach (var (key, value) in state)
