@@ -284,10 +284,10 @@ internal static class TrainCommands
     // the names of a started run's new tensors, a DiT block's as "blocks.N.*" rather than each of its tensors
     static string FreshNames(IReadOnlyList<string> fresh)
     {
-        var blocks = fresh.Where(n => n.StartsWith("blocks.", StringComparison.Ordinal))
-                          .Select(n => int.Parse(n.Split('.')[1])).Distinct().Order().ToList();
-        var rest = fresh.Where(n => !n.StartsWith("blocks.", StringComparison.Ordinal));
-        return string.Join(", ", rest.Concat(blocks.Select(b => $"blocks.{b}.*")));
+        var blocks = fresh.Select(n => VideoDit.TrySplitBlockKey(n, out int b, out _) ? b : -1)
+                          .Where(b => b >= 0).Distinct().Order();
+        var rest = fresh.Where(n => !VideoDit.TrySplitBlockKey(n, out _, out _));
+        return string.Join(", ", rest.Concat(blocks.Select(b => VideoDit.BlockKey(b, "*"))));
     }
 
     /// <summary>LoRA's knobs: the DiT's, without EMA (the adapter is exported as trained).</summary>

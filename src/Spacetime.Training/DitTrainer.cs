@@ -198,16 +198,10 @@ public static class DitTrainer
                                                      DitConfig recipe)
     {
         if (!Grows(trained, recipe)) return state;
-        const string prefix = "blocks.";
-        var grown = new Dictionary<string, Tensor>();
-        foreach (var (key, value) in state)
-        {
-            if (!key.StartsWith(prefix, StringComparison.Ordinal)) { grown[key] = value; continue; }
-            int dot = key.IndexOf('.', prefix.Length);
-            int block = int.Parse(key.AsSpan(prefix.Length, dot - prefix.Length));
-            grown[$"{prefix}{GrownBlock(block, trained.Depth, recipe.Depth)}{key[dot..]}"] = value;
-        }
-        return grown;
+        return state.ToDictionary(kv => VideoDit.TrySplitBlockKey(kv.Key, out int block, out string rest)
+                                      ? VideoDit.BlockKey(GrownBlock(block, trained.Depth, recipe.Depth), rest)
+                                      : kv.Key,
+                                  kv => kv.Value);
     }
 
     // the token skip's name among a TextVideoModel's parameters

@@ -58,6 +58,21 @@ public sealed class VideoDit : Module
         return Patchify.UnVideo(tokens, Config.OutChannels, T, h, w, Config.PatchT, Config.Patch);
     }
 
+    /// <summary>Splits a state-dict key of one of the blocks ("blocks.3.attn.qkv.weight") into the block's index (3)
+    /// and the rest of the key ("attn.qkv.weight"); false for a key outside the blocks.</summary>
+    public static bool TrySplitBlockKey(string key, out int block, out string rest)
+    {
+        const string prefix = "blocks.";
+        (block, rest) = (-1, "");
+        int dot = key.StartsWith(prefix, StringComparison.Ordinal) ? key.IndexOf('.', prefix.Length) : -1;
+        if (dot < 0 || !int.TryParse(key.AsSpan(prefix.Length, dot - prefix.Length), out block)) return false;
+        rest = key[(dot + 1)..];
+        return true;
+    }
+
+    /// <summary>The state-dict key of <paramref name="rest"/> in block <paramref name="block"/>.</summary>
+    public static string BlockKey(int block, string rest) => $"blocks.{block}.{rest}";
+
     /// <summary>(t·h·w, D) fixed sin-cos positions for a grid of patches.</summary>
     public Tensor Positions(int t, int h, int w)
     {
