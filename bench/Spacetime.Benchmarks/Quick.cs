@@ -73,12 +73,7 @@ static class Quick
         using (var profile = Spacetime.Engine.OpProfile.Start())
         {
             for (int i = 0; i < steps; i++) step(profile);
-            double wall = clock.Elapsed.TotalSeconds / steps;
-            double recorded = profile.Rows.Sum(r => r.ForwardSeconds + r.BackwardSeconds) / steps;
-            table = $"## Profile: {title}, {steps} steps\n\n" +
-                    string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                        $"Wall time per step {wall * 1e3:F0} ms; in recorded ops {recorded * 1e3:F0} ms ({recorded / wall:P0}).\n\n") +
-                    profile.Table(steps);
+            table = profile.Summary(title, steps, clock.Elapsed.TotalSeconds);
         }
         Console.WriteLine(table);
     }

@@ -38,7 +38,7 @@ internal static class TrainCommands
     // the options every `train` command shares, and the TrainConfig they make
     sealed class Knobs
     {
-        readonly Option<int> steps, batch, accumulate, checkpointEvery;
+        readonly Option<int> steps, batch, accumulate, checkpointEvery, profile;
         readonly Option<string> output;
         readonly Option<string?> parity;
         readonly Option<double> maxMinutes, lr, weightDecay;
@@ -57,6 +57,8 @@ internal static class TrainCommands
             weightDecay = CliArgs.Option("--weight-decay", "AdamW weight decay of the matrices (biases and norms get " +
                                          "none).", (double)defaults.WeightDecay);
             checkpointEvery = CliArgs.Option("--checkpoint-every", "Checkpoint every N steps.", defaults.CheckpointEvery);
+            profile = CliArgs.Option("--profile", "Time N steps op by op, after the first (forward and backward per " +
+                                     "op and shape, the optimizer, the rest): printed and written to OUT/profile.md.", 0);
             parity = new Option<string?>("--dump-parity")
             {
                 Description = "Also write this folder: the initial weights, every step's inputs, step 1's gradients, " +
@@ -64,7 +66,7 @@ internal static class TrainCommands
                               "(a new run only).",
             };
             foreach (var o in new Option[] { steps, output, maxMinutes, batch, accumulate, lr, weightDecay, seed,
-                                             checkpointEvery, parity })
+                                             checkpointEvery, profile, parity })
                 command.Options.Add(o);
         }
 
@@ -91,6 +93,8 @@ internal static class TrainCommands
                 Seed = (ulong)p.GetValue(seed),
                 MaxMinutes = p.GetValue(maxMinutes),
                 CheckpointEvery = CliArgs.Positive("--checkpoint-every", p.GetValue(checkpointEvery)),
+                ProfileSteps = p.GetValue(profile) >= 0 ? p.GetValue(profile)
+                    : throw new UserError($"--profile {p.GetValue(profile)}: give a number of steps, 0 (none) or more"),
                 Ranks = world.Size,
             };
         }
@@ -214,9 +218,12 @@ internal static class TrainCommands
                                                                           "folder's text encoder and tokenizer (with a " +
                                                                           "recipe that freezes text, e.g. world-v2-text); " +
                                                                           "ignored when OUT already holds a run." };
+        var cacheClips = new Option<int?>("--cache-clips") { Description = "World clips in the run's latent cache " +
+                                                                         "(default: the recipe's, e.g. 4,000): fewer " +
+                                                                         "start sooner, for trials and timings." };
         var command = new Command("dit", "Train the text-conditioned spacetime DiT (and its text encoder).")
         {
-            recipe, vae, data, init, textFrom,
+            recipe, vae, data, init, textFrom, cacheClips,
         };
         var knobs = new Knobs(command, DitDefaults);
         command.SetAction(parsed => OnRanks(io, (world, io) =>
@@ -224,6 +231,15 @@ internal static class TrainCommands
             var r = Recipe(() => DitRecipe.Preset(parsed.GetValue(recipe)!));
             var cfg = knobs.Config(parsed, DitDefaults, world);
             string dir = knobs.Dir(parsed);
+            if (parsed.GetValue(cacheClips) is { } clips)
+            {
+                if (r.CacheClips == 0)
+                    throw new UserError($"--cache-clips: recipe {parsed.GetValue(recipe)} renders its clips every " +
+                                        "step and keeps no cache");
+                if (parsed.GetValue(data) is not null)
+                    throw new UserError("--cache-clips: with --data the cache holds every clip of the folder");
+                r = r with { CacheClips = CliArgs.Positive("--cache-clips", clips) };
+            }
             string? vaeDir = parsed.GetValue(vae);
             if (vaeDir is not null && !File.Exists(Path.Combine(vaeDir, "config.json")))
                 throw new UserError($"--vae {vaeDir}: not a VAE folder (no config.json); train one with " +
@@ -474,6 +490,11 @@ internal static class TrainCommands
         io.OutWriter.WriteLine($"trained steps {result.FirstStep}..{result.Step} of {cfg.Steps} in " +
                                $"{result.Elapsed.TotalSeconds:F1} s{ranks}{how}; last loss {result.LastLoss:F4}; " +
                                $"{made ?? $"model in {dir}"}");
+        if (result.Profile is { } profile)
+            io.OutWriter.WriteLine($"\n{profile}(also in {Path.Combine(dir, Trainer.ProfileFile)})");
+        else if (cfg.ProfileSteps > 0)
+            io.OutWriter.WriteLine($"--profile {cfg.ProfileSteps}: no step ran after the first, so nothing was profiled " +
+                                   "(give a larger --steps)");
         return result.Interrupted ? Interrupted : CliRunner.Ok;
     }
 

@@ -76,6 +76,27 @@ public sealed class OpProfile : IDisposable
     }
 
     /// <summary>
+    /// The profile as markdown under a heading "Profile: <paramref name="title"/>, N steps": the wall time of a step,
+    /// what the recorded ops account for, each of <paramref name="others"/> (work timed outside the tape, e.g. the
+    /// optimizer), the rest (whatever neither covers), then <see cref="Table"/>. Seconds are totals over
+    /// <paramref name="steps"/> steps and read per step.
+    /// </summary>
+    public string Summary(string title, int steps, double wallSeconds, params (string Name, double Seconds)[] others)
+    {
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        double recorded = Rows.Sum(r => r.ForwardSeconds + r.BackwardSeconds);
+        double rest = wallSeconds - recorded - others.Sum(o => o.Seconds);
+        string Part(string name, double s) =>
+            string.Create(c, $"{name} {s / steps * 1e3:F0} ms ({s / Math.Max(wallSeconds, 1e-30):P0})");
+        var parts = new List<string> { Part("in recorded ops", recorded) };
+        parts.AddRange(others.Select(o => Part(o.Name, o.Seconds)));
+        if (others.Length > 0) parts.Add(Part("the rest", rest));
+        return $"## Profile: {title}, {steps} step{(steps == 1 ? "" : "s")}\n\n" +
+               string.Create(c, $"Wall time per step {wallSeconds / steps * 1e3:F0} ms; ") + string.Join("; ", parts) +
+               ".\n\n" + Table(steps);
+    }
+
+    /// <summary>
     /// The profile as a markdown table: one row per op kind (all shapes together), then the <paramref name="top"/>
     /// costliest rows by shape; seconds are divided by <paramref name="steps"/> so they read per step.
     /// </summary>

@@ -278,7 +278,8 @@ public static class DitTrainer
         readonly IPath path = PathConfig.Presets["RF"].Create();                     // rectified flow, velocity
         readonly TimestepSampler timesteps = TimestepSampler.Presets["logit-normal"]; // SD3's lognorm(0, 1)
         readonly LatentCache? cache = recipe.CacheClips > 0
-            ? LatentCache.Open(recipe, cfg.Seed, model.Latents, Path.Combine(dir, "train"), data, status, comm) : null;
+            ? LatentCache.Open(recipe, cfg.Seed, model.Latents, Path.Combine(dir, "train"), data, status, comm,
+                               resumed: Trainer.HasCheckpoint(dir)) : null;
 
         public Module Model => lora is null ? model : lora.Layers;
 
@@ -431,9 +432,12 @@ internal sealed class LatentCache
     public int Count => texts.Sum(t => t.Length);
 
     /// <summary>The cache of the run in <paramref name="trainDir"/>, read or else encoded and written. In a
-    /// data-parallel run rank 0 does that; the other ranks wait for it (a setup point) and read its file.</summary>
+    /// data-parallel run rank 0 does that; the other ranks wait for it (a setup point) and read its file. A
+    /// <paramref name="resumed"/> run whose file holds another number of clips than the recipe asks for (a run
+    /// started with another `--cache-clips`) is refused rather than trained on on other data.</summary>
     public static LatentCache Open(DitRecipe recipe, ulong seed, ILatentCodec codec, string trainDir, Dataset? data,
-                                   Action<string, int, int>? status, Communicator comm, string fileName = MainFile)
+                                   Action<string, int, int>? status, Communicator comm, string fileName = MainFile,
+                                   bool resumed = false)
     {
         var buckets = recipe.AllBuckets;
         var sources = data is null ? WorldSources(recipe, seed) : FolderSources(recipe, data);
@@ -442,21 +446,29 @@ internal sealed class LatentCache
         if (!comm.IsRoot)
         {
             comm.SetupPoint();                                                       // rank 0 has written it
-            return Read(file, buckets.Count, texts) ?? throw new DistributedException(
+            return Read(file, buckets.Count, texts, out _) ?? throw new DistributedException(
                 $"rank {comm.Rank} cannot read {file}, which rank 0 wrote: every rank must see the run folder " +
                 "(OUT on a file system they share)");
         }
-        var cache = Read(file, buckets.Count, texts) ?? Encode(sources, texts, buckets.Count, codec, file, status);
+        var cache = Read(file, buckets.Count, texts, out long stored);
+        if (cache is null && resumed && stored > 0 && stored != sources.Count)
+            throw new ArgumentException($"{file} holds {stored} clips and this run asks for {sources.Count}: resume " +
+                                        "with the data and --cache-clips the run started with, or train into a new " +
+                                        "folder");
+        cache ??= Encode(sources, texts, buckets.Count, codec, file, status);
         comm.SetupPoint();
         return cache;
     }
 
-    // the cache stored in `file` when it holds every bucket's clips, else null
-    static LatentCache? Read(string file, int buckets, CachedText[][] texts)
+    // the cache stored in `file` when it holds every bucket's clips, else null; `stored`: the clips the file holds
+    // (0 when there is none)
+    static LatentCache? Read(string file, int buckets, CachedText[][] texts, out long stored)
     {
+        stored = 0;
         if (!File.Exists(file)) return null;
-        var stored = Safetensors.Read(file).Tensors;
-        var tensors = Enumerable.Range(0, buckets).Select(b => stored.GetValueOrDefault($"bucket{b}")).ToArray();
+        var all = Safetensors.Read(file).Tensors;
+        var tensors = Enumerable.Range(0, buckets).Select(b => all.GetValueOrDefault($"bucket{b}")).ToArray();
+        stored = tensors.Sum(t => t?.Size(0) ?? 0);
         return tensors.Select((t, b) => t?.Size(0) == texts[b].Length).All(ok => ok) ? new LatentCache(tensors!, texts)
                                                                                      : null;
     }

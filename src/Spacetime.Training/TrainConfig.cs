@@ -44,12 +44,19 @@ public sealed record TrainConfig
     /// <summary>Stop (with a checkpoint) after this many minutes of wall time; 0: no limit.</summary>
     public double MaxMinutes { get; init; } = 0;
 
+    /// <summary>Run this many steps under an op profile (Engine's OpProfile), after the run's first step has filled
+    /// the buffer pools; the table goes to DIR/profile.md and <see cref="TrainResult.Profile"/>. 0: none. Not part of
+    /// the run (not saved in a checkpoint; free to change on resume).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int ProfileSteps { get; init; }
+
     /// <summary>Throws ArgumentException naming a bad value.</summary>
     public void Validate()
     {
         if (Steps < 1 || Batch < 1 || Accumulate < 1 || Ranks < 1 || CheckpointEvery < 1 || LogEvery < 1 ||
             WarmupSteps < 0)
             throw new ArgumentException("steps, batch, accumulate, ranks, checkpoint-every and log-every must be positive");
+        if (ProfileSteps < 0) throw new ArgumentException($"profile steps {ProfileSteps}: must be 0 or more");
         if (!(Lr > 0) || !(ClipNorm > 0) || EmaDecay is < 0 or >= 1 || CaptionDropout is < 0 or > 1 ||
             !(MaxMinutes >= 0) || double.IsInfinity(MaxMinutes) || !(WeightDecay >= 0) || !(MinLrRatio >= 0))
             throw new ArgumentException($"lr {Lr}, clip {ClipNorm}, ema {EmaDecay}, caption dropout {CaptionDropout} " +
@@ -70,4 +77,7 @@ public sealed record TrainResult(int FirstStep, int Step, float LastLoss, bool S
     public double AllreduceSeconds { get; init; }
     /// <summary>Seconds this rank waited at the end of its steps for slower ranks (0 for one process).</summary>
     public double WaitSeconds { get; init; }
+    /// <summary>The op profile of <see cref="TrainConfig.ProfileSteps"/> steps as markdown (also DIR/profile.md), or
+    /// null when none was asked for or the run ended before a profiled step.</summary>
+    public string? Profile { get; init; }
 }

@@ -110,11 +110,13 @@ public static class Trainer
         bool byTime = false, interrupted = false;
         var metrics = new float[task.Metrics.Count];
         var scalars = new float[1 + metrics.Length];                                // loss, then metrics
+        using var profiler = new StepProfiler(cfg.ProfileSteps, firstStep);
         while (step < cfg.Steps && step < (stopAt ?? int.MaxValue))
         {
             var (timeUp, stop) = Halt(comm, clock, cfg);
             if (timeUp) { byTime = true; break; }
             if (stop) { interrupted = true; break; }
+            profiler.BeginStep(step);
             opt.ZeroGrad();
             loss = 0;
             Array.Clear(metrics);
@@ -122,6 +124,7 @@ public static class Trainer
             {
                 int micro = comm.Rank * cfg.Accumulate + m;                         // this rank's share of the step
                 using var scope = TensorScope.Begin();
+                profiler.Mark();                                                    // the draw is charged to no op
                 var (lossT, values) = task.Loss(step, micro, StepRng(cfg, step, micro));
                 // a loss that no trained weight reaches (a new-word adapter's micro-batch whose captions all lack
                 // the word) adds no gradient
@@ -139,11 +142,14 @@ public static class Trainer
                 (allreduceSeconds, waitSeconds) = (allreduceSeconds + allreduce.TransferSeconds,
                                                    waitSeconds + allreduce.WaitSeconds);
             }
+            long optimizerStart = Stopwatch.GetTimestamp();
             float gradNorm = Gradients.ClipGradNorm(model.Parameters(), cfg.ClipNorm);
             opt.Lr = LrSchedule.WarmupCosine(step, cfg.Lr, Math.Min(cfg.WarmupSteps, cfg.Steps), cfg.Steps, cfg.Lr * cfg.MinLrRatio);
             opt.Step();
             ema?.Update(model);
+            profiler.Optimizer(optimizerStart);
             step++;
+            profiler.EndStep();
             if (step % cfg.LogEvery == 0)
                 log?.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{step},{loss:G6},{string.Concat(metrics.Select(v => $"{v:G6},"))}{opt.Lr:G6},{gradNorm:G6}," +
@@ -155,10 +161,67 @@ public static class Trainer
         }
         Checkpoint(dir, task, ema, opt, step, cfg, log, comm);
         stopRequested = false;
+        string? profile = profiler.Finish($"{dir} from step {firstStep + 2} ({cfg.MicroBatches} x {cfg.Batch} clips " +
+                                          $"a step, {Spacetime.Engine.Kernels.Par.Threads} threads)");
+        if (profile is not null && comm.IsRoot)
+            AtomicFile.WriteAllBytes(Path.Combine(dir, ProfileFile), Encoding.UTF8.GetBytes(profile));
         return new TrainResult(firstStep, step, loss, byTime, clock.Elapsed)
         {
-            Interrupted = interrupted, AllreduceSeconds = allreduceSeconds, WaitSeconds = waitSeconds,
+            Interrupted = interrupted, AllreduceSeconds = allreduceSeconds, WaitSeconds = waitSeconds, Profile = profile,
         };
+    }
+
+    /// <summary>The op profile of a run with <see cref="TrainConfig.ProfileSteps"/> (markdown), in its folder.</summary>
+    public const string ProfileFile = "profile.md";
+
+    // --profile N: steps first+1 .. first+N run under an OpProfile (the run's first step warms the buffer pools and
+    // the JIT up); the optimizer (clipping, AdamW, EMA) is timed beside the tape, and the micro-batches' draws are
+    // charged to no op, so they show in "the rest" with logging, checkpoints and gradient zeroing. Does nothing when
+    // steps is 0; disposing closes the profile however the run ends.
+    sealed class StepProfiler(int steps, int firstStep) : IDisposable
+    {
+        readonly int from = firstStep + 1;
+        OpProfile? profile;
+        long started;
+        double wall, optimizerSeconds;
+        int done;
+
+        bool Open => profile is not null && done < steps;
+
+        public void BeginStep(int step)
+        {
+            if (steps == 0 || step != from) return;
+            profile = OpProfile.Start();
+            started = Stopwatch.GetTimestamp();
+        }
+
+        public void Mark()
+        {
+            if (Open) profile!.Mark();
+        }
+
+        public void Optimizer(long start)
+        {
+            if (Open) optimizerSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+
+        public void EndStep()
+        {
+            if (!Open) return;
+            done++;
+            wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            if (done == steps) profile!.Dispose();
+        }
+
+        // the table, or null when nothing was profiled (no steps asked, or the run ended first)
+        public string? Finish(string title)
+        {
+            if (profile is null || done == 0) return null;
+            profile.Dispose();
+            return profile.Summary(title, done, wall, ("optimizer (clip, AdamW, EMA)", optimizerSeconds));
+        }
+
+        public void Dispose() => profile?.Dispose();
     }
 
     // Whether to stop before the next step: the time budget is spent or a stop was requested, on any rank (one tiny
@@ -270,6 +333,7 @@ public static class Trainer
         var comparable = saved with
         {
             Steps = cfg.Steps, MaxMinutes = cfg.MaxMinutes, CheckpointEvery = cfg.CheckpointEvery, LogEvery = cfg.LogEvery,
+            ProfileSteps = cfg.ProfileSteps,
             Ranks = cfg.Ranks, Accumulate = cfg.Accumulate,                   // how the micro-batches are split
         };
         if (comparable != cfg)

@@ -153,8 +153,12 @@ public sealed class FuzzTests
             foreach (var c in Options(train, "--weight-decay", ["-1", "nan", "inf", "abc"])) yield return c;
             foreach (var c in Options(train, "--seed", ["-1", "abc"])) yield return c;
             foreach (var c in Options(train, "--max-minutes", ["-1", "nan", "inf", "abc"])) yield return c;
+            foreach (var c in Options(train, "--profile", ["-1", "abc"])) yield return c;
             yield return ($"train {kind} out is a file", ["train", kind, "--recipe", recipe, "--out", "{file}"]);
         }
+        yield return ("train dit --cache-clips without a cache", ["train", "dit", "--recipe", "tiny", "--cache-clips", "4", "--out", "{new:run}"]);
+        foreach (var c in Options(["train", "dit", "--recipe", "tiny-vae", "--vae", "{vae}", "--out", "{new:run}"], "--cache-clips", BadInts))
+            yield return c;
         foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{model}" })
             yield return ($"train dit --vae {v}", ["train", "dit", "--recipe", "tiny-vae", "--vae", v, "--out", "{new:run}"]);
         foreach (var v in new[] { "{nope}", "{file}", "{emptydir}", "{badmodel}" })

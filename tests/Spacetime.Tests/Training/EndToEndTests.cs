@@ -85,6 +85,28 @@ public sealed class EndToEndTests : IDisposable
         Assert.Equal([1, 4, 2, 8, 12], cache["bucket1"].Shape.ToArray());
     }
 
+    // `train dit --cache-clips N`: the recipe's first N clips (the same seeds, so the same latents), and a run that
+    // resumes with another N is refused instead of training on on other data
+    [Fact]
+    public void DitOnASmallerCache_HoldsTheRecipesFirstClips_AndResumingWithAnotherSizeIsRefused()
+    {
+        string vaeDir = Path.Combine(root, "vae"), small = Path.Combine(root, "small"), full = Path.Combine(root, "full");
+        VaeTrainer.Train(VaeRecipe.Preset("tiny"), VaeSteps with { Steps = 1 }, vaeDir);
+        var recipe = DitRecipe.Preset("tiny-vae");
+        Assert.True(recipe.CacheClips > 6);
+        DitTrainer.Train(recipe with { CacheClips = 6 }, DitSteps, small, vaeDir: vaeDir, stopAt: 1);
+        DitTrainer.Train(recipe, DitSteps, full, vaeDir: vaeDir, stopAt: 1);
+        var a = Safetensors.Read(Path.Combine(small, "train", "latents.safetensors")).Tensors;
+        var b = Safetensors.Read(Path.Combine(full, "train", "latents.safetensors")).Tensors;
+        Assert.Equal(6, a.Values.Sum(t => t.Rank == 0 ? 0 : t.Size(0)));
+        foreach (var (bucket, t) in a.Where(kv => kv.Value.Count > 0))
+            Assert.Equal(t.ToArray(), b[bucket].ToArray().Take(t.Count));
+
+        var e = Assert.Throws<ArgumentException>(() => DitTrainer.Train(recipe, DitSteps, small));
+        Assert.Contains("holds 6 clips and this run asks for", e.Message);
+        Assert.Equal(6, DitTrainer.Train(recipe with { CacheClips = 6 }, DitSteps, small).Step);
+    }
+
     [Fact]
     public void DitOnVaeRecipe_WithoutVae_SaysWhatIsMissing()
     {
