@@ -124,7 +124,9 @@ public sealed class OpProfile : IDisposable
     static void Line(System.Text.StringBuilder sb, string name, long calls, double fwd, double bwd, double total, int steps)
     {
         var c = System.Globalization.CultureInfo.InvariantCulture;
-        sb.AppendLine(string.Create(c, $"| {name} | {calls / steps} | {fwd / steps * 1e3:F1} | {bwd / steps * 1e3:F1} | " +
+        // calls per step: whole when every step made the same calls, else one decimal (steps of several clip shapes)
+        string perStep = calls % steps == 0 ? (calls / steps).ToString(c) : (calls / (double)steps).ToString("F1", c);
+        sb.AppendLine(string.Create(c, $"| {name} | {perStep} | {fwd / steps * 1e3:F1} | {bwd / steps * 1e3:F1} | " +
                                        $"{(fwd + bwd) / Math.Max(total, 1e-30):P1} |"));
     }
 }

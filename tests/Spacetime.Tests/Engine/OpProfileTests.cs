@@ -30,6 +30,14 @@ public class OpProfileTests
         string table = profile.Table(steps: 2);
         Assert.Contains("| MatMul | 1 |", table);              // calls per step
         Assert.Contains("(4, 8) (8, 3) -> (4, 3)", table);
+        Assert.Contains("| MatMul | 0.5 |", profile.Table(steps: 4));    // made in some steps only: one decimal
+
+        double recorded = rows.Sum(r => r.ForwardSeconds + r.BackwardSeconds);
+        string summary = profile.Summary("two steps", 2, recorded + 3.0, ("optimizer", 1.0));
+        Assert.StartsWith("## Profile: two steps, 2 steps\n\nWall time per step ", summary);
+        Assert.Contains("; optimizer 500 ms (", summary);                 // per step: 1 s over 2 steps
+        Assert.Contains("; the rest 1000 ms (", summary);                 // wall - recorded - optimizer, per step
+        Assert.EndsWith(table, summary);
     }
 
     [Fact]
