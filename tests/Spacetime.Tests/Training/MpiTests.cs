@@ -362,10 +362,22 @@ public sealed class MpiTests : IDisposable
             foreach (var key in ta.Keys)
             {
                 var (va, vb) = (ta[key].ToArray(), tb[key].ToArray());
-                for (int i = 0; i < va.Length; i++) AssertClose(va[i], vb[i], $"{f} {key}[{i}]");
+                for (int i = 0; i < va.Length; i++)
+                    if (f == "model.safetensors" && KeyBias(key, i, va.Length))
+                        Assert.True(Math.Abs(va[i] - vb[i]) <= 1e-2f, $"{f} {key}[{i}]: {va[i]} vs {vb[i]}");
+                    else AssertClose(va[i], vb[i], $"{f} {key}[{i}]");
             }
         }
     }
+
+    // Entries of an attention's key bias (the middle third of a fused qkv bias, the first half of a kv bias). Their
+    // gradient is zero but for rounding: the bias adds the same amount to all of a query's scores, which softmax
+    // ignores. AdamW normalises that rounding into steps of up to lr in a direction set by the order of additions, so
+    // two orders part by up to lr a step (seen: 1.2e-5 on a first-generation Zen EPYC, where the AVX2 kernels sum in
+    // another order); these runs take a few steps at lr <= 1e-3, so 1e-2 bounds them.
+    static bool KeyBias(string key, int i, int length) =>
+        key.EndsWith("qkv.bias", StringComparison.Ordinal) ? i >= length / 3 && i < 2 * length / 3
+        : key.EndsWith("kv.bias", StringComparison.Ordinal) && i < length / 2;
 
     static void AssertClose(float x, float y, string what) =>
         Assert.True(Math.Abs(x - y) <= 1e-5f * Math.Max(1f, Math.Max(Math.Abs(x), Math.Abs(y))), $"{what}: {x} vs {y}");
