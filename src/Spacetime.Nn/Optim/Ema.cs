@@ -2,6 +2,7 @@
 //   ema <- decay ema + (1 - decay) p        for every parameter and buffer, after each optimizer step
 // The averaged weights are a state dict with the model's own keys, so they save to a checkpoint and load into a fresh
 // model directly. SwapInto puts them into the model for evaluation and puts the trained weights back on Dispose.
+using System.Numerics;
 using Spacetime.Engine;
 
 namespace Spacetime.Nn.Optim;
@@ -32,7 +33,17 @@ public sealed class Ema
         {
             Span<float> e = shadow[k].AsSpan();
             ReadOnlySpan<float> x = p.AsSpan();
-            for (int i = 0; i < e.Length; i++) e[i] = d * e[i] + (1f - d) * x[i];
+            // vector lanes, then the tail, with the same two products and one sum (no fused multiply-add), so every
+            // element gets the same bits on either path
+            var (vd, vc) = (new Vector<float>(d), new Vector<float>(1f - d));
+            int i = 0;
+            for (; i + Vector<float>.Count <= e.Length; i += Vector<float>.Count)
+            {
+                var ve = vd * new Vector<float>(e.Slice(i, Vector<float>.Count))
+                       + vc * new Vector<float>(x.Slice(i, Vector<float>.Count));
+                ve.CopyTo(e.Slice(i, Vector<float>.Count));
+            }
+            for (; i < e.Length; i++) e[i] = d * e[i] + (1f - d) * x[i];
         }
     }
 

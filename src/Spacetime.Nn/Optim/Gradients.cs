@@ -1,4 +1,5 @@
 // Gradient utilities: global-norm clipping (torch.nn.utils.clip_grad_norm_) and zeroing.
+using System.Numerics;
 using Spacetime.Engine;
 
 namespace Spacetime.Nn.Optim;
@@ -15,8 +16,7 @@ public static class Gradients
     {
         var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
         double sumSq = 0;                                       // in double: many tensors, many elements
-        foreach (var g in grads)
-            foreach (float x in g.Contiguous().AsSpan()) sumSq += (double)x * x;
+        foreach (var g in grads) sumSq += SumOfSquares(g.Contiguous().AsSpan());
         float total = (float)Math.Sqrt(sumSq);
         float coef = Math.Min(maxNorm / (total + 1e-6f), 1f);
         if (coef < 1f || float.IsNaN(coef))
@@ -27,6 +27,22 @@ public static class Gradients
                     System.Numerics.Tensors.TensorPrimitives.Multiply(s, coef, s);
                 }
         return total;
+    }
+
+    // sum of x^2 in double: floats widened in vector lanes, two accumulators (a scalar loop waits on one add per
+    // element: 15 ms a step for model v2's 10 M gradients on a 2.7 GHz core)
+    internal static double SumOfSquares(ReadOnlySpan<float> x)
+    {
+        var (a, b) = (Vector<double>.Zero, Vector<double>.Zero);
+        int i = 0;
+        for (; i + Vector<float>.Count <= x.Length; i += Vector<float>.Count)
+        {
+            Vector.Widen(new Vector<float>(x.Slice(i, Vector<float>.Count)), out var lo, out var hi);
+            (a, b) = (a + lo * lo, b + hi * hi);
+        }
+        double sum = Vector.Sum(a + b);
+        for (; i < x.Length; i++) sum += (double)x[i] * x[i];
+        return sum;
     }
 
     /// <summary>Sets each parameter's gradient to null (PyTorch's zero_grad(set_to_none=True)), or with

@@ -173,6 +173,30 @@ public class OptimTests
         Assert.Equal(0.6f, m.W.Grad.ToArray()[0], 1e-5f);
     }
 
+    // the vector paths (longer tensors than a vector, with a tail): the norm against a float64 sum, the EMA bit for bit
+    // against its scalar formula
+    [Fact]
+    public void ClipGradNorm_AndEma_OnTensorsLongerThanAVector_MatchTheElementwiseFormulas()
+    {
+        var rng = new Rng(7);
+        var layer = new Spacetime.Nn.Linear(40, 25, rng);                   // 1,000 + 25 parameters
+        foreach (var p in layer.Parameters()) p.Grad = rng.Normal(p.Shape.ToArray());
+        double sumSq = layer.Parameters().Sum(p => p.Grad!.ToArray().Sum(g => (double)g * g));
+        Assert.Equal(Math.Sqrt(sumSq), Gradients.ClipGradNorm(layer.Parameters(), maxNorm: 1e9f), 1e-4);
+        Assert.Equal(sumSq, Gradients.SumOfSquares(layer.Parameters().First().Grad!.ToArray().Concat(
+            layer.Parameters().Last().Grad!.ToArray()).ToArray()), sumSq * 1e-12);
+
+        var ema = new Ema(layer, decay: 0.99f);
+        var before = ema.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        foreach (var p in layer.Parameters()) p.AsSpan().Fill(0.25f);
+        ema.Update(layer);
+        foreach (var (k, t) in ema.StateDict())
+        {
+            var expected = before[k].Select(e => 0.99f * e + (1f - 0.99f) * 0.25f).ToArray();
+            Assert.Equal(expected, t.ToArray());                               // the same bits as the scalar loop
+        }
+    }
+
     [Fact]
     public void Ema_Update_SwapAndCopy()
     {
