@@ -34,6 +34,10 @@ public sealed class OpProfile : IDisposable
     /// <summary>Starts the forward clock afresh: the time since the last recorded op is charged to nothing.</summary>
     public void Mark() => last = Stopwatch.GetTimestamp();
 
+    /// <summary><see cref="Mark"/> on the profile open on this thread, if any: for code inside a profiled step that
+    /// cannot see the profile, e.g. a training task after it has drawn its batch (data preparation is not an op).</summary>
+    public static void MarkCurrent() => current?.Mark();
+
     /// <summary>The rows collected so far, costliest (forward + backward) first.</summary>
     public IReadOnlyList<OpTime> Rows => [.. rows.Values.OrderByDescending(r => r.ForwardSeconds + r.BackwardSeconds)];
 

@@ -127,6 +127,7 @@ public static class CaptionerTrainer
             var (latents, texts) = cache.Draw(cfg.Batch, rng, minLatentFrames: 2);         // (B, C, T', h, w)
             var (inputs, targets, L) = Teacher(model.Tokenizer, texts.Select(t => t.Caption).ToArray(),
                                                model.Config.MaxTokens);
+            OpProfile.MarkCurrent();                                    // the draw is no op's time
             var logits = model.Logits(model.Encode(latents), inputs, L);                   // (B, L, V)
             var flat = logits.Reshape(cfg.Batch * L, model.Config.VocabSize);              // (B·L, V)
             return (F.CrossEntropy(flat, targets), [TokenAccuracy(flat, targets)]);

@@ -62,6 +62,7 @@ public static class ClassifierTrainer
                 WorldClip.DeriveSeed((long)cfg.Seed ^ DataSalt, first + i), recipe.Width, recipe.Height, recipe.Seconds,
                 recipe.Fps))).ToArray();
             var labels = clips.Select(c => ClipLabels.Of(c).ToArray()).ToArray();         // (B)(heads)
+            OpProfile.MarkCurrent();                                    // rendering the clips is no op's time
             var logits = model.Logits(ClassifierInput.Batch(clips.Select(c => c.Frames), recipe.Net)); // (B, Σ classes)
             var classes = recipe.Net.Classes;
             Tensor? loss = null;

@@ -302,6 +302,7 @@ public static class DitTrainer
             var example = Objective.Prepare(path, d.X0, d.Noise, d.T, d.Known);             // x_t, velocity target
             var weight = example.Weight;                                                    // (B, 1, T', 1, 1) or null
             if (ObjectWeights(d) is { } objects) weight = weight is null ? objects : weight * objects;
+            OpProfile.MarkCurrent();                       // the draw, x_t and the weights are no op's time
             var text = model.Text.Encode(d.Captions);                                       // (B, L, Dt)
             var prediction = model.Predict(example.Input, d.T, text);                       // (B, C, T', h, w)
             double macs = DitFlops.VideoForward(recipe.Dit, d.X0.Size(2), d.X0.Size(3), d.X0.Size(4), text.Tokens.Size(1));

@@ -125,6 +125,7 @@ public static class VaeTrainer
         public (Tensor Loss, float[] Metrics) Loss(int step, int micro, Rng rng)
         {
             var video = Batch(step, micro, rng);                                             // (B, 3, T, c, c)
+            OpProfile.MarkCurrent();                                    // rendering the clips is no op's time
             var (reconstruction, posterior) = vae.Forward(video, recipe.SampleLatent ? rng : null);
             var parts = recipe.Loss.Compute(video, reconstruction, posterior);
             float psnr;

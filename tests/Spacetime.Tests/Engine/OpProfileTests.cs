@@ -52,10 +52,15 @@ public class OpProfileTests
         using (TensorScope.Begin()) F.Silu(x);
         var silu = Assert.Single(profile.Rows);
         Assert.True(silu.ForwardSeconds < 0.05, $"charged {silu.ForwardSeconds:F3} s");
+        Thread.Sleep(60);                                       // MarkCurrent: the same, for code without the profile
+        OpProfile.MarkCurrent();
+        using (TensorScope.Begin()) F.Silu(x);
+        Assert.True(profile.Rows.Single().ForwardSeconds < 0.05, $"charged {profile.Rows.Single().ForwardSeconds:F3} s");
         Thread.Sleep(60);                                       // without Mark, the next op is charged the wait
         using (TensorScope.Begin()) F.Exp(x);
         Assert.True(profile.Rows.Single(r => r.Kind == OpKind.Exp).ForwardSeconds >= 0.05);
         profile.Dispose();
+        OpProfile.MarkCurrent();                                // no profile open: nothing happens
         using (TensorScope.Begin()) F.Tanh(x);
         Assert.DoesNotContain(profile.Rows, r => r.Kind == OpKind.Tanh);
     }
