@@ -124,7 +124,6 @@ public static class Trainer
             {
                 int micro = comm.Rank * cfg.Accumulate + m;                         // this rank's share of the step
                 using var scope = TensorScope.Begin();
-                profiler.Mark();                                    // the time between micro-batches is no op's
                 var (lossT, values) = task.Loss(step, micro, StepRng(cfg, step, micro));
                 // a loss that no trained weight reaches (a new-word adapter's micro-batch whose captions all lack
                 // the word) adds no gradient
@@ -176,8 +175,8 @@ public static class Trainer
 
     // --profile N: steps first+1 .. first+N run under an OpProfile (the run's first step warms the buffer pools and
     // the JIT up); the optimizer (clipping, AdamW, EMA) is timed beside the tape, and the micro-batches' draws are
-    // charged to no op (the tasks call OpProfile.MarkCurrent after drawing), so they show in "the rest" with logging
-    // and gradient zeroing. Does nothing when steps is 0; disposing closes the profile however the run ends.
+    // charged to no op (each task calls OpProfile.MarkCurrent after drawing, which also drops the gradient zeroing
+    // and whatever else ran since the last op), so they show in "the rest" with logging. Does nothing when steps is 0; disposing closes the profile however the run ends.
     sealed class StepProfiler(int steps, int firstStep) : IDisposable
     {
         readonly int from = firstStep + 1;
@@ -193,11 +192,6 @@ public static class Trainer
             if (steps == 0 || step != from) return;
             profile = OpProfile.Start();
             started = Stopwatch.GetTimestamp();
-        }
-
-        public void Mark()
-        {
-            if (Open) profile!.Mark();
         }
 
         public void Optimizer(long start)
