@@ -166,7 +166,52 @@ internal static class EvalCommands
         });
         command.Subcommands.Add(Scaling(io));
         command.Subcommands.Add(CaptionerCommand(io));
+        command.Subcommands.Add(Compare(io));
         return command;
+    }
+
+    // spacetime eval compare BASE NEW [--system model] [--out FILE]: is NEW better than BASE beyond noise (EvalComparison)
+    static Command Compare(CliConsole io)
+    {
+        var baseline = new Argument<string>("base") { Description = "The base eval: its --out folder or its report.json." };
+        var newer = new Argument<string>("new") { Description = "The new eval, of the same scenes." };
+        var system = CliArgs.Option("--system", "The column compared (model, untrained, codec round trip, ...).", "model");
+        var output = new Option<string?>("--out", "-o") { Description = "Also write the comparison to this markdown file." };
+        var command = new Command("compare", "Compare two eval reports of the same scenes, scene by scene: per metric " +
+                                             "the difference, the scenes better and worse, a paired test, and whether " +
+                                             "it is beyond noise (Holm-corrected).") { baseline, newer, system, output };
+        command.SetAction(parsed =>
+        {
+            string baseArg = parsed.GetValue(baseline)!, newArg = parsed.GetValue(newer)!;
+            var a = ReadReport(baseArg);
+            var b = ReadReport(newArg);
+            string? outFile = parsed.GetValue(output);
+            if (outFile is not null) CliArgs.Writable("--out", outFile);
+            ComparisonReport comparison;
+            try { comparison = EvalComparison.Compare(a, b, parsed.GetValue(system)!, baseArg, newArg); }
+            catch (ArgumentException e) { throw new UserError(e.Message); }
+            string md = comparison.ToMarkdown();
+            io.OutWriter.Write(md);
+            if (outFile is not null)
+            {
+                AtomicFile.WriteAllText(outFile, md);
+                io.OutWriter.WriteLine($"wrote {outFile}");
+            }
+            return CliRunner.Ok;
+        });
+        return command;
+    }
+
+    // An eval folder or its report.json, read; a missing or unreadable one is the user's to fix.
+    static EvalReport ReadReport(string path)
+    {
+        string file = Directory.Exists(path) ? Path.Combine(path, "report.json") : path;
+        if (!File.Exists(file))
+            throw new UserError($"{path}: no eval report there (expected a folder with report.json or the file " +
+                                "itself; write one with `spacetime eval --out DIR`)");
+        try { return EvalReport.Read(file); }
+        catch (InvalidDataException e) { throw new UserError(e.Message); }
+        catch (IOException e) { throw new UserError($"{file}: cannot be read ({e.Message})"); }
     }
 
     // spacetime eval scaling RUN RUN ... --out DIR: loss against training compute (ScalingStudy)

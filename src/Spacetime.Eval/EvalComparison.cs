@@ -1,0 +1,226 @@
+// EvalComparison: is one model better than another on the same scenes, or is the difference noise? Two eval reports
+// of the same scenes (same settings and scene seeds) are compared system against system, scene by scene:
+//
+//   pass-rate rows (colour, shape, ...)   on the scenes where the row applies to both videos: the scenes the new model
+//                                          passes and the base fails ("better"), and the reverse ("worse"); an exact
+//                                          two-sided sign test on those discordant scenes (McNemar's exact test)
+//   mean rows (flicker, seam, PSNR, SSIM)  the paired differences new - base per scene: their mean, a 95% percentile
+//                                          bootstrap interval, and a two-sided sign-flip permutation test
+//   FVD                                    one value per system, no per-scene scores: shown, not tested
+//
+// With 48 scenes a row moves by a few videos between neighbouring checkpoints of one model (docs/model-v2.md), so a
+// row is called better or worse only when its p-value survives Holm's correction over all tested rows at 0.05; every
+// other difference is reported as "within noise". The resampling uses a fixed seed, so a comparison is reproducible.
+using System.Globalization;
+using System.Text;
+
+namespace Spacetime.Eval;
+
+/// <summary>What a row's test says about the new system against the base.</summary>
+public enum Verdict { Better, Worse, WithinNoise, NotTested }
+
+/// <summary>One metric of a comparison.</summary>
+/// <param name="Scenes">Scenes where the metric applies to both videos (the paired scenes).</param>
+/// <param name="Base">The base system's value on the paired scenes (for FVD: its set value).</param>
+/// <param name="New">The new system's value on the paired scenes.</param>
+/// <param name="Low">Lower end of the 95% interval of New - Base (mean rows), or null.</param>
+/// <param name="High">Upper end of that interval, or null.</param>
+/// <param name="Better">Scenes where the new video is better (passes where the base fails, or a better value).</param>
+/// <param name="Worse">Scenes where it is worse.</param>
+/// <param name="P">The two-sided p-value of the paired test, or null when the row is not tested.</param>
+public sealed record MetricComparison(MetricInfo Info, int Scenes, double? Base, double? New, double? Low,
+                                      double? High, int Better, int Worse, double? P, Verdict Verdict);
+
+/// <summary>A whole comparison: <paramref name="BaseName"/> and <paramref name="NewName"/> label the two sides.
+/// </summary>
+public sealed record ComparisonReport(string BaseName, string NewName, string System, int Prompts,
+                                      IReadOnlyList<MetricComparison> Rows)
+{
+    /// <summary>The rows the new system is clearly better on (after Holm's correction).</summary>
+    public IEnumerable<MetricComparison> BetterRows => Rows.Where(r => r.Verdict == Verdict.Better);
+
+    /// <summary>The rows it is clearly worse on.</summary>
+    public IEnumerable<MetricComparison> WorseRows => Rows.Where(r => r.Verdict == Verdict.Worse);
+
+    /// <summary>The table, a legend and a one-line conclusion.</summary>
+    public string ToMarkdown()
+    {
+        var sb = new StringBuilder();
+        sb.Append(Invariant($"'{System}' of {NewName} (new) against {BaseName} (base), {Prompts} scenes, paired scene ")
+                  + "by scene.\n\n");
+        sb.Append("| metric | base | new | new - base (95% interval) | scenes better / worse | p | verdict |\n");
+        sb.Append("|---|---|---|---|---|---|---|\n");
+        foreach (var r in Rows)
+        {
+            string format = r.Info.Metric switch { Metric.Ssim => "0.000", Metric.Fvd => "G3", _ => "0.00" };
+            string V(double? v) => v is double d ? d.ToString(format, CultureInfo.InvariantCulture) : "–";
+            string diff = r.Base is double b && r.New is double n
+                ? (n - b).ToString("+" + format + ";-" + format + ";0", CultureInfo.InvariantCulture)
+                  + (r.Low is double lo && r.High is double hi ? $" ({V(lo)} to {V(hi)})" : "")
+                : "–";
+            string counts = r.P is null ? "–" : Invariant($"{r.Better} / {r.Worse}");
+            string p = r.P is double pv ? pv.ToString(pv < 0.001 ? "0.0e0" : "0.000", CultureInfo.InvariantCulture) : "–";
+            string verdict = r.Verdict switch
+            {
+                Verdict.Better => "**better**", Verdict.Worse => "**worse**", Verdict.WithinNoise => "within noise",
+                _ => "not tested",
+            };
+            sb.Append(Invariant($"| {r.Info.Title} | {V(r.Base)} ({r.Scenes}) | {V(r.New)} | {diff} | {counts} | {p} | "))
+              .Append(verdict).Append(" |\n");
+        }
+        sb.Append('\n');
+        sb.Append("Pass rates: exact sign test on the scenes one video passes and the other fails. Means: a 95% " +
+                  "bootstrap interval of the mean paired difference and a sign-flip permutation test. A row is better " +
+                  "or worse when its p-value passes Holm's correction over the tested rows at 0.05. Values in " +
+                  "brackets: the paired scenes (FVD: the videos of each set).\n\n");
+        var better = BetterRows.Select(r => r.Info.Key).ToList();
+        var worse = WorseRows.Select(r => r.Info.Key).ToList();
+        sb.Append(better.Count == 0 && worse.Count == 0
+            ? $"No row differs beyond noise at {Prompts} scenes.\n"
+            : $"The new system is better on {List(better)} and worse on {List(worse)}; the other rows are within noise.\n");
+        return sb.ToString();
+    }
+
+    static string List(List<string> keys) => keys.Count == 0 ? "no row" : string.Join(", ", keys);
+
+    static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>Compares two eval reports scene by scene (see the file header).</summary>
+public static class EvalComparison
+{
+    /// <summary>Resamples of the bootstrap interval and of the permutation test.</summary>
+    public const int Resamples = 10_000;
+
+    /// <summary>The family-wise error rate of the verdicts.</summary>
+    public const double Alpha = 0.05;
+
+    /// <summary>
+    /// Compares system <paramref name="system"/> of <paramref name="newer"/> against the same system of
+    /// <paramref name="baseline"/>. Throws ArgumentException when the reports are not of the same scenes or either
+    /// lacks the system.
+    /// </summary>
+    public static ComparisonReport Compare(EvalReport baseline, EvalReport newer, string system = "model",
+                                           string baseName = "base", string newName = "new")
+    {
+        CheckSameScenes(baseline, newer, baseName, newName);
+        var a = Find(baseline, system, baseName);
+        var b = Find(newer, system, newName);
+        var rows = Metrics.All.Select(m => Row(m, a, b)).ToList();
+        return new ComparisonReport(baseName, newName, system, baseline.Settings.Prompts, Holm(rows));
+    }
+
+    static SystemResult Find(EvalReport report, string system, string label) =>
+        report.Systems.FirstOrDefault(s => s.Name == system)
+        ?? throw new ArgumentException($"{label} has no system '{system}'; it has " +
+                                       string.Join(", ", report.Systems.Select(s => $"'{s.Name}'")));
+
+    static void CheckSameScenes(EvalReport a, EvalReport b, string aName, string bName)
+    {
+        var (x, y) = (a.Settings, b.Settings);
+        string Describe(EvalSettings s) => string.Create(CultureInfo.InvariantCulture,
+            $"{s.Prompts} scenes of seed {s.Seed} at {s.Width}x{s.Height}, {s.Seconds:0.###} s at {s.Fps:0.###} fps");
+        if (x with { SheetPrompts = 0, Seams = null } != y with { SheetPrompts = 0, Seams = null })
+            throw new ArgumentException($"the reports are not of the same scenes: {aName} has {Describe(x)}, " +
+                                        $"{bName} {Describe(y)} (run both evals with the same --prompts, --seed and --size)");
+        for (int i = 0; i < a.Scenes.Count; i++)
+            if (a.Scenes[i].Seed != b.Scenes[i].Seed || a.Scenes[i].Prompt != b.Scenes[i].Prompt)
+                throw new ArgumentException($"scene {i} differs: {aName} has seed {a.Scenes[i].Seed} " +
+                    $"('{a.Scenes[i].Prompt}'), {bName} seed {b.Scenes[i].Seed} ('{b.Scenes[i].Prompt}')");
+    }
+
+    static MetricComparison Row(MetricInfo m, SystemResult a, SystemResult b)
+    {
+        int k = (int)m.Metric;
+        if (m.Metric == Metric.Fvd)
+            return new(m, Math.Min(a[m.Metric].Videos, b[m.Metric].Videos), a[m.Metric].Value, b[m.Metric].Value,
+                       null, null, 0, 0, null, Verdict.NotTested);
+        var pairs = a.Videos.Zip(b.Videos)
+            .Where(p => p.First[k] is not null && p.Second[k] is not null)
+            .Select(p => (Base: p.First[k]!.Value, New: p.Second[k]!.Value)).ToList();
+        if (pairs.Count == 0) return new(m, 0, null, null, null, null, 0, 0, null, Verdict.NotTested);
+        double baseMean = pairs.Average(p => p.Base), newMean = pairs.Average(p => p.New);
+        // the difference in the metric's "better" direction, per scene
+        double sign = m.HigherIsBetter ? 1 : -1;
+        int better = pairs.Count(p => sign * (p.New - p.Base) > 0), worse = pairs.Count(p => sign * (p.New - p.Base) < 0);
+        if (m.PassRate)
+            return new(m, pairs.Count, baseMean, newMean, null, null, better, worse, SignTest(better, worse),
+                       Verdict.WithinNoise);
+        var diffs = pairs.Select(p => p.New - p.Base).ToArray();
+        var (low, high) = Bootstrap(diffs, seed: 0x5EED + k);
+        return new(m, pairs.Count, baseMean, newMean, low, high, better, worse, SignFlip(diffs, seed: 0xF11 + k),
+                   Verdict.WithinNoise);
+    }
+
+    // Holm's step-down: the i-th smallest of n p-values is significant when it and every smaller one are below
+    // alpha / (n - rank). Significant rows get the side their scene counts and means point to.
+    static List<MetricComparison> Holm(List<MetricComparison> rows)
+    {
+        var tested = rows.Where(r => r.P is not null).OrderBy(r => r.P).ToList();
+        var significant = new HashSet<MetricComparison>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < tested.Count; i++)
+        {
+            if (tested[i].P >= Alpha / (tested.Count - i)) break;
+            significant.Add(tested[i]);
+        }
+        return rows.Select(r =>
+        {
+            if (r.P is null) return r;
+            if (!significant.Contains(r)) return r with { Verdict = Verdict.WithinNoise };
+            double gain = (r.New!.Value - r.Base!.Value) * (r.Info.HigherIsBetter ? 1 : -1);
+            return r with { Verdict = gain > 0 ? Verdict.Better : gain < 0 ? Verdict.Worse : Verdict.WithinNoise };
+        }).ToList();
+    }
+
+    /// <summary>Exact two-sided sign test: the probability, with each of the <paramref name="better"/> +
+    /// <paramref name="worse"/> discordant scenes going either way at 1/2, of a split at least this uneven.</summary>
+    public static double SignTest(int better, int worse)
+    {
+        int n = better + worse, k = Math.Min(better, worse);
+        if (n == 0) return 1;
+        // P(X <= k) for X ~ Binomial(n, 1/2), summed in logs (n can be in the hundreds)
+        double tail = 0;
+        for (int i = 0; i <= k; i++) tail += Math.Exp(LogChoose(n, i) - n * Math.Log(2));
+        return Math.Min(1, 2 * tail);
+    }
+
+    static double LogChoose(int n, int k)
+    {
+        double s = 0;
+        for (int i = 1; i <= k; i++) s += Math.Log(n - k + i) - Math.Log(i);
+        return s;
+    }
+
+    /// <summary>95% percentile bootstrap interval of the mean of <paramref name="d"/> (scenes resampled with
+    /// replacement, <see cref="Resamples"/> times, from a fixed seed).</summary>
+    public static (double Low, double High) Bootstrap(double[] d, int seed)
+    {
+        var rng = new Random(seed);
+        var means = new double[Resamples];
+        for (int r = 0; r < Resamples; r++)
+        {
+            double s = 0;
+            for (int i = 0; i < d.Length; i++) s += d[rng.Next(d.Length)];
+            means[r] = s / d.Length;
+        }
+        Array.Sort(means);
+        return (means[(int)(0.025 * (Resamples - 1))], means[(int)Math.Ceiling(0.975 * (Resamples - 1))]);
+    }
+
+    /// <summary>Two-sided sign-flip permutation test of a zero mean: the share of random sign assignments whose mean
+    /// is at least as far from 0 as the observed one (counting the observed assignment, so never 0).</summary>
+    public static double SignFlip(double[] d, int seed)
+    {
+        double observed = Math.Abs(d.Sum()) * (1 - 1e-12);
+        if (observed == 0) return 1;
+        var rng = new Random(seed);
+        int atLeast = 0;
+        for (int r = 0; r < Resamples; r++)
+        {
+            double s = 0;
+            for (int i = 0; i < d.Length; i++) s += rng.Next(2) == 0 ? d[i] : -d[i];
+            if (Math.Abs(s) >= observed) atLeast++;
+        }
+        return (atLeast + 1.0) / (Resamples + 1.0);
+    }
+}

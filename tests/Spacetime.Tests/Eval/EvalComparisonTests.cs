@@ -1,0 +1,176 @@
+// Comparing two evals scene by scene: the tests' p-values against exact values, the verdicts on reports whose
+// difference is known (clear, noise, lower-is-better), reports of other scenes refused, report.json read back whole,
+// and `spacetime eval compare` through the command layer.
+using Spacetime.Eval;
+using Spacetime.Tests.Cli;
+
+namespace Spacetime.Tests.Eval;
+
+public sealed class EvalComparisonTests : IDisposable
+{
+    readonly string dir = Path.Combine(Path.GetTempPath(), "spacetime-evalcmp-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public void Dispose()
+    {
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+
+    const int Scenes = 12;
+    static readonly EvalSettings Twelve = new(Prompts: Scenes, Width: 32, Height: 32, Seconds: 0.625, Fps: 8);
+
+    // A report whose 'model' column has colour passes (1/0 per scene) and flicker values; the other rows do not apply.
+    static EvalReport Report(int[] colour, double[] flicker, EvalSettings? settings = null)
+    {
+        var s = settings ?? Twelve;
+        var videos = Enumerable.Range(0, s.Prompts).Select(i =>
+        {
+            var v = new double?[Metrics.All.Count];
+            v[(int)Metric.Colour] = colour[i];
+            v[(int)Metric.Flicker] = flicker[i];
+            return (IReadOnlyList<double?>)v;
+        }).ToList();
+        var summary = Metrics.All.Select(m =>
+        {
+            var values = videos.Select(v => v[(int)m.Metric]).OfType<double>().ToList();
+            return new MetricSummary(m.Metric, values.Count > 0 ? values.Average() : m.Metric == Metric.Fvd ? 40 : null,
+                                     values.Count);
+        }).ToList();
+        var scenes = Enumerable.Range(0, s.Prompts).Select(i => new EvalScene(i, s.SceneSeed(i), $"scene {i}")).ToList();
+        return new EvalReport(s, scenes, [new SystemResult("model", summary, videos)], []);
+    }
+
+    static int[] Passes(params int[] passing) =>
+        Enumerable.Range(0, Scenes).Select(i => passing.Contains(i) ? 1 : 0).ToArray();
+
+    static double[] Flicker(Func<int, double> f) => Enumerable.Range(0, Scenes).Select(f).ToArray();
+
+    [Fact]
+    public void SignTest_IsTheExactBinomialTail_TwoSided()
+    {
+        Assert.Equal(1.0, EvalComparison.SignTest(0, 0));
+        Assert.Equal(1.0, EvalComparison.SignTest(5, 5));
+        Assert.Equal(2.0 / 1024, EvalComparison.SignTest(10, 0), 12);
+        Assert.Equal(2.0 / 1024, EvalComparison.SignTest(0, 10), 12);
+        Assert.Equal(2 * 176.0 / 1024, EvalComparison.SignTest(7, 3), 12);   // P(X <= 3), n = 10: 1 + 10 + 45 + 120
+        Assert.Equal(1.0, EvalComparison.SignTest(300, 0) / (2 * Math.Pow(0.5, 300)), 9);   // in logs: exact at large n
+    }
+
+    [Fact]
+    public void SignFlip_AndBootstrap_OnKnownDifferences()
+    {
+        // 12 equal positive differences: exactly 2 of 4096 sign patterns are as extreme (p = 0.00049)
+        double[] same = Enumerable.Repeat(0.5, 12).ToArray();
+        Assert.InRange(EvalComparison.SignFlip(same, seed: 1), 1.0 / 10_001, 0.0015);
+        Assert.Equal((0.5, 0.5), EvalComparison.Bootstrap(same, seed: 1));
+        // differences symmetric about 0: nothing to see
+        double[] balanced = [1, -1, 2, -2, 3, -3, 0.5, -0.5];
+        Assert.Equal(1.0, EvalComparison.SignFlip(balanced, seed: 1), 3);
+        var (lo, hi) = EvalComparison.Bootstrap(balanced, seed: 1);
+        Assert.True(lo < 0 && hi > 0, $"({lo}, {hi})");
+        Assert.Equal(1.0, EvalComparison.SignFlip([0, 0, 0], seed: 1));
+        // reproducible: the same seed gives the same numbers
+        Assert.Equal(EvalComparison.Bootstrap(balanced, seed: 7), EvalComparison.Bootstrap(balanced, seed: 7));
+    }
+
+    [Fact]
+    public void Compare_CallsAClearGainBetter_AndAFewVideosEitherWayNoise()
+    {
+        var baseline = Report(Passes(0, 1), Flicker(i => 3.0 + 0.1 * (i % 3)));
+        // colour: the new model passes every scene (10 won, 0 lost); flicker: 0.5 levels lower on every scene
+        var clear = EvalComparison.Compare(baseline, Report(Passes([.. Enumerable.Range(0, Scenes)]),
+                                                            Flicker(i => 2.5 + 0.1 * (i % 3))));
+        var colour = clear.Rows.Single(r => r.Info.Metric == Metric.Colour);
+        Assert.Equal((Scenes, 10, 0, Verdict.Better), (colour.Scenes, colour.Better, colour.Worse, colour.Verdict));
+        Assert.Equal((2.0 / 12, 1.0), (colour.Base!.Value, colour.New!.Value));
+        Assert.Equal(2.0 / 1024, colour.P!.Value, 12);
+        var flicker = clear.Rows.Single(r => r.Info.Metric == Metric.Flicker);
+        Assert.Equal((12, 0, Verdict.Better), (flicker.Better, flicker.Worse, flicker.Verdict));   // lower is better
+        Assert.Equal(-0.5, flicker.Low!.Value, 9);
+        Assert.Equal(-0.5, flicker.High!.Value, 9);
+        Assert.Equal(["colour", "flicker"], clear.BetterRows.Select(r => r.Info.Key));
+        Assert.Empty(clear.WorseRows);
+        // rows that apply to no scene, and FVD (one value per set), are shown untested
+        var shape = clear.Rows.Single(r => r.Info.Metric == Metric.Shape);
+        Assert.Equal((0, Verdict.NotTested), (shape.Scenes, shape.Verdict));
+        var fvd = clear.Rows.Single(r => r.Info.Metric == Metric.Fvd);
+        Assert.Equal((40.0, 40.0, Verdict.NotTested, (double?)null), (fvd.Base, fvd.New, fvd.Verdict, fvd.P));
+
+        // three scenes won and two lost, flicker up and down: within noise, said so
+        var noisy = EvalComparison.Compare(baseline, Report(Passes(2, 3, 4), Flicker(i => i % 2 == 0 ? 3.3 : 2.9)));
+        Assert.All(noisy.Rows.Where(r => r.P is not null), r => Assert.Equal(Verdict.WithinNoise, r.Verdict));
+        colour = noisy.Rows.Single(r => r.Info.Metric == Metric.Colour);
+        Assert.Equal((3, 2), (colour.Better, colour.Worse));
+        string md = noisy.ToMarkdown();
+        Assert.Contains("| colour adherence | 0.17 (12) | 0.25 | +0.08 | 3 / 2 | 1.000 | within noise |", md);
+        Assert.Contains($"No row differs beyond noise at {Scenes} scenes.", md);
+
+        // the other way round the clear gain is a clear loss
+        var back = EvalComparison.Compare(Report(Passes([.. Enumerable.Range(0, Scenes)]), Flicker(_ => 2.5)), baseline);
+        Assert.Equal(["colour", "flicker"], back.WorseRows.Select(r => r.Info.Key));
+        Assert.Contains("worse on colour, flicker", back.ToMarkdown());
+    }
+
+    [Fact]
+    public void Compare_Holm_AsksMoreOfTheBestRow_WhenSeveralRowsAreTested()
+    {
+        // 6 scenes won and none lost: p = 2/64 = 0.031 < 0.05 alone, but not below 0.05/2 beside a second tested row
+        var baseline = Report(Passes(), Flicker(_ => 3));
+        var six = Report(Passes(0, 1, 2, 3, 4, 5), Flicker(_ => 3));
+        var row = EvalComparison.Compare(baseline, six).Rows.Single(r => r.Info.Metric == Metric.Colour);
+        Assert.Equal(2.0 / 64, row.P!.Value, 12);
+        Assert.Equal(Verdict.WithinNoise, row.Verdict);
+    }
+
+    [Fact]
+    public void Compare_RefusesOtherScenes_AndNamesAMissingSystem()
+    {
+        var a = Report(Passes(), Flicker(_ => 3));
+        var other = Report(Passes(), Flicker(_ => 3), Twelve with { Seed = 5 });
+        var e = Assert.Throws<ArgumentException>(() => EvalComparison.Compare(a, other, baseName: "A", newName: "B"));
+        Assert.Contains("not of the same scenes: A has 12 scenes of seed 1000000 at 32x32", e.Message);
+        Assert.Contains("B 12 scenes of seed 5", e.Message);
+        var wider = Report(Passes(), Flicker(_ => 3), Twelve with { Width = 64 });
+        Assert.Throws<ArgumentException>(() => EvalComparison.Compare(a, wider));
+        e = Assert.Throws<ArgumentException>(() => EvalComparison.Compare(a, a, system: "untrained", newName: "B"));
+        Assert.Contains("has no system 'untrained'; it has 'model'", e.Message);
+    }
+
+    [Fact]
+    public void Read_GivesBackWhatWriteWrote()
+    {
+        var report = Report(Passes(1, 5), Flicker(i => 0.25 * i));
+        report.Write(dir);
+        var back = EvalReport.Read(Path.Combine(dir, "report.json"));
+        Assert.Equal(report.Settings with { SheetPrompts = 0 }, back.Settings with { SheetPrompts = 0 });
+        Assert.Equal(report.Scenes, back.Scenes);
+        Assert.Equal(report["model"].Summary, back["model"].Summary);
+        for (int i = 0; i < Scenes; i++) Assert.Equal(report["model"].Videos[i], back["model"].Videos[i]);
+
+        File.WriteAllText(Path.Combine(dir, "bad.json"), "{\"settings\": {}, \"scenes\": [], \"systems\": []}");
+        var e = Assert.Throws<InvalidDataException>(() => EvalReport.Read(Path.Combine(dir, "bad.json")));
+        Assert.Contains("a field is missing", e.Message);
+        File.WriteAllText(Path.Combine(dir, "bad.json"), "[1, 2");
+        Assert.Throws<InvalidDataException>(() => EvalReport.Read(Path.Combine(dir, "bad.json")));
+    }
+
+    [Fact]
+    public void Cli_EvalCompare_PrintsTheTable_WritesOut_AndRefusesBadInputInOneLine()
+    {
+        string a = Path.Combine(dir, "a"), b = Path.Combine(dir, "b"), other = Path.Combine(dir, "other");
+        Report(Passes(0, 1), Flicker(_ => 3)).Write(a);
+        Report(Passes([.. Enumerable.Range(0, Scenes)]), Flicker(_ => 2.5)).Write(b);
+        Report(Passes(), Flicker(_ => 3), Twelve with { Prompts = 8 }).Write(other);
+        string md = Path.Combine(dir, "cmp.md");
+        var (code, stdout, err) = CliTests.Run("eval", "compare", a, Path.Combine(b, "report.json"), "--out", md);
+        Assert.True(code == 0, err);
+        Assert.Contains("| colour adherence | 0.17 (12) | 1.00 | +0.83 | 10 / 0 | 0.002 | **better** |", stdout);
+        Assert.Contains("better on colour, flicker and worse on no row", stdout);
+        Assert.Equal(stdout.Split("wrote")[0], File.ReadAllText(md));
+
+        CliTests.AssertOneLineError(["eval", "compare", a, Path.Combine(dir, "nope")], "nope", "report.json");
+        CliTests.AssertOneLineError(["eval", "compare", a, other], "not of the same scenes", "8 scenes");
+        CliTests.AssertOneLineError(["eval", "compare", a, b, "--system", "untrained"], "no system 'untrained'");
+        File.WriteAllText(Path.Combine(dir, "junk.json"), "not json");
+        CliTests.AssertOneLineError(["eval", "compare", a, Path.Combine(dir, "junk.json")], "junk.json", "not valid JSON");
+    }
+}
