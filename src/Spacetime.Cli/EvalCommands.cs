@@ -27,7 +27,8 @@ internal static class EvalCommands
         var model = CliArgs.Option("--model", "Model folder (written by `spacetime train dit`).", "models/spacetime");
         var prompts = CliArgs.Option("--prompts", "Number of world scenes (one prompt each).", defaults.Prompts);
         var seed = CliArgs.Option("--seed", "Scene family (never drawn by training).", defaults.Seed);
-        var output = CliArgs.Option("--out", "Report folder: report.json, report.md, continuation.md, contact.png.", "eval", "-o");
+        var output = CliArgs.Option("--out", "Report folder: report.json, report.md, continuation.md, continuation.json, " +
+                                             "contact.png.", "eval", "-o");
         var steps = CliArgs.Option("--steps", "Sampler steps (DPM-Solver++(2M)).", 25);
         var guidance = CliArgs.Option("--guidance", "Classifier-free guidance scale (1: none).", 4.0);
         var noExpand = new Option<bool>("--no-expand")
@@ -155,13 +156,14 @@ internal static class EvalCommands
                 });
             report.Write(dir);
             AtomicFile.WriteAllText(Path.Combine(dir, "continuation.md"), continuation.ToMarkdown());
+            AtomicFile.WriteAllText(Path.Combine(dir, "continuation.json"), continuation.ToJson());
             io.OutWriter.Write(report.ToMarkdownTable());
             io.OutWriter.WriteLine();
             io.OutWriter.Write(continuation.ToMarkdown());
             io.OutWriter.WriteLine($"{count} scene{(count == 1 ? "" : "s")} at {settings.Width}x{settings.Height}, " +
                                    $"{frames} frames, {stepCount} steps, guidance {scale:0.##}, " +
                                    $"{clock.Elapsed.TotalSeconds:F1} s; " +
-                                   $"wrote report.json, report.md, continuation.md and contact.png in {dir}");
+                                   $"wrote report.json, report.md, continuation.md, continuation.json and contact.png in {dir}");
             return CliRunner.Ok;
         });
         command.Subcommands.Add(Scaling(io));
@@ -183,14 +185,17 @@ internal static class EvalCommands
         command.SetAction(parsed =>
         {
             string baseArg = parsed.GetValue(baseline)!, newArg = parsed.GetValue(newer)!;
-            var a = ReadReport(baseArg);
-            var b = ReadReport(newArg);
+            var (a, ca) = ReadReport(baseArg);
+            var (b, cb) = ReadReport(newArg);
             string? outFile = parsed.GetValue(output);
             if (outFile is not null) CliArgs.Writable("--out", outFile);
             ComparisonReport comparison;
-            try { comparison = EvalComparison.Compare(a, b, parsed.GetValue(system)!, baseArg, newArg); }
+            try { comparison = EvalComparison.Compare(a, b, parsed.GetValue(system)!, baseArg, newArg, ca, cb); }
             catch (ArgumentException e) { throw new UserError(e.Message); }
             string md = comparison.ToMarkdown();
+            if (ca?.Videos is null || cb?.Videos is null)
+                md += "(The continuation test is not compared: it needs the continuation.json that `spacetime eval` " +
+                      "writes beside both reports.)\n";
             io.OutWriter.Write(md);
             if (outFile is not null)
             {
@@ -202,14 +207,19 @@ internal static class EvalCommands
         return command;
     }
 
-    // An eval folder or its report.json, read; a missing or unreadable one is the user's to fix.
-    static EvalReport ReadReport(string path)
+    // An eval folder or its report.json, read, with the continuation.json beside it when there is one; a missing or
+    // unreadable one is the user's to fix.
+    static (EvalReport Report, ContinuationReport? Continuation) ReadReport(string path)
     {
         string file = Directory.Exists(path) ? Path.Combine(path, "report.json") : path;
         if (!File.Exists(file))
             throw new UserError($"{path}: no eval report there (expected a folder with report.json or the file " +
                                 "itself; write one with `spacetime eval --out DIR`)");
-        try { return EvalReport.Read(file); }
+        string continuation = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, "continuation.json");
+        try
+        {
+            return (EvalReport.Read(file), File.Exists(continuation) ? ContinuationReport.Read(continuation) : null);
+        }
         catch (InvalidDataException e) { throw new UserError(e.Message); }
         catch (IOException e) { throw new UserError($"{file}: cannot be read ({e.Message})"); }
     }

@@ -13,6 +13,8 @@
 // (1, 1, 0) and the static continuation (the last given frame held), which moves nowhere.
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Spacetime.Data;
 using Spacetime.Media;
 using Spacetime.World;
@@ -24,10 +26,57 @@ namespace Spacetime.Eval;
 public sealed record ContinuationSystem(string Name, Func<string, Frames, ClipSettings, Frames> Continue);
 
 /// <summary>Mean continuation scores per system over the scenes; <paramref name="ShapeScenes"/> of them count
-/// towards shape kept.</summary>
+/// towards shape kept. <paramref name="Videos"/>: every scene's scores per system (Videos[system][scene], ShapeKept
+/// null where it does not apply), which `eval compare` pairs; null for a report built from means alone.</summary>
 public sealed record ContinuationReport(int Scenes, int Given, int Frames, IReadOnlyList<(string Name, ContinuationScore Mean)> Systems,
-                                        int ShapeScenes = 0)
+                                        int ShapeScenes = 0,
+                                        IReadOnlyList<IReadOnlyList<ContinuationScore>>? Videos = null)
 {
+    /// <summary>continuation.json: the sizes, and per system the means and every scene's scores.</summary>
+    public string ToJson()
+    {
+        static JsonObject Scores(ContinuationScore c) => new()
+        {
+            ["spatialIou"] = c.SpatialIou, ["spatiotemporalIou"] = c.SpatiotemporalIou, ["mse"] = c.Mse,
+            ["shapeKept"] = c.ShapeKept,
+        };
+        var root = new JsonObject
+        {
+            ["scenes"] = Scenes, ["given"] = Given, ["frames"] = Frames, ["shapeScenes"] = ShapeScenes,
+            ["systems"] = new JsonArray(Systems.Select((x, s) => (JsonNode)new JsonObject
+            {
+                ["name"] = x.Name, ["mean"] = Scores(x.Mean),
+                ["videos"] = Videos is null ? null : new JsonArray(Videos[s].Select(v => (JsonNode)Scores(v)).ToArray()),
+            }).ToArray()),
+        };
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }
+
+    /// <summary>Reads continuation.json back (<see cref="ToJson"/>); throws InvalidDataException naming what is wrong.
+    /// </summary>
+    public static ContinuationReport Read(string path)
+    {
+        static ContinuationScore Scores(JsonNode n) =>
+            new((double)n["spatialIou"]!, (double)n["spatiotemporalIou"]!, (double)n["mse"]!, (double?)n["shapeKept"]);
+        try
+        {
+            var o = JsonNode.Parse(File.ReadAllText(path))!;
+            var systems = ((JsonArray)o["systems"]!).Select(x => x!).ToList();
+            var videos = systems.All(x => x["videos"] is JsonArray)
+                ? systems.Select(x => (IReadOnlyList<ContinuationScore>)((JsonArray)x["videos"]!)
+                                          .Select(v => Scores(v!)).ToList()).ToList()
+                : null;
+            return new ContinuationReport((int)o["scenes"]!, (int)o["given"]!, (int)o["frames"]!,
+                systems.Select(x => ((string)x["name"]!, Scores(x["mean"]!))).ToList(), (int)o["shapeScenes"]!, videos);
+        }
+        catch (JsonException e) { throw new InvalidDataException($"{path} is not valid JSON ({e.Message})"); }
+        catch (Exception e) when (e is NullReferenceException or InvalidCastException or FormatException
+                                      or ArgumentException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"{path}: a field is missing or of the wrong type ({e.Message})");
+        }
+    }
+
     /// <summary>A markdown table: a row per system.</summary>
     public string ToMarkdown()
     {
@@ -114,7 +163,7 @@ public static class Continuation
         var all = systems.Append(new ContinuationSystem("static (last given frame held)",
                                                         (_, head, c) => Pad.Edge(head, c.Height, c.Width, c.FrameCount)))
                          .ToList();
-        var sums = new (double S, double St, double M, double Shape)[all.Count];
+        var videos = all.Select(_ => new List<ContinuationScore>()).ToArray();    // (systems)(scenes)
         int frames = 0, shapeScenes = 0;
         for (int i = 0; i < settings.Prompts; i++)
         {
@@ -130,16 +179,20 @@ public static class Continuation
                 var score = Score(clip.Frames, video, given);
                 double? shape = VideoScorer.ShapeFrom(truth, video, given);
                 if (s == 0 && shape is not null) (shapeApplies, shapeScenes) = (true, shapeScenes + 1);
-                sums[s] = (sums[s].S + score.SpatialIou, sums[s].St + score.SpatiotemporalIou, sums[s].M + score.Mse,
-                           sums[s].Shape + (shapeApplies ? shape ?? 0 : 0));
+                videos[s].Add(score with { ShapeKept = shapeApplies ? shape ?? 0 : null });
                 progress?.Invoke(i * all.Count + s + 1, settings.Prompts * all.Count);
             }
         }
-        int n = settings.Prompts;
-        return new ContinuationReport(n, given, frames,
-            all.Select((x, s) => (x.Name, new ContinuationScore(sums[s].S / n, sums[s].St / n, sums[s].M / n,
-                                                                shapeScenes == 0 ? null : sums[s].Shape / shapeScenes)))
-               .ToList(), shapeScenes);
+        return new ContinuationReport(settings.Prompts, given, frames,
+            all.Select((x, s) => (x.Name, Mean(videos[s]))).ToList(), shapeScenes, videos);
+    }
+
+    // The means over the scenes; shape kept over the scenes where it applies (null where it applies to none).
+    static ContinuationScore Mean(List<ContinuationScore> v)
+    {
+        var shapes = v.Select(c => c.ShapeKept).OfType<double>().ToList();
+        return new ContinuationScore(v.Average(c => c.SpatialIou), v.Average(c => c.SpatiotemporalIou),
+                                     v.Average(c => c.Mse), shapes.Count == 0 ? null : shapes.Average());
     }
 
     static bool Moves(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, int o) =>

@@ -7,6 +7,8 @@
 //   mean rows (flicker, seam, PSNR, SSIM)  the paired differences new - base per scene: their mean, a 95% percentile
 //                                          bootstrap interval, and a two-sided sign-flip permutation test
 //   FVD                                    one value per system, no per-scene scores: shown, not tested
+//   the continuation test (when both evals wrote continuation.json with per-scene scores): spatial and
+//   spatiotemporal IoU and MSE as means, shape kept as a pass rate
 //
 // With 48 scenes a row moves by a few videos between neighbouring checkpoints of one model (docs/model-v2.md), so a
 // row is called better or worse only when its p-value survives Holm's correction over all tested rows at 0.05; every
@@ -19,7 +21,11 @@ namespace Spacetime.Eval;
 /// <summary>What a row's test says about the new system against the base.</summary>
 public enum Verdict { Better, Worse, WithinNoise, NotTested }
 
-/// <summary>One metric of a comparison.</summary>
+/// <summary>One row of a comparison: a metric of the main table or of the continuation test.</summary>
+/// <param name="Key">The metric's key (report.json's, or continuation.json's).</param>
+/// <param name="Title">Its row name.</param>
+/// <param name="PassRate">Whether each video passes or fails (else a per-video number is averaged).</param>
+/// <param name="HigherIsBetter">Which way is better.</param>
 /// <param name="Scenes">Scenes where the metric applies to both videos (the paired scenes).</param>
 /// <param name="Base">The base system's value on the paired scenes (for FVD: its set value).</param>
 /// <param name="New">The new system's value on the paired scenes.</param>
@@ -28,7 +34,7 @@ public enum Verdict { Better, Worse, WithinNoise, NotTested }
 /// <param name="Better">Scenes where the new video is better (passes where the base fails, or a better value).</param>
 /// <param name="Worse">Scenes where it is worse.</param>
 /// <param name="P">The two-sided p-value of the paired test, or null when the row is not tested.</param>
-public sealed record MetricComparison(MetricInfo Info, int Scenes, double? Base, double? New, double? Low,
+public sealed record MetricComparison(string Key, string Title, bool PassRate, bool HigherIsBetter, int Scenes, double? Base, double? New, double? Low,
                                       double? High, int Better, int Worse, double? P, Verdict Verdict);
 
 /// <summary>A whole comparison: <paramref name="BaseName"/> and <paramref name="NewName"/> label the two sides.
@@ -52,7 +58,8 @@ public sealed record ComparisonReport(string BaseName, string NewName, string Sy
         sb.Append("|---|---|---|---|---|---|---|\n");
         foreach (var r in Rows)
         {
-            string format = r.Info.Metric switch { Metric.Ssim => "0.000", Metric.Fvd => "G3", _ => "0.00" };
+            string format = r.Key switch { "ssim" or "spatialIou" or "spatiotemporalIou" => "0.000", "mse" => "0.0000",
+                                           "fvd" => "G3", _ => "0.00" };
             string V(double? v) => v is double d ? d.ToString(format, CultureInfo.InvariantCulture) : "–";
             string diff = r.Base is double b && r.New is double n
                 ? (n - b).ToString("+" + format + ";-" + format + ";0", CultureInfo.InvariantCulture)
@@ -65,7 +72,7 @@ public sealed record ComparisonReport(string BaseName, string NewName, string Sy
                 Verdict.Better => "**better**", Verdict.Worse => "**worse**", Verdict.WithinNoise => "within noise",
                 _ => "not tested",
             };
-            sb.Append(Invariant($"| {r.Info.Title} | {V(r.Base)} ({r.Scenes}) | {V(r.New)} | {diff} | {counts} | {p} | "))
+            sb.Append(Invariant($"| {r.Title} | {V(r.Base)} ({r.Scenes}) | {V(r.New)} | {diff} | {counts} | {p} | "))
               .Append(verdict).Append(" |\n");
         }
         sb.Append('\n');
@@ -73,8 +80,8 @@ public sealed record ComparisonReport(string BaseName, string NewName, string Sy
                   "bootstrap interval of the mean paired difference and a sign-flip permutation test. A row is better " +
                   "or worse when its p-value passes Holm's correction over the tested rows at 0.05. Values in " +
                   "brackets: the paired scenes (FVD: the videos of each set).\n\n");
-        var better = BetterRows.Select(r => r.Info.Key).ToList();
-        var worse = WorseRows.Select(r => r.Info.Key).ToList();
+        var better = BetterRows.Select(r => r.Key).ToList();
+        var worse = WorseRows.Select(r => r.Key).ToList();
         sb.Append(better.Count == 0 && worse.Count == 0
             ? $"No row differs beyond noise at {Prompts} scenes.\n"
             : $"The new system is better on {List(better)} and worse on {List(worse)}; the other rows are within noise.\n");
@@ -97,23 +104,55 @@ public static class EvalComparison
 
     /// <summary>
     /// Compares system <paramref name="system"/> of <paramref name="newer"/> against the same system of
-    /// <paramref name="baseline"/>. Throws ArgumentException when the reports are not of the same scenes or either
-    /// lacks the system.
+    /// <paramref name="baseline"/>, and the same system's continuation scores when both continuation reports are given
+    /// with per-scene scores. Throws ArgumentException when the reports are not of the same scenes or either lacks
+    /// the system.
     /// </summary>
     public static ComparisonReport Compare(EvalReport baseline, EvalReport newer, string system = "model",
-                                           string baseName = "base", string newName = "new")
+                                           string baseName = "base", string newName = "new",
+                                           ContinuationReport? baseContinuation = null,
+                                           ContinuationReport? newContinuation = null)
     {
         CheckSameScenes(baseline, newer, baseName, newName);
-        var a = Find(baseline, system, baseName);
-        var b = Find(newer, system, newName);
-        var rows = Metrics.All.Select(m => Row(m, a, b)).ToList();
+        var a = Find(baseline.Systems.Select(s => s.Name), baseline.Systems, system, baseName);
+        var b = Find(newer.Systems.Select(s => s.Name), newer.Systems, system, newName);
+        var rows = Metrics.All.Select(m => m.Metric == Metric.Fvd
+            ? new MetricComparison(m.Key, m.Title, m.PassRate, m.HigherIsBetter,
+                                   Math.Min(a[m.Metric].Videos, b[m.Metric].Videos), a[m.Metric].Value,
+                                   b[m.Metric].Value, null, null, 0, 0, null, Verdict.NotTested)
+            : Row(m.Key, m.Title, m.PassRate, m.HigherIsBetter, a.Videos.Select(v => v[(int)m.Metric]),
+                  b.Videos.Select(v => v[(int)m.Metric]), seed: (int)m.Metric)).ToList();
+        if (baseContinuation?.Videos is { } cva && newContinuation?.Videos is { } cvb)
+        {
+            if ((baseContinuation.Scenes, baseContinuation.Given, baseContinuation.Frames)
+                != (newContinuation.Scenes, newContinuation.Given, newContinuation.Frames))
+                throw new ArgumentException($"the continuation tests differ: {baseName} gave {baseContinuation.Given} " +
+                    $"of {baseContinuation.Frames} frames in {baseContinuation.Scenes} scenes, {newName} " +
+                    $"{newContinuation.Given} of {newContinuation.Frames} in {newContinuation.Scenes}");
+            var ca = Find(baseContinuation.Systems.Select(s => s.Name), cva, system, baseName + "'s continuation");
+            var cb = Find(newContinuation.Systems.Select(s => s.Name), cvb, system, newName + "'s continuation");
+            rows.Add(Row("spatialIou", "continuation spatial IoU", false, true, ca.Select(c => (double?)c.SpatialIou),
+                         cb.Select(c => (double?)c.SpatialIou), seed: 100));
+            rows.Add(Row("spatiotemporalIou", "continuation spatiotemporal IoU", false, true,
+                         ca.Select(c => (double?)c.SpatiotemporalIou), cb.Select(c => (double?)c.SpatiotemporalIou),
+                         seed: 101));
+            rows.Add(Row("mse", "continuation MSE", false, false, ca.Select(c => (double?)c.Mse),
+                         cb.Select(c => (double?)c.Mse), seed: 102));
+            rows.Add(Row("shapeKept", "continuation shape kept", true, true, ca.Select(c => c.ShapeKept),
+                         cb.Select(c => c.ShapeKept), seed: 103));
+        }
         return new ComparisonReport(baseName, newName, system, baseline.Settings.Prompts, Holm(rows));
     }
 
-    static SystemResult Find(EvalReport report, string system, string label) =>
-        report.Systems.FirstOrDefault(s => s.Name == system)
-        ?? throw new ArgumentException($"{label} has no system '{system}'; it has " +
-                                       string.Join(", ", report.Systems.Select(s => $"'{s.Name}'")));
+    // The entry of `names` equal to system, from the list beside it.
+    static T Find<T>(IEnumerable<string> names, IReadOnlyList<T> items, string system, string label)
+    {
+        var list = names.ToList();
+        int i = list.IndexOf(system);
+        return i >= 0 ? items[i]
+            : throw new ArgumentException($"{label} has no system '{system}'; it has " +
+                                          string.Join(", ", list.Select(n => $"'{n}'")));
+    }
 
     static void CheckSameScenes(EvalReport a, EvalReport b, string aName, string bName)
     {
@@ -129,27 +168,26 @@ public static class EvalComparison
                     $"('{a.Scenes[i].Prompt}'), {bName} seed {b.Scenes[i].Seed} ('{b.Scenes[i].Prompt}')");
     }
 
-    static MetricComparison Row(MetricInfo m, SystemResult a, SystemResult b)
+    // One tested row from the two systems' per-scene values (null: the row does not apply to that video).
+    static MetricComparison Row(string key, string title, bool passRate, bool higherIsBetter,
+                                IEnumerable<double?> baseValues, IEnumerable<double?> newValues, int seed)
     {
-        int k = (int)m.Metric;
-        if (m.Metric == Metric.Fvd)
-            return new(m, Math.Min(a[m.Metric].Videos, b[m.Metric].Videos), a[m.Metric].Value, b[m.Metric].Value,
-                       null, null, 0, 0, null, Verdict.NotTested);
-        var pairs = a.Videos.Zip(b.Videos)
-            .Where(p => p.First[k] is not null && p.Second[k] is not null)
-            .Select(p => (Base: p.First[k]!.Value, New: p.Second[k]!.Value)).ToList();
-        if (pairs.Count == 0) return new(m, 0, null, null, null, null, 0, 0, null, Verdict.NotTested);
+        var pairs = baseValues.Zip(newValues)
+            .Where(p => p.First is not null && p.Second is not null)
+            .Select(p => (Base: p.First!.Value, New: p.Second!.Value)).ToList();
+        if (pairs.Count == 0)
+            return new(key, title, passRate, higherIsBetter, 0, null, null, null, null, 0, 0, null, Verdict.NotTested);
         double baseMean = pairs.Average(p => p.Base), newMean = pairs.Average(p => p.New);
         // the difference in the metric's "better" direction, per scene
-        double sign = m.HigherIsBetter ? 1 : -1;
+        double sign = higherIsBetter ? 1 : -1;
         int better = pairs.Count(p => sign * (p.New - p.Base) > 0), worse = pairs.Count(p => sign * (p.New - p.Base) < 0);
-        if (m.PassRate)
-            return new(m, pairs.Count, baseMean, newMean, null, null, better, worse, SignTest(better, worse),
-                       Verdict.WithinNoise);
+        if (passRate)
+            return new(key, title, passRate, higherIsBetter, pairs.Count, baseMean, newMean, null, null, better, worse,
+                       SignTest(better, worse), Verdict.WithinNoise);
         var diffs = pairs.Select(p => p.New - p.Base).ToArray();
-        var (low, high) = Bootstrap(diffs, seed: 0x5EED + k);
-        return new(m, pairs.Count, baseMean, newMean, low, high, better, worse, SignFlip(diffs, seed: 0xF11 + k),
-                   Verdict.WithinNoise);
+        var (low, high) = Bootstrap(diffs, seed: 0x5EED + seed);
+        return new(key, title, passRate, higherIsBetter, pairs.Count, baseMean, newMean, low, high, better, worse,
+                   SignFlip(diffs, seed: 0xF11 + seed), Verdict.WithinNoise);
     }
 
     // Holm's step-down: the i-th smallest of n p-values is significant when it and every smaller one are below
@@ -167,7 +205,7 @@ public static class EvalComparison
         {
             if (r.P is null) return r;
             if (!significant.Contains(r)) return r with { Verdict = Verdict.WithinNoise };
-            double gain = (r.New!.Value - r.Base!.Value) * (r.Info.HigherIsBetter ? 1 : -1);
+            double gain = (r.New!.Value - r.Base!.Value) * (r.HigherIsBetter ? 1 : -1);
             return r with { Verdict = gain > 0 ? Verdict.Better : gain < 0 ? Verdict.Worse : Verdict.WithinNoise };
         }).ToList();
     }

@@ -176,7 +176,7 @@ public sealed class EvalReport
             return new EvalReport(settings, sceneList, results, []);
         }
         catch (Exception e) when (e is NullReferenceException or InvalidCastException or FormatException
-                                      or InvalidOperationException)
+                                      or ArgumentException or InvalidOperationException)
         {
             throw new InvalidDataException($"{path}: a field is missing or of the wrong type ({e.Message})");
         }

@@ -79,26 +79,26 @@ public sealed class EvalComparisonTests : IDisposable
         // colour: the new model passes every scene (10 won, 0 lost); flicker: 0.5 levels lower on every scene
         var clear = EvalComparison.Compare(baseline, Report(Passes([.. Enumerable.Range(0, Scenes)]),
                                                             Flicker(i => 2.5 + 0.1 * (i % 3))));
-        var colour = clear.Rows.Single(r => r.Info.Metric == Metric.Colour);
+        var colour = clear.Rows.Single(r => r.Key == "colour");
         Assert.Equal((Scenes, 10, 0, Verdict.Better), (colour.Scenes, colour.Better, colour.Worse, colour.Verdict));
         Assert.Equal((2.0 / 12, 1.0), (colour.Base!.Value, colour.New!.Value));
         Assert.Equal(2.0 / 1024, colour.P!.Value, 12);
-        var flicker = clear.Rows.Single(r => r.Info.Metric == Metric.Flicker);
+        var flicker = clear.Rows.Single(r => r.Key == "flicker");
         Assert.Equal((12, 0, Verdict.Better), (flicker.Better, flicker.Worse, flicker.Verdict));   // lower is better
         Assert.Equal(-0.5, flicker.Low!.Value, 9);
         Assert.Equal(-0.5, flicker.High!.Value, 9);
-        Assert.Equal(["colour", "flicker"], clear.BetterRows.Select(r => r.Info.Key));
+        Assert.Equal(["colour", "flicker"], clear.BetterRows.Select(r => r.Key));
         Assert.Empty(clear.WorseRows);
         // rows that apply to no scene, and FVD (one value per set), are shown untested
-        var shape = clear.Rows.Single(r => r.Info.Metric == Metric.Shape);
+        var shape = clear.Rows.Single(r => r.Key == "shape");
         Assert.Equal((0, Verdict.NotTested), (shape.Scenes, shape.Verdict));
-        var fvd = clear.Rows.Single(r => r.Info.Metric == Metric.Fvd);
+        var fvd = clear.Rows.Single(r => r.Key == "fvd");
         Assert.Equal((40.0, 40.0, Verdict.NotTested, (double?)null), (fvd.Base, fvd.New, fvd.Verdict, fvd.P));
 
         // three scenes won and two lost, flicker up and down: within noise, said so
         var noisy = EvalComparison.Compare(baseline, Report(Passes(2, 3, 4), Flicker(i => i % 2 == 0 ? 3.3 : 2.9)));
         Assert.All(noisy.Rows.Where(r => r.P is not null), r => Assert.Equal(Verdict.WithinNoise, r.Verdict));
-        colour = noisy.Rows.Single(r => r.Info.Metric == Metric.Colour);
+        colour = noisy.Rows.Single(r => r.Key == "colour");
         Assert.Equal((3, 2), (colour.Better, colour.Worse));
         string md = noisy.ToMarkdown();
         Assert.Contains("| colour adherence | 0.17 (12) | 0.25 | +0.08 | 3 / 2 | 1.000 | within noise |", md);
@@ -106,7 +106,7 @@ public sealed class EvalComparisonTests : IDisposable
 
         // the other way round the clear gain is a clear loss
         var back = EvalComparison.Compare(Report(Passes([.. Enumerable.Range(0, Scenes)]), Flicker(_ => 2.5)), baseline);
-        Assert.Equal(["colour", "flicker"], back.WorseRows.Select(r => r.Info.Key));
+        Assert.Equal(["colour", "flicker"], back.WorseRows.Select(r => r.Key));
         Assert.Contains("worse on colour, flicker", back.ToMarkdown());
     }
 
@@ -116,7 +116,7 @@ public sealed class EvalComparisonTests : IDisposable
         // 6 scenes won and none lost: p = 2/64 = 0.031 < 0.05 alone, but not below 0.05/2 beside a second tested row
         var baseline = Report(Passes(), Flicker(_ => 3));
         var six = Report(Passes(0, 1, 2, 3, 4, 5), Flicker(_ => 3));
-        var row = EvalComparison.Compare(baseline, six).Rows.Single(r => r.Info.Metric == Metric.Colour);
+        var row = EvalComparison.Compare(baseline, six).Rows.Single(r => r.Key == "colour");
         Assert.Equal(2.0 / 64, row.P!.Value, 12);
         Assert.Equal(Verdict.WithinNoise, row.Verdict);
     }
@@ -153,12 +153,64 @@ public sealed class EvalComparisonTests : IDisposable
         Assert.Throws<InvalidDataException>(() => EvalReport.Read(Path.Combine(dir, "bad.json")));
     }
 
+    // A continuation report of 'model' and the static row: per scene the given IoU and MSE, shape kept on even scenes.
+    static ContinuationReport Continued(Func<int, double> iou, Func<int, double> mse, Func<int, double> shape)
+    {
+        var model = Enumerable.Range(0, Scenes)
+            .Select(i => new ContinuationScore(iou(i), iou(i) / 2, mse(i), i % 2 == 0 ? shape(i) : null)).ToList();
+        var still = Enumerable.Range(0, Scenes).Select(i => new ContinuationScore(0, 0, 0.01, i % 2 == 0 ? 1 : null))
+                              .ToList();
+        return new ContinuationReport(Scenes, 2, 5,
+            [("model", new ContinuationScore(model.Average(c => c.SpatialIou), 0, model.Average(c => c.Mse), 0.5)),
+             ("static (last given frame held)", new ContinuationScore(0, 0, 0.01, 1))], Scenes / 2, [model, still]);
+    }
+
+    [Fact]
+    public void Compare_AddsTheContinuationRows_WhenBothHavePerSceneScores()
+    {
+        var a = Report(Passes(), Flicker(_ => 3));
+        var ca = Continued(i => 0.30 + 0.01 * i, _ => 0.040, _ => 0);
+        var cb = Continued(i => 0.45 + 0.01 * i, _ => 0.040, i => i < 4 ? 1 : 0);    // IoU up by 0.15 everywhere
+        var rows = EvalComparison.Compare(a, a, baseContinuation: ca, newContinuation: cb).Rows;
+        Assert.Equal(Metrics.All.Count + 4, rows.Count);
+        var spatial = rows.Single(r => r.Key == "spatialIou");
+        Assert.Equal((Scenes, 12, 0, Verdict.Better), (spatial.Scenes, spatial.Better, spatial.Worse, spatial.Verdict));
+        Assert.Equal(0.15, spatial.New!.Value - spatial.Base!.Value, 9);
+        var shape = rows.Single(r => r.Key == "shapeKept");                         // scenes 0 and 2 won, of 6
+        Assert.Equal((6, 2, 0, Verdict.WithinNoise), (shape.Scenes, shape.Better, shape.Worse, shape.Verdict));
+        var mse = rows.Single(r => r.Key == "mse");
+        Assert.Equal((0, 0, 1.0), (mse.Better, mse.Worse, mse.P!.Value));
+        // without both, the main table alone
+        Assert.Equal(Metrics.All.Count, EvalComparison.Compare(a, a, baseContinuation: ca).Rows.Count);
+        var other = ca with { Given = 3 };
+        var e = Assert.Throws<ArgumentException>(() =>
+            EvalComparison.Compare(a, a, baseName: "A", newName: "B", baseContinuation: ca, newContinuation: other));
+        Assert.Contains("the continuation tests differ: A gave 2 of 5 frames in 12 scenes, B 3 of 5", e.Message);
+    }
+
+    [Fact]
+    public void ContinuationJson_ReadsBackWhatWasWritten()
+    {
+        var c = Continued(i => 0.25 * (i % 4), i => 0.001 * i, i => i % 4 == 0 ? 1 : 0);
+        Directory.CreateDirectory(dir);
+        string path = Path.Combine(dir, "continuation.json");
+        File.WriteAllText(path, c.ToJson());
+        var back = ContinuationReport.Read(path);
+        Assert.Equal((c.Scenes, c.Given, c.Frames, c.ShapeScenes), (back.Scenes, back.Given, back.Frames, back.ShapeScenes));
+        Assert.Equal(c.Systems, back.Systems);
+        Assert.Equal(c.Videos![0], back.Videos![0]);
+        Assert.Equal(c.Videos[1], back.Videos[1]);
+        File.WriteAllText(path, "{\"scenes\": 3}");
+        Assert.Contains("a field is missing", Assert.Throws<InvalidDataException>(() => ContinuationReport.Read(path)).Message);
+    }
+
     [Fact]
     public void Cli_EvalCompare_PrintsTheTable_WritesOut_AndRefusesBadInputInOneLine()
     {
         string a = Path.Combine(dir, "a"), b = Path.Combine(dir, "b"), other = Path.Combine(dir, "other");
         Report(Passes(0, 1), Flicker(_ => 3)).Write(a);
         Report(Passes([.. Enumerable.Range(0, Scenes)]), Flicker(_ => 2.5)).Write(b);
+        File.WriteAllText(Path.Combine(a, "continuation.json"), Continued(_ => 0.3, _ => 0.04, _ => 0).ToJson());
         Report(Passes(), Flicker(_ => 3), Twelve with { Prompts = 8 }).Write(other);
         string md = Path.Combine(dir, "cmp.md");
         var (code, stdout, err) = CliTests.Run("eval", "compare", a, Path.Combine(b, "report.json"), "--out", md);
@@ -166,6 +218,12 @@ public sealed class EvalComparisonTests : IDisposable
         Assert.Contains("| colour adherence | 0.17 (12) | 1.00 | +0.83 | 10 / 0 | 0.002 | **better** |", stdout);
         Assert.Contains("better on colour, flicker and worse on no row", stdout);
         Assert.Equal(stdout.Split("wrote")[0], File.ReadAllText(md));
+        Assert.Contains("continuation test is not compared", stdout);              // b has no continuation.json
+        File.WriteAllText(Path.Combine(b, "continuation.json"), Continued(_ => 0.5, _ => 0.04, _ => 1).ToJson());
+        (code, stdout, err) = CliTests.Run("eval", "compare", a, b);
+        Assert.True(code == 0, err);
+        Assert.Contains("| continuation spatial IoU | 0.300 (12) | 0.500 | +0.200 (0.200 to 0.200) | 12 / 0 |", stdout);
+        Assert.DoesNotContain("not compared", stdout);
 
         CliTests.AssertOneLineError(["eval", "compare", a, Path.Combine(dir, "nope")], "nope", "report.json");
         CliTests.AssertOneLineError(["eval", "compare", a, other], "not of the same scenes", "8 scenes");
