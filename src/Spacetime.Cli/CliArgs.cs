@@ -54,6 +54,20 @@ internal static class CliArgs
         return (lo, hi);
     }
 
+    /// <summary>"LO..HI", path times 0 &lt;= LO &lt;= HI &lt;= 1, to a guidance interval.</summary>
+    public static Spacetime.Diffusion.GuidanceInterval GuidanceInterval(string option, string text)
+    {
+        var parts = text.Split("..");
+        if (parts.Length != 2
+            || !double.TryParse(parts[0], NumberStyles.Float, Invariant, out double lo)
+            || !double.TryParse(parts[1], NumberStyles.Float, Invariant, out double hi))
+            throw new UserError($"{option} '{text}' is not a range LO..HI of path times, e.g. 0.2..0.85");
+        var interval = new Spacetime.Diffusion.GuidanceInterval(lo, hi);
+        try { interval.Validate(); }
+        catch (ArgumentException e) { throw new UserError($"{option} '{text}': {e.Message}"); }
+        return interval;
+    }
+
     public static double Positive(string option, double value)
     {
         if (!(value > 0) || double.IsInfinity(value))

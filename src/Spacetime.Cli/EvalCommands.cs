@@ -31,6 +31,8 @@ internal static class EvalCommands
                                              "contact.png.", "eval", "-o");
         var steps = CliArgs.Option("--steps", "Sampler steps (DPM-Solver++(2M)).", 25);
         var guidance = CliArgs.Option("--guidance", "Classifier-free guidance scale (1: none).", 4.0);
+        var interval = CliArgs.Option("--guidance-interval", "Path times LO..HI at which guidance is applied (as " +
+                                                             "generate's).", "0..1");
         var noExpand = new Option<bool>("--no-expand")
         {
             Description = "Give the model the scenes' short prompts as they are (default: expanded into dense captions, " +
@@ -54,7 +56,7 @@ internal static class EvalCommands
         };
         var command = new Command("eval", "Score a model's videos against world scenes with known truth.")
         {
-            model, prompts, seed, output, steps, guidance, noExpand, vae, classifier, size,
+            model, prompts, seed, output, steps, guidance, interval, noExpand, vae, classifier, size,
         };
         command.SetAction(parsed =>
         {
@@ -64,6 +66,7 @@ internal static class EvalCommands
             int stepCount = CliArgs.Positive("--steps", parsed.GetValue(steps));
             double scale = parsed.GetValue(guidance);
             if (!(scale >= 0) || double.IsInfinity(scale)) throw new UserError($"--guidance {scale}: must be 0 or more");
+            var guidanceInterval = CliArgs.GuidanceInterval("--guidance-interval", parsed.GetValue(interval)!);
             string dir = parsed.GetValue(output)!;
             TextVideoModel m;
             try { m = TextVideoModel.Load(parsed.GetValue(model)!); }
@@ -86,7 +89,7 @@ internal static class EvalCommands
                 generator.Generate(new GenerationRequest(prompt)
                 {
                     Width = c.Width, Height = c.Height, Frames = c.FrameCount, Fps = c.Fps, Seed = (ulong)c.Seed,
-                    Sampler = new SamplerConfig(Steps: stepCount), Guidance = scale,
+                    Sampler = new SamplerConfig(Steps: stepCount), Guidance = scale, GuidanceInterval = guidanceInterval,
                     ExpandPrompt = expand,
                 }).Video;
             EvalSystem[] systems =
@@ -140,7 +143,8 @@ internal static class EvalCommands
                 generator.Generate(new GenerationRequest(prompt)
                 {
                     Width = c.Width, Height = c.Height, Frames = c.FrameCount, Fps = c.Fps, Seed = (ulong)c.Seed,
-                    Sampler = new SamplerConfig(Steps: stepCount), Guidance = scale, ExpandPrompt = expand,
+                    Sampler = new SamplerConfig(Steps: stepCount), Guidance = scale, GuidanceInterval = guidanceInterval,
+                    ExpandPrompt = expand,
                     Condition = Conditioning.Extend(head),
                 }).Video;
             ContinuationReport continuation = null!;
@@ -161,7 +165,9 @@ internal static class EvalCommands
             io.OutWriter.WriteLine();
             io.OutWriter.Write(continuation.ToMarkdown());
             io.OutWriter.WriteLine($"{count} scene{(count == 1 ? "" : "s")} at {settings.Width}x{settings.Height}, " +
-                                   $"{frames} frames, {stepCount} steps, guidance {scale:0.##}, " +
+                                   $"{frames} frames, {stepCount} steps, guidance {scale:0.##}" +
+                                   (guidanceInterval == GuidanceInterval.Everywhere ? ", "
+                                       : $" at t {guidanceInterval.Lo:0.###}..{guidanceInterval.Hi:0.###}, ") +
                                    $"{clock.Elapsed.TotalSeconds:F1} s; " +
                                    $"wrote report.json, report.md, continuation.md, continuation.json and contact.png in {dir}");
             return CliRunner.Ok;

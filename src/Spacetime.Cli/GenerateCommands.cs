@@ -1,7 +1,8 @@
 // spacetime generate "<prompt>": a video from a trained text-to-video model folder (written by `train dit`), in every
 // mode of the Sora report's "prompting with images and videos" (Pipelines/Generation.cs does the work):
 //   spacetime generate "a red ball falls and bounces" [--model DIR] [--size 128x128] [--seconds 2 | --frames N]
-//       [--fps 8] [--seed 0] [--steps 25] [--sampler dpm++2m] [--guidance 4] [--negative "..."] [--no-expand]
+//       [--fps 8] [--seed 0] [--steps 25] [--sampler dpm++2m] [--guidance 4] [--guidance-interval 0..1]
+//       [--negative "..."] [--no-expand]
 //       [--image FILE | --video FILE [--strength 0.6] | --extend FILE [--backward] | --connect A B] [--loop]
 //       [--lora ADAPTER [--lora-scale S]]... [--out out.gif]
 // --image animates a still; --video edits a video (SDEdit); --extend adds frames after (or before) a video; --loop
@@ -42,6 +43,9 @@ internal static class GenerateCommands
         var steps = new Option<int?>("--steps") { Description = "Sampler steps (default: the sampler's own)." };
         var sampler = CliArgs.Option("--sampler", $"Sampler: {SamplerNames}.", DefaultSampler);
         var guidance = CliArgs.Option("--guidance", "Classifier-free guidance scale (1: none).", 4.0);
+        var interval = CliArgs.Option("--guidance-interval", "Path times LO..HI (0 data, 1 noise) at which guidance " +
+                                                             "is applied; the conditional model alone elsewhere, at " +
+                                                             "half the cost of a step.", "0..1");
         var negative = CliArgs.Option("--negative", "What to steer away from: the caption of the unconditional " +
                                                     "branch of guidance (default: the learned empty caption).", "");
         var noExpand = new Option<bool>("--no-expand") { Description = "Use the prompt as typed (the same as --expand " +
@@ -73,7 +77,7 @@ internal static class GenerateCommands
                                     "out.gif", "-o");
         var command = new Command("generate", "Generate a video from a text prompt, an image or videos.")
         {
-            prompt, model, size, seconds, frameCount, fps, seed, steps, sampler, guidance, negative, noExpand,
+            prompt, model, size, seconds, frameCount, fps, seed, steps, sampler, guidance, interval, negative, noExpand,
             expandMode, llmUrl, llmModel, image, video, strength, extend, backward, loop, connect, lora, loraScale, output,
         };
         command.SetAction(parsed =>
@@ -97,6 +101,7 @@ internal static class GenerateCommands
             double scale = parsed.GetValue(guidance);
             if (!(scale >= 0 && scale <= GenerationRequest.MaxGuidance))
                 throw new UserError($"--guidance {scale}: must be 0 to {GenerationRequest.MaxGuidance}");
+            var guidanceInterval = CliArgs.GuidanceInterval("--guidance-interval", parsed.GetValue(interval)!);
             (int W, int H)? wh = parsed.GetValue(size) is { } s ? CliArgs.Size("--size", s) : null;
             var expander = Expander(parsed.GetValue(expandMode)!, parsed.GetValue(noExpand), parsed.GetValue(llmUrl),
                                     parsed.GetValue(llmModel)!);
@@ -130,7 +135,7 @@ internal static class GenerateCommands
             {
                 Negative = negativeText, Width = wh?.W, Height = wh?.H, Frames = count, Seconds = sec, Fps = rate,
                 Seed = (ulong)seedValue, Sampler = samplerConfig with { Steps = stepCount }, Guidance = scale,
-                ExpandPrompt = expander is not null, Expander = expander, Condition = condition,
+                GuidanceInterval = guidanceInterval, ExpandPrompt = expander is not null, Expander = expander, Condition = condition,
             };
             var generator = new Generator(m);
             var clock = Stopwatch.StartNew();
@@ -160,7 +165,10 @@ internal static class GenerateCommands
             io.OutWriter.WriteLine($"{made.Width}x{made.Height}, {made.Count} frame{(made.Count == 1 ? "" : "s")}, {Describe(condition)}, seed {seedValue}, " +
                                    $"{result.Steps} steps of {samplerName}" +
                                    (result.Chunks > 1 ? $" x {result.Chunks} chunks" : "") +
-                                   $", guidance {scale:0.##}, {clock.Elapsed.TotalSeconds:F1} s");
+                                   $", guidance {scale:0.##}" +
+                                   (guidanceInterval == GuidanceInterval.Everywhere ? ""
+                                       : $" at t {guidanceInterval.Lo:0.###}..{guidanceInterval.Hi:0.###}") +
+                                   $", {clock.Elapsed.TotalSeconds:F1} s");
             return CliRunner.Ok;
         });
         return command;

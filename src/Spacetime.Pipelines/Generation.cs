@@ -98,6 +98,9 @@ public sealed record GenerationRequest(string Prompt)
     public SamplerConfig Sampler { get; init; } = SamplerConfig.Presets["dpm++2m"];
     /// <summary>Classifier-free guidance scale (1: the conditional model alone).</summary>
     public double Guidance { get; init; } = 4.0;
+    /// <summary>The path times at which guidance is applied (Guidance.cs); elsewhere the conditional model runs
+    /// alone, at half the cost of a guided step.</summary>
+    public GuidanceInterval GuidanceInterval { get; init; } = GuidanceInterval.Everywhere;
     /// <summary>Expand the prompt into a dense caption in the training style first.</summary>
     public bool ExpandPrompt { get; init; } = true;
     /// <summary>Who expands it (PromptExpansion.cs); null: the built-in expander.</summary>
@@ -177,7 +180,7 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
                              plan.Width / Geometry.SpatialDown);                                // (1, C, T', h, w)
             int chunk = c;
             int chunkSteps = c == 0 ? steps : solver.Steps;
-            previous = Sample(text, r.Guidance, chunkMask, x, solver, c == 0 ? startStep : 0, rng,
+            previous = Sample(text, r.Guidance, r.GuidanceInterval, chunkMask, x, solver, c == 0 ? startStep : 0, rng,
                               i => progress?.Report(new GenerationProgress(chunk, chunks, i, chunkSteps)));
             latents.Add(c == 0 ? previous : previous.Slice(2, overlap, window - overlap));
         }
@@ -193,11 +196,13 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
 
     // The sampling loop of one chunk: x from Times[startStep] to 0 with the mask re-imposed around every model call
     // and after every step. Returns (1, C, T', h, w).
-    Tensor Sample(TextEmbedding text, double guidance, FrameMask? mask, Tensor x, ISampler solver, int startStep, Rng rng,
-                  Action<int> onStep)
+    Tensor Sample(TextEmbedding text, double guidance, GuidanceInterval interval, FrameMask? mask, Tensor x,
+                  ISampler solver, int startStep, Rng rng, Action<int> onStep)
     {
         Func<Tensor, Tensor, Tensor> paired = (xt, t) => model.Predict(xt, t, text);      // (2, C, T', h, w)
-        var guided = Guidance.ClassifierFree(paired, guidance);                             // (1, ...) -> (1, ...)
+        var conditionalText = text.Rows(0, 1);
+        Func<Tensor, Tensor, Tensor> conditional = (xt, t) => model.Predict(xt, t, conditionalText); // (1, ...)
+        var guided = Guidance.ClassifierFree(paired, guidance, interval, conditional);      // (1, ...) -> (1, ...)
         var conditioned = mask is null ? guided : mask.Condition(guided, path);
         if (mask is not null) x = mask.Impose(x, path, solver.Times[startStep]);
         Tensor? denoised = null;
@@ -233,6 +238,8 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
             throw new GenerationRequestException($"fps {fps}: must be above 0 and at most {GenerationRequest.MaxFps}");
         if (!(r.Guidance >= 0 && r.Guidance <= GenerationRequest.MaxGuidance))
             throw new GenerationRequestException($"guidance {r.Guidance}: must be 0 to {GenerationRequest.MaxGuidance}");
+        try { r.GuidanceInterval.Validate(); }
+        catch (ArgumentException e) { throw new GenerationRequestException(e.Message); }
         if (r.Seconds is { } s && !(s > 0 && s <= GenerationRequest.MaxSeconds))
             throw new GenerationRequestException($"seconds {s}: must be above 0 and at most {GenerationRequest.MaxSeconds}");
         int asked = r.Frames ?? (int)Math.Round((r.Seconds ?? model.Config.Frames / model.Config.Fps) * fps,

@@ -12,6 +12,15 @@ public sealed record TextEmbedding(Tensor Tokens, bool[] Valid, IReadOnlyList<Te
     /// <summary>The key padding mask for cross-attention to these tokens (keys are the L text tokens).</summary>
     public AttentionMask Mask => new(KeyValid: Valid);
 
+    /// <summary>Captions <paramref name="start"/> .. start + count - 1 alone (e.g. the conditional half of a
+    /// [conditional; unconditional] pair).</summary>
+    public TextEmbedding Rows(int start, int count)
+    {
+        int L = Tokens.Size(1);
+        return new TextEmbedding(Tokens.Slice(0, start, count), Valid[(start * L)..((start + count) * L)],
+                                 PerBlock?.Select(p => p.Slice(0, start, count)).ToList());   // (count, L, D)
+    }
+
     /// <summary>Mean of the valid tokens of each caption, (B, D): a pooled caption vector (e.g. for a probe, or for
     /// adding to the DiT's timestep embedding).</summary>
     public Tensor Pool()

@@ -201,4 +201,35 @@ public class SamplerTests(ITestOutputHelper output)
         var guided = Guidance.ClassifierFree(Paired, 4.5)(x, t).ToArray();
         TensorAssert.Close(conditional.Select(v => v + 7.0).ToArray(), guided.Select(v => (double)v).ToArray(), 1e-6, 1e-5, "scale 4.5");
     }
+
+    [Fact]
+    public void GuidanceInterval_GuidesInside_RunsTheConditionalModelAloneOutside()
+    {
+        int paired = 0, alone = 0;
+        Tensor Paired(Tensor x, Tensor t)                                  // (2B, ...): cond - uncond = 2
+        {
+            paired++;
+            var (cond, uncond) = x.Chunk(2, dim: 0);
+            return F.Concat([cond + 1f, uncond - 1f], 0);
+        }
+        Tensor Conditional(Tensor x, Tensor t) { alone++; Assert.Equal(2, x.Size(0)); return x + 1f; }
+        var x = new Rng(3).Normal(2, 3, 2);
+        var model = Guidance.ClassifierFree(Paired, 3.0, new GuidanceInterval(0.2, 0.8), Conditional);
+        TensorAssert.Close((x + 5f).ToArray().Select(v => (double)v).ToArray(),
+                           model(x, Tensor.Full(0.5f, 2)).ToArray().Select(v => (double)v).ToArray(), 1e-6, 1e-6, "inside");
+        Assert.Equal((1, 0), (paired, alone));
+        foreach (float t in new[] { 0.1f, 0.9f, 1f, 0f })
+            TensorAssert.BitwiseEqual((x + 1f).ToArray(), model(x, Tensor.Full(t, 2)).ToArray(), $"outside, t {t}");
+        Assert.Equal((1, 4), (paired, alone));
+        model(x, Tensor.Full(0.8f, 2));                                    // the ends belong to the interval
+        model(x, Tensor.Full(0.2f, 2));
+        Assert.Equal(3, paired);
+        Assert.Throws<ArgumentException>(() => model(x, Tensor.From([0.1f, 0.5f], 2)));   // one time per batch
+        // everywhere is the classic guidance itself; a reversed or out-of-range interval is refused
+        TensorAssert.BitwiseEqual(Guidance.ClassifierFree(Paired, 3.0)(x, Tensor.Full(0.9f, 2)).ToArray(),
+            Guidance.ClassifierFree(Paired, 3.0, GuidanceInterval.Everywhere, Conditional)(x, Tensor.Full(0.9f, 2)).ToArray(),
+            "everywhere");
+        Assert.Throws<ArgumentException>(() => Guidance.ClassifierFree(Paired, 3.0, new GuidanceInterval(0.8, 0.2), Conditional));
+        Assert.Throws<ArgumentException>(() => new GuidanceInterval(0, 1.5).Validate());
+    }
 }

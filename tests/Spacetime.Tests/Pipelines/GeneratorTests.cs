@@ -161,6 +161,35 @@ public sealed class GeneratorTests
         public void Report(GenerationProgress value) => report(value);
     }
 
+    [Fact]
+    public void GuidanceInterval_OutsideIsTheConditionalModel_InsideGuides()
+    {
+        var model = DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 5);
+        using (Spacetime.Engine.Autograd.NoGrad())
+        {
+            var rng = new Spacetime.Engine.Rng(11);
+            foreach (var p in model.Dit.Parameters()) Spacetime.Nn.Init.Normal(p, rng, 0f, 0.1f);   // not all zero
+        }
+        var generator = new Generator(model);
+        var r = Request() with { Seed = 3, Frames = 3, Sampler = new SamplerConfig(Steps: 4) };
+        // at scale 1 guidance is the conditional model, so guiding nowhere (the conditional captions alone, a batch
+        // of one) must give the very same video
+        var plain = generator.Generate(r with { Guidance = 1 }).Video;
+        var nowhere = generator.Generate(r with { Guidance = 1, GuidanceInterval = new GuidanceInterval(0, 0) }).Video;
+        Assert.Equal(plain.Rgb, nowhere.Rgb);
+        // at scale 4: everywhere, nowhere and a part of the path are three different samplers
+        var all = generator.Generate(r with { Guidance = 4 }).Video;
+        var none = generator.Generate(r with { Guidance = 4, GuidanceInterval = new GuidanceInterval(0, 0) }).Video;
+        var part = generator.Generate(r with { Guidance = 4, GuidanceInterval = new GuidanceInterval(0.2, 0.85) }).Video;
+        Assert.Equal(plain.Rgb, none.Rgb);
+        Assert.NotEqual(all.Rgb, part.Rgb);
+        Assert.NotEqual(none.Rgb, part.Rgb);
+        Assert.Equal(all.Rgb, generator.Generate(r with { Guidance = 4, GuidanceInterval = GuidanceInterval.Everywhere }).Video.Rgb);
+        var e = Assert.Throws<GenerationRequestException>(() =>
+            generator.Generate(r with { GuidanceInterval = new GuidanceInterval(0.9, 0.1) }));
+        Assert.Contains("0 <= LO <= HI <= 1", e.Message);
+    }
+
     [Theory]
     [InlineData("", "prompt is empty")]
     [InlineData("strength", "strength 1.5")]
