@@ -31,6 +31,11 @@ internal static class EvalCommands
                                              "contact.png.", "eval", "-o");
         var steps = CliArgs.Option("--steps", "Sampler steps (DPM-Solver++(2M)).", 25);
         var guidance = CliArgs.Option("--guidance", "Classifier-free guidance scale (1: none).", 4.0);
+        var noFloor = new Option<bool>("--no-floor")
+        {
+            Description = "Leave out the untrained floor (its videos and continuations: about 40% of the time); for " +
+                          "evals made to be compared with `eval compare`, which pairs the model columns.",
+        };
         var interval = CliArgs.Option("--guidance-interval", "Path times LO..HI at which guidance is applied (as " +
                                                              "generate's).", "0..1");
         var noExpand = new Option<bool>("--no-expand")
@@ -56,7 +61,7 @@ internal static class EvalCommands
         };
         var command = new Command("eval", "Score a model's videos against world scenes with known truth.")
         {
-            model, prompts, seed, output, steps, guidance, interval, noExpand, vae, classifier, size,
+            model, prompts, seed, output, steps, guidance, interval, noExpand, noFloor, vae, classifier, size,
         };
         command.SetAction(parsed =>
         {
@@ -92,11 +97,11 @@ internal static class EvalCommands
                     Sampler = new SamplerConfig(Steps: stepCount), Guidance = scale, GuidanceInterval = guidanceInterval,
                     ExpandPrompt = expand,
                 }).Video;
-            EvalSystem[] systems =
-            [
-                new("model", (prompt, c) => Sample(trained, prompt, c)),
-                new("untrained", (prompt, c) => Sample(floor, prompt, c)),
-            ];
+            bool withFloor = !parsed.GetValue(noFloor);
+            EvalSystem[] systems = withFloor
+                ? [new("model", (prompt, c) => Sample(trained, prompt, c)),
+                   new("untrained", (prompt, c) => Sample(floor, prompt, c))]
+                : [new("model", (prompt, c) => Sample(trained, prompt, c))];
             // the latent codec's own loss: VAE (or pixel-space downsampling) encode + decode of the real clips
             Func<Frames, Frames> roundTrip = f => m.Latents.Decode(m.Latents.Encode(f), f.Fps);
             if (parsed.GetValue(vae) is { } vaeDir)
@@ -152,11 +157,12 @@ internal static class EvalCommands
                                       new RemainingTimeColumn())
                 .Start(ctx =>
                 {
-                    var task = ctx.AddTask("continuing scenes", maxValue: count * 3);
-                    continuation = Continuation.Run(settings, given,
-                        [new("model", (p, h, c) => Continue(trained, p, h, c)),
-                         new("untrained", (p, h, c) => Continue(floor, p, h, c))],
-                        (done, _) => task.Value = done);
+                    ContinuationSystem[] continued = withFloor
+                        ? [new("model", (p, h, c) => Continue(trained, p, h, c)),
+                           new("untrained", (p, h, c) => Continue(floor, p, h, c))]
+                        : [new("model", (p, h, c) => Continue(trained, p, h, c))];
+                    var task = ctx.AddTask("continuing scenes", maxValue: count * (continued.Length + 1));
+                    continuation = Continuation.Run(settings, given, continued, (done, _) => task.Value = done);
                 });
             report.Write(dir);
             AtomicFile.WriteAllText(Path.Combine(dir, "continuation.md"), continuation.ToMarkdown());

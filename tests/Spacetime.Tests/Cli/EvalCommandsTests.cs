@@ -33,6 +33,26 @@ public sealed class EvalCommandsTests : IDisposable
     }
 
     [Fact]
+    public void Eval_NoFloor_LeavesTheUntrainedColumnAndRowOut_AndCompareStillPairsTheModels()
+    {
+        string model = Path.Combine(dir, "model"), a = Path.Combine(dir, "a"), b = Path.Combine(dir, "b");
+        DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 1).Save(model);
+        var (code, stdout, err) = CliTests.Run("eval", "--model", model, "--prompts", "2", "--steps", "1", "--no-floor",
+                                               "--out", a);
+        Assert.True(code == 0, err);
+        Assert.Contains("| metric | simulator | model | codec round trip |", stdout);
+        Assert.DoesNotContain("untrained", File.ReadAllText(Path.Combine(a, "continuation.json")));
+        Assert.Contains("\"static (last given frame held)\"", File.ReadAllText(Path.Combine(a, "continuation.json")));
+        (code, _, err) = CliTests.Run("eval", "--model", model, "--prompts", "2", "--steps", "1", "--out", b);
+        Assert.True(code == 0, err);
+        (code, stdout, err) = CliTests.Run("eval", "compare", a, b);
+        Assert.True(code == 0, err);
+        Assert.Contains("| continuation shape kept |", stdout);                     // both wrote continuation.json
+        Assert.Contains("No row differs beyond noise at 2 scenes.", stdout);         // the same model, the same videos
+        CliTests.AssertOneLineError(["eval", "compare", a, b, "--system", "untrained"], "no system 'untrained'");
+    }
+
+    [Fact]
     public void Eval_Size_EvaluatesAtAnotherAspectRatio_Rounded()
     {
         string model = Path.Combine(dir, "model"), output = Path.Combine(dir, "report");
