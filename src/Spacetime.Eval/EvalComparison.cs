@@ -62,7 +62,7 @@ public sealed record ComparisonReport(string BaseName, string NewName, string Sy
                                            "fvd" => "G3", _ => "0.00" };
             string V(double? v) => v is double d ? d.ToString(format, CultureInfo.InvariantCulture) : "–";
             string diff = r.Base is double b && r.New is double n
-                ? (n - b).ToString("+" + format + ";-" + format + ";0", CultureInfo.InvariantCulture)
+                ? (n > b ? "+" : n < b ? "-" : "") + V(Math.Abs(n - b))
                   + (r.Low is double lo && r.High is double hi ? $" ({V(lo)} to {V(hi)})" : "")
                 : "–";
             string counts = r.P is null ? "–" : Invariant($"{r.Better} / {r.Worse}");

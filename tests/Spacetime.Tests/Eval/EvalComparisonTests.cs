@@ -103,6 +103,7 @@ public sealed class EvalComparisonTests : IDisposable
         string md = noisy.ToMarkdown();
         Assert.Contains("| colour adherence | 0.17 (12) | 0.25 | +0.08 | 3 / 2 | 1.000 | within noise |", md);
         Assert.Contains($"No row differs beyond noise at {Scenes} scenes.", md);
+        Assert.Contains("| Fréchet video distance (lower is better) | 40 (0) | 40 | 0 | – | – | not tested |", md);
 
         // the other way round the clear gain is a clear loss
         var back = EvalComparison.Compare(Report(Passes([.. Enumerable.Range(0, Scenes)]), Flicker(_ => 2.5)), baseline);
