@@ -68,6 +68,13 @@ internal static class CliArgs
         return interval;
     }
 
+    /// <summary>How a command reports its guidance: "guidance 4", or "guidance 4 at t 0.2..0.85" for an interval.
+    /// </summary>
+    public static string Guidance(double scale, Spacetime.Diffusion.GuidanceInterval interval) =>
+        string.Create(Invariant, $"guidance {scale:0.##}") +
+        (interval == Spacetime.Diffusion.GuidanceInterval.Everywhere ? ""
+            : string.Create(Invariant, $" at t {interval.Lo:0.###}..{interval.Hi:0.###}"));
+
     public static double Positive(string option, double value)
     {
         if (!(value > 0) || double.IsInfinity(value))

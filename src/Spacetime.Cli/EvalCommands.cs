@@ -77,9 +77,7 @@ internal static class EvalCommands
             try { m = TextVideoModel.Load(parsed.GetValue(model)!); }
             catch (InvalidDataException e) { throw new UserError($"--model: {e.Message}"); }
             m.Eval();
-            var floorModel = m.Untrained();
-            floorModel.Eval();
-            var (trained, floor) = (new Generator(m), new Generator(floorModel));
+            var trained = new Generator(m);
 
             int frames = trained.WindowFrames;
             var seams = m.Latents.Geometry(m.Dit.Config.PatchT, m.Dit.Config.Patch).Seams(frames);
@@ -90,18 +88,23 @@ internal static class EvalCommands
             var settings = new EvalSettings(count, seedValue, width, height, frames / m.Config.Fps,
                                             m.Config.Fps, Seams: seams);
             bool expand = !parsed.GetValue(noExpand);
-            Frames Sample(Generator generator, string prompt, ClipSettings c) =>
-                generator.Generate(new GenerationRequest(prompt)
-                {
-                    Width = c.Width, Height = c.Height, Frames = c.FrameCount, Fps = c.Fps, Seed = (ulong)c.Seed,
-                    Sampler = new SamplerConfig(Steps: stepCount), Guidance = scale, GuidanceInterval = guidanceInterval,
-                    ExpandPrompt = expand,
-                }).Video;
-            bool withFloor = !parsed.GetValue(noFloor);
-            EvalSystem[] systems = withFloor
-                ? [new("model", (prompt, c) => Sample(trained, prompt, c)),
-                   new("untrained", (prompt, c) => Sample(floor, prompt, c))]
-                : [new("model", (prompt, c) => Sample(trained, prompt, c))];
+            // every video of the eval, a scene's own (text to video) or its continuation, is this request
+            GenerationRequest Request(string prompt, ClipSettings c) => new(prompt)
+            {
+                Width = c.Width, Height = c.Height, Frames = c.FrameCount, Fps = c.Fps, Seed = (ulong)c.Seed,
+                Sampler = new SamplerConfig(Steps: stepCount), Guidance = scale, GuidanceInterval = guidanceInterval,
+                ExpandPrompt = expand,
+            };
+            // the model, and the untrained floor unless --no-floor
+            var generators = new List<(string Name, Generator Generator)> { ("model", trained) };
+            if (!parsed.GetValue(noFloor))
+            {
+                var floorModel = m.Untrained();
+                floorModel.Eval();
+                generators.Add(("untrained", new Generator(floorModel)));
+            }
+            var systems = generators.Select(g => new EvalSystem(g.Name,
+                (prompt, c) => g.Generator.Generate(Request(prompt, c)).Video)).ToList();
             // the latent codec's own loss: VAE (or pixel-space downsampling) encode + decode of the real clips
             Func<Frames, Frames> roundTrip = f => m.Latents.Decode(m.Latents.Encode(f), f.Fps);
             if (parsed.GetValue(vae) is { } vaeDir)
@@ -134,7 +137,7 @@ internal static class EvalCommands
                                       new RemainingTimeColumn())
                 .Start(ctx =>
                 {
-                    int videos = count * (systems.Length + 1 + 1);
+                    int videos = count * (systems.Count + 1 + 1);
                     var task = ctx.AddTask("evaluating", maxValue: videos);
                     report = Evaluator.Run(settings, systems, roundTrip, p =>
                     {
@@ -144,24 +147,15 @@ internal static class EvalCommands
                 });
             // the continuation test: the same scenes, the first frames given (extend forward)
             int given = Continuation.GivenFrames(m.Latents.Geometry(m.Dit.Config.PatchT, m.Dit.Config.Patch), frames);
-            Frames Continue(Generator generator, string prompt, Frames head, ClipSettings c) =>
-                generator.Generate(new GenerationRequest(prompt)
-                {
-                    Width = c.Width, Height = c.Height, Frames = c.FrameCount, Fps = c.Fps, Seed = (ulong)c.Seed,
-                    Sampler = new SamplerConfig(Steps: stepCount), Guidance = scale, GuidanceInterval = guidanceInterval,
-                    ExpandPrompt = expand,
-                    Condition = Conditioning.Extend(head),
-                }).Video;
             ContinuationReport continuation = null!;
             io.Out.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
                                       new RemainingTimeColumn())
                 .Start(ctx =>
                 {
-                    ContinuationSystem[] continued = withFloor
-                        ? [new("model", (p, h, c) => Continue(trained, p, h, c)),
-                           new("untrained", (p, h, c) => Continue(floor, p, h, c))]
-                        : [new("model", (p, h, c) => Continue(trained, p, h, c))];
-                    var task = ctx.AddTask("continuing scenes", maxValue: count * (continued.Length + 1));
+                    var continued = generators.Select(g => new ContinuationSystem(g.Name, (prompt, head, c) =>
+                        g.Generator.Generate(Request(prompt, c) with { Condition = Conditioning.Extend(head) }).Video))
+                        .ToList();
+                    var task = ctx.AddTask("continuing scenes", maxValue: count * (continued.Count + 1));
                     continuation = Continuation.Run(settings, given, continued, (done, _) => task.Value = done);
                 });
             report.Write(dir);
@@ -171,9 +165,7 @@ internal static class EvalCommands
             io.OutWriter.WriteLine();
             io.OutWriter.Write(continuation.ToMarkdown());
             io.OutWriter.WriteLine($"{count} scene{(count == 1 ? "" : "s")} at {settings.Width}x{settings.Height}, " +
-                                   $"{frames} frames, {stepCount} steps, guidance {scale:0.##}" +
-                                   (guidanceInterval == GuidanceInterval.Everywhere ? ", "
-                                       : $" at t {guidanceInterval.Lo:0.###}..{guidanceInterval.Hi:0.###}, ") +
+                                   $"{frames} frames, {stepCount} steps, {CliArgs.Guidance(scale, guidanceInterval)}, " +
                                    $"{clock.Elapsed.TotalSeconds:F1} s; " +
                                    $"wrote report.json, report.md, continuation.md, continuation.json and contact.png in {dir}");
             return CliRunner.Ok;

@@ -165,10 +165,7 @@ internal static class GenerateCommands
             io.OutWriter.WriteLine($"{made.Width}x{made.Height}, {made.Count} frame{(made.Count == 1 ? "" : "s")}, {Describe(condition)}, seed {seedValue}, " +
                                    $"{result.Steps} steps of {samplerName}" +
                                    (result.Chunks > 1 ? $" x {result.Chunks} chunks" : "") +
-                                   $", guidance {scale:0.##}" +
-                                   (guidanceInterval == GuidanceInterval.Everywhere ? ""
-                                       : $" at t {guidanceInterval.Lo:0.###}..{guidanceInterval.Hi:0.###}") +
-                                   $", {clock.Elapsed.TotalSeconds:F1} s");
+                                   $", {CliArgs.Guidance(scale, guidanceInterval)}, {clock.Elapsed.TotalSeconds:F1} s");
             return CliRunner.Ok;
         });
         return command;

@@ -54,28 +54,18 @@ public sealed record ContinuationReport(int Scenes, int Given, int Frames, IRead
 
     /// <summary>Reads continuation.json back (<see cref="ToJson"/>); throws InvalidDataException naming what is wrong.
     /// </summary>
-    public static ContinuationReport Read(string path)
+    public static ContinuationReport Read(string path) => ReportJson.Read(path, o =>
     {
         static ContinuationScore Scores(JsonNode n) =>
             new((double)n["spatialIou"]!, (double)n["spatiotemporalIou"]!, (double)n["mse"]!, (double?)n["shapeKept"]);
-        try
-        {
-            var o = JsonNode.Parse(File.ReadAllText(path))!;
-            var systems = ((JsonArray)o["systems"]!).Select(x => x!).ToList();
-            var videos = systems.All(x => x["videos"] is JsonArray)
-                ? systems.Select(x => (IReadOnlyList<ContinuationScore>)((JsonArray)x["videos"]!)
-                                          .Select(v => Scores(v!)).ToList()).ToList()
-                : null;
-            return new ContinuationReport((int)o["scenes"]!, (int)o["given"]!, (int)o["frames"]!,
-                systems.Select(x => ((string)x["name"]!, Scores(x["mean"]!))).ToList(), (int)o["shapeScenes"]!, videos);
-        }
-        catch (JsonException e) { throw new InvalidDataException($"{path} is not valid JSON ({e.Message})"); }
-        catch (Exception e) when (e is NullReferenceException or InvalidCastException or FormatException
-                                      or ArgumentException or InvalidOperationException)
-        {
-            throw new InvalidDataException($"{path}: a field is missing or of the wrong type ({e.Message})");
-        }
-    }
+        var systems = ((JsonArray)o!["systems"]!).Select(x => x!).ToList();
+        var videos = systems.All(x => x["videos"] is JsonArray)
+            ? systems.Select(x => (IReadOnlyList<ContinuationScore>)((JsonArray)x["videos"]!)
+                                      .Select(v => Scores(v!)).ToList()).ToList()
+            : null;
+        return new ContinuationReport((int)o["scenes"]!, (int)o["given"]!, (int)o["frames"]!,
+            systems.Select(x => ((string)x["name"]!, Scores(x["mean"]!))).ToList(), (int)o["shapeScenes"]!, videos);
+    });
 
     /// <summary>A markdown table: a row per system.</summary>
     public string ToMarkdown()

@@ -34,8 +34,9 @@ public enum Verdict { Better, Worse, WithinNoise, NotTested }
 /// <param name="Better">Scenes where the new video is better (passes where the base fails, or a better value).</param>
 /// <param name="Worse">Scenes where it is worse.</param>
 /// <param name="P">The two-sided p-value of the paired test, or null when the row is not tested.</param>
-public sealed record MetricComparison(string Key, string Title, bool PassRate, bool HigherIsBetter, int Scenes, double? Base, double? New, double? Low,
-                                      double? High, int Better, int Worse, double? P, Verdict Verdict);
+public sealed record MetricComparison(string Key, string Title, bool PassRate, bool HigherIsBetter, int Scenes,
+                                      double? Base, double? New, double? Low, double? High, int Better, int Worse,
+                                      double? P, Verdict Verdict);
 
 /// <summary>A whole comparison: <paramref name="BaseName"/> and <paramref name="NewName"/> label the two sides.
 /// </summary>

@@ -145,42 +145,31 @@ public sealed class EvalReport
     /// keep), the scenes and every system's summary and per-video scores; no contact sheet. A metric the file lacks
     /// (a report from before it existed) reads as null everywhere. Throws InvalidDataException naming what is wrong.
     /// </summary>
-    public static EvalReport Read(string path)
+    public static EvalReport Read(string path) => ReportJson.Read(path, root =>
     {
-        JsonNode? root;
-        try { root = JsonNode.Parse(File.ReadAllText(path)); }
-        catch (JsonException e) { throw new InvalidDataException($"{path} is not valid JSON ({e.Message})"); }
         if (root is not JsonObject o || o["settings"] is not JsonObject s || o["scenes"] is not JsonArray scenes
             || o["systems"] is not JsonArray systems)
             throw new InvalidDataException($"{path} is not an eval report (it needs 'settings', 'scenes' and " +
                                            "'systems': write one with `spacetime eval --out DIR`)");
-        try
+        var settings = new EvalSettings(Prompts: (int)s["prompts"]!, Seed: (long)s["seed"]!, Width: (int)s["width"]!,
+                                        Height: (int)s["height"]!, Seconds: (double)s["seconds"]!,
+                                        Fps: (double)s["fps"]!);
+        var sceneList = scenes.Select(c => new EvalScene((int)c!["index"]!, (long)c["seed"]!, (string)c["prompt"]!))
+                              .ToList();
+        var results = systems.Select(x =>
         {
-            var settings = new EvalSettings(Prompts: (int)s["prompts"]!, Seed: (long)s["seed"]!, Width: (int)s["width"]!,
-                                            Height: (int)s["height"]!, Seconds: (double)s["seconds"]!,
-                                            Fps: (double)s["fps"]!);
-            var sceneList = scenes.Select(c => new EvalScene((int)c!["index"]!, (long)c["seed"]!, (string)c["prompt"]!))
-                                  .ToList();
-            var results = systems.Select(x =>
-            {
-                var summary = Metrics.All.Select(m => x!["summary"]?[m.Key] is JsonObject v
-                    ? new MetricSummary(m.Metric, (double?)v["value"], (int)v["videos"]!)
-                    : new MetricSummary(m.Metric, null, 0)).ToList();
-                var videos = ((JsonArray)x!["videos"]!).Select(v => (IReadOnlyList<double?>)Metrics.All
-                    .Select(m => (double?)v![m.Key]).ToArray()).ToList();
-                return new SystemResult((string)x["name"]!, summary, videos);
-            }).ToList();
-            if (sceneList.Count != settings.Prompts || results.Any(r => r.Videos.Count != settings.Prompts))
-                throw new InvalidDataException($"{path}: {settings.Prompts} prompts, but {sceneList.Count} scenes and " +
-                    $"{string.Join("/", results.Select(r => r.Videos.Count))} videos per system");
-            return new EvalReport(settings, sceneList, results, []);
-        }
-        catch (Exception e) when (e is NullReferenceException or InvalidCastException or FormatException
-                                      or ArgumentException or InvalidOperationException)
-        {
-            throw new InvalidDataException($"{path}: a field is missing or of the wrong type ({e.Message})");
-        }
-    }
+            var summary = Metrics.All.Select(m => x!["summary"]?[m.Key] is JsonObject v
+                ? new MetricSummary(m.Metric, (double?)v["value"], (int)v["videos"]!)
+                : new MetricSummary(m.Metric, null, 0)).ToList();
+            var videos = ((JsonArray)x!["videos"]!).Select(v => (IReadOnlyList<double?>)Metrics.All
+                .Select(m => (double?)v![m.Key]).ToArray()).ToList();
+            return new SystemResult((string)x["name"]!, summary, videos);
+        }).ToList();
+        if (sceneList.Count != settings.Prompts || results.Any(r => r.Videos.Count != settings.Prompts))
+            throw new InvalidDataException($"{path}: {settings.Prompts} prompts, but {sceneList.Count} scenes and " +
+                $"{string.Join("/", results.Select(r => r.Videos.Count))} videos per system");
+        return new EvalReport(settings, sceneList, results, []);
+    });
 
     /// <summary>{"colour": ..., "shape": ..., ...} from values in Metric order.</summary>
     static JsonObject Scores(IEnumerable<JsonNode?> values)

@@ -176,7 +176,8 @@ public static class Trainer
     // --profile N: steps first+1 .. first+N run under an OpProfile (the run's first step warms the buffer pools and
     // the JIT up); the optimizer (clipping, AdamW, EMA) is timed beside the tape, and the micro-batches' draws are
     // charged to no op (each task calls OpProfile.MarkCurrent after drawing, which also drops the gradient zeroing
-    // and whatever else ran since the last op), so they show in "the rest" with logging. Does nothing when steps is 0; disposing closes the profile however the run ends.
+    // and whatever else ran since the last op), so they show in "the rest" with logging. Does nothing when steps is 0;
+    // disposing closes the profile however the run ends.
     sealed class StepProfiler(int steps, int firstStep) : IDisposable
     {
         readonly int from = firstStep + 1;
