@@ -68,6 +68,20 @@ internal static class CliArgs
         return interval;
     }
 
+    /// <summary>The sampling grid's timestep shift s (Timesteps.Shift): above 0 and at most
+    /// GenerationRequest.MaxShift; 1 is the uniform grid.</summary>
+    public static double Shift(string option, double value)
+    {
+        if (!(value > 0 && value <= Spacetime.Pipelines.GenerationRequest.MaxShift))
+            throw new UserError($"{option} {Show(value)}: must be above 0 and at most " +
+                                $"{Spacetime.Pipelines.GenerationRequest.MaxShift} (1: the uniform grid; above 1 " +
+                                "spends more steps at high noise)");
+        return value;
+    }
+
+    /// <summary>How a command reports its sampling grid: "" for the uniform grid, ", shift 3" otherwise.</summary>
+    public static string ShiftNote(double shift) => shift == 1 ? "" : string.Create(Invariant, $", shift {shift:0.###}");
+
     /// <summary>How a command reports its guidance: "guidance 4", or "guidance 4 at t 0.2..0.85" for an interval.
     /// </summary>
     public static string Guidance(double scale, Spacetime.Diffusion.GuidanceInterval interval) =>

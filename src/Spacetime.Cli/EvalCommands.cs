@@ -30,6 +30,7 @@ internal static class EvalCommands
         var output = CliArgs.Option("--out", "Report folder: report.json, report.md, continuation.md, continuation.json, " +
                                              "contact.png.", "eval", "-o");
         var steps = CliArgs.Option("--steps", "Sampler steps (DPM-Solver++(2M)).", 25);
+        var shift = CliArgs.Option("--shift", GenerateCommands.ShiftHelp, 1.0);
         var guidance = CliArgs.Option("--guidance", "Classifier-free guidance scale (1: none).", 4.0);
         var noFloor = new Option<bool>("--no-floor")
         {
@@ -61,7 +62,7 @@ internal static class EvalCommands
         };
         var command = new Command("eval", "Score a model's videos against world scenes with known truth.")
         {
-            model, prompts, seed, output, steps, guidance, interval, noExpand, noFloor, vae, classifier, size,
+            model, prompts, seed, output, steps, shift, guidance, interval, noExpand, noFloor, vae, classifier, size,
         };
         command.SetAction(parsed =>
         {
@@ -69,6 +70,7 @@ internal static class EvalCommands
             long seedValue = parsed.GetValue(seed);
             if (seedValue < 0) throw new UserError($"--seed {seedValue}: must be 0 or more");
             int stepCount = CliArgs.Positive("--steps", parsed.GetValue(steps));
+            double shiftValue = CliArgs.Shift("--shift", parsed.GetValue(shift));
             double scale = parsed.GetValue(guidance);
             if (!(scale >= 0) || double.IsInfinity(scale)) throw new UserError($"--guidance {scale}: must be 0 or more");
             var guidanceInterval = CliArgs.GuidanceInterval("--guidance-interval", parsed.GetValue(interval)!);
@@ -92,7 +94,7 @@ internal static class EvalCommands
             GenerationRequest Request(string prompt, ClipSettings c) => new(prompt)
             {
                 Width = c.Width, Height = c.Height, Frames = c.FrameCount, Fps = c.Fps, Seed = (ulong)c.Seed,
-                Sampler = new SamplerConfig(Steps: stepCount), Guidance = scale, GuidanceInterval = guidanceInterval,
+                Sampler = new SamplerConfig(Steps: stepCount, Shift: shiftValue), Guidance = scale, GuidanceInterval = guidanceInterval,
                 ExpandPrompt = expand,
             };
             // the model, and the untrained floor unless --no-floor
@@ -165,7 +167,7 @@ internal static class EvalCommands
             io.OutWriter.WriteLine();
             io.OutWriter.Write(continuation.ToMarkdown());
             io.OutWriter.WriteLine($"{count} scene{(count == 1 ? "" : "s")} at {settings.Width}x{settings.Height}, " +
-                                   $"{frames} frames, {stepCount} steps, {CliArgs.Guidance(scale, guidanceInterval)}, " +
+                                   $"{frames} frames, {stepCount} steps{CliArgs.ShiftNote(shiftValue)}, {CliArgs.Guidance(scale, guidanceInterval)}, " +
                                    $"{clock.Elapsed.TotalSeconds:F1} s; " +
                                    $"wrote report.json, report.md, continuation.md, continuation.json and contact.png in {dir}");
             return CliRunner.Ok;

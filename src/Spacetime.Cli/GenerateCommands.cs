@@ -1,7 +1,7 @@
 // spacetime generate "<prompt>": a video from a trained text-to-video model folder (written by `train dit`), in every
 // mode of the Sora report's "prompting with images and videos" (Pipelines/Generation.cs does the work):
 //   spacetime generate "a red ball falls and bounces" [--model DIR] [--size 128x128] [--seconds 2 | --frames N]
-//       [--fps 8] [--seed 0] [--steps 25] [--sampler dpm++2m] [--guidance 4] [--guidance-interval 0..1]
+//       [--fps 8] [--seed 0] [--steps 25] [--sampler dpm++2m] [--shift 1] [--guidance 4] [--guidance-interval 0..1]
 //       [--negative "..."] [--no-expand]
 //       [--image FILE | --video FILE [--strength 0.6] | --extend FILE [--backward] | --connect A B] [--loop]
 //       [--lora ADAPTER [--lora-scale S]]... [--out out.gif]
@@ -29,6 +29,11 @@ internal static class GenerateCommands
 
     const string DefaultSampler = "dpm++2m";
 
+    /// <summary>--shift's help, shared with eval.</summary>
+    internal const string ShiftHelp = "Timestep shift of the sampling grid, t -> s t / (1 + (s - 1) t) (SD3): 1 is " +
+                                      "uniform in t; above 1 spends more steps at high noise, where the layout is " +
+                                      "decided.";
+
     static string SamplerNames => string.Join(", ", SamplerConfig.Presets.Keys);
 
     public static Command Create(CliConsole io)
@@ -42,6 +47,7 @@ internal static class GenerateCommands
         var seed = CliArgs.Option("--seed", "Noise seed; the same seed gives the same video.", 0L);
         var steps = new Option<int?>("--steps") { Description = "Sampler steps (default: the sampler's own)." };
         var sampler = CliArgs.Option("--sampler", $"Sampler: {SamplerNames}.", DefaultSampler);
+        var shift = CliArgs.Option("--shift", ShiftHelp, 1.0);
         var guidance = CliArgs.Option("--guidance", "Classifier-free guidance scale (1: none).", 4.0);
         var interval = CliArgs.Option("--guidance-interval", "Path times LO..HI (0 data, 1 noise) at which guidance " +
                                                              "is applied; the conditional model alone elsewhere, at " +
@@ -77,7 +83,7 @@ internal static class GenerateCommands
                                     "out.gif", "-o");
         var command = new Command("generate", "Generate a video from a text prompt, an image or videos.")
         {
-            prompt, model, size, seconds, frameCount, fps, seed, steps, sampler, guidance, interval, negative, noExpand,
+            prompt, model, size, seconds, frameCount, fps, seed, steps, sampler, shift, guidance, interval, negative, noExpand,
             expandMode, llmUrl, llmModel, image, video, strength, extend, backward, loop, connect, lora, loraScale, output,
         };
         command.SetAction(parsed =>
@@ -98,6 +104,7 @@ internal static class GenerateCommands
                 throw new UserError($"--sampler '{parsed.GetValue(sampler)}' is not a sampler; use one of " +
                                     SamplerNames);
             int stepCount = CliArgs.Positive("--steps", parsed.GetValue(steps) ?? samplerConfig.Steps);
+            double shiftValue = CliArgs.Shift("--shift", parsed.GetValue(shift));
             double scale = parsed.GetValue(guidance);
             if (!(scale >= 0 && scale <= GenerationRequest.MaxGuidance))
                 throw new UserError($"--guidance {scale}: must be 0 to {GenerationRequest.MaxGuidance}");
@@ -134,7 +141,7 @@ internal static class GenerateCommands
             var request = new GenerationRequest(text)
             {
                 Negative = negativeText, Width = wh?.W, Height = wh?.H, Frames = count, Seconds = sec, Fps = rate,
-                Seed = (ulong)seedValue, Sampler = samplerConfig with { Steps = stepCount }, Guidance = scale,
+                Seed = (ulong)seedValue, Sampler = samplerConfig with { Steps = stepCount, Shift = shiftValue }, Guidance = scale,
                 GuidanceInterval = guidanceInterval, ExpandPrompt = expander is not null, Expander = expander, Condition = condition,
             };
             var generator = new Generator(m);
@@ -163,7 +170,7 @@ internal static class GenerateCommands
             io.OutWriter.WriteLine(result.Caption == text ? "caption: the prompt as typed" : $"caption: {result.Caption}");
             if (negativeText.Length > 0) io.OutWriter.WriteLine($"negative: {negativeText}");
             io.OutWriter.WriteLine($"{made.Width}x{made.Height}, {made.Count} frame{(made.Count == 1 ? "" : "s")}, {Describe(condition)}, seed {seedValue}, " +
-                                   $"{result.Steps} steps of {samplerName}" +
+                                   $"{result.Steps} steps of {samplerName}{CliArgs.ShiftNote(shiftValue)}" +
                                    (result.Chunks > 1 ? $" x {result.Chunks} chunks" : "") +
                                    $", {CliArgs.Guidance(scale, guidanceInterval)}, {clock.Elapsed.TotalSeconds:F1} s");
             return CliRunner.Ok;

@@ -77,6 +77,9 @@ public sealed record GenerationRequest(string Prompt)
     public const double MaxFps = 120;
     /// <summary>Largest guidance scale (beyond ~20 the samples saturate; far beyond, float32 overflows).</summary>
     public const double MaxGuidance = 100;
+    /// <summary>Largest timestep shift of the sampling grid (at 10 the first half of the steps stay above t = 0.9).
+    /// </summary>
+    public const double MaxShift = 10;
     /// <summary>Most bytes the output frames may take (RGB): 2 GiB.</summary>
     public const long MaxBytes = int.MaxValue;
 
@@ -240,6 +243,9 @@ public sealed class Generator(TextVideoModel model, PathConfig? path = null)
             throw new GenerationRequestException($"guidance {r.Guidance}: must be 0 to {GenerationRequest.MaxGuidance}");
         try { r.GuidanceInterval.Validate(); }
         catch (ArgumentException e) { throw new GenerationRequestException(e.Message); }
+        if (!(r.Sampler.Shift > 0 && r.Sampler.Shift <= GenerationRequest.MaxShift))
+            throw new GenerationRequestException($"timestep shift {r.Sampler.Shift}: must be above 0 and at most " +
+                                                 $"{GenerationRequest.MaxShift}");
         if (r.Seconds is { } s && !(s > 0 && s <= GenerationRequest.MaxSeconds))
             throw new GenerationRequestException($"seconds {s}: must be above 0 and at most {GenerationRequest.MaxSeconds}");
         int asked = r.Frames ?? (int)Math.Round((r.Seconds ?? model.Config.Frames / model.Config.Fps) * fps,

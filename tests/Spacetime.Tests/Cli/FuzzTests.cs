@@ -227,6 +227,7 @@ public sealed class FuzzTests
         foreach (var c in Options(gen, "--guidance", ["-1", "nan", "inf", "101", "1e308", "abc"])) yield return c;
         foreach (var c in Options(gen, "--guidance-interval", ["0.9..0.1", "0..2", "-1..0.5", "0.5", "a..b", "nan..1", ""]))
             yield return c;
+        foreach (var c in Options(gen, "--shift", ["0", "-1", "10.5", "nan", "inf", "abc"])) yield return c;
         foreach (var c in Options(gen, "--negative", [new string('n', 1001)])) yield return c;
         foreach (var p in new[] { "", "   ", new string('p', 1001) })
             yield return ($"generate prompt of {p.Length}", ["generate", p, "--model", "{model}", "--out", "{keep.gif}"]);
@@ -258,6 +259,7 @@ public sealed class FuzzTests
         foreach (var c in Options(eval, "--steps", BadInts)) yield return c;
         foreach (var c in Options(eval, "--guidance", ["-1", "nan", "inf", "abc"])) yield return c;
         foreach (var c in Options(eval, "--guidance-interval", ["1..0", "0.2"])) yield return c;
+        foreach (var c in Options(eval, "--shift", ["0", "11", "abc"])) yield return c;
         foreach (var c in Options(eval, "--seed", ["-1", "abc"])) yield return c;
         foreach (var m in new[] { "{nope}", "{file}", "{emptydir}", "{badmodel}" })
             yield return ($"eval model {m}", ["eval", "--model", m, "--prompts", "1", "--out", "{new:eval}"]);

@@ -190,6 +190,30 @@ public sealed class GeneratorTests
         Assert.Contains("0 <= LO <= HI <= 1", e.Message);
     }
 
+    [Fact]
+    public void Shift_OneIsTheUniformGrid_OthersMoveTheSteps_OutOfRangeRefused()
+    {
+        var model = DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 5);
+        using (Spacetime.Engine.Autograd.NoGrad())
+        {
+            var rng = new Spacetime.Engine.Rng(11);
+            foreach (var p in model.Dit.Parameters()) Spacetime.Nn.Init.Normal(p, rng, 0f, 0.1f);   // not all zero
+        }
+        var generator = new Generator(model);
+        var r = Request() with { Seed = 3, Frames = 3 };
+        var uniform = generator.Generate(r with { Sampler = new SamplerConfig(Steps: 4) }).Video;
+        Assert.Equal(uniform.Rgb, generator.Generate(r with { Sampler = new SamplerConfig(Steps: 4, Shift: 1) }).Video.Rgb);
+        // a shifted grid visits other times (1, 0.9, 0.75, 0.5, 0 at s = 3 instead of 1, 0.75, 0.5, 0.25, 0)
+        var shifted = generator.Generate(r with { Sampler = new SamplerConfig(Steps: 4, Shift: 3) }).Video;
+        Assert.NotEqual(uniform.Rgb, shifted.Rgb);
+        foreach (double bad in new[] { 0, -1, GenerationRequest.MaxShift * 1.01, double.NaN })
+        {
+            var e = Assert.Throws<GenerationRequestException>(() =>
+                generator.Generate(r with { Sampler = new SamplerConfig(Steps: 4, Shift: bad) }));
+            Assert.Contains("timestep shift", e.Message);
+        }
+    }
+
     [Theory]
     [InlineData("", "prompt is empty")]
     [InlineData("strength", "strength 1.5")]
