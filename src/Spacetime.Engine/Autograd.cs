@@ -76,7 +76,7 @@ public static class Autograd
         if (input.Grad is null)
         {
             // Leaf gradients outlive the step's scope (optimizers and accumulation read them later).
-            if (input.IsLeaf) input.Grad = F.CopyUnscoped(grad);
+            if (input.IsLeaf) input.SetFirstGrad(grad);
             else input.Grad = fresh && grad.IsContiguous && grad.Offset == 0 ? grad : F.ContiguousCopy(grad);
         }
         else

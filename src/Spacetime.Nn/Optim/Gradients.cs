@@ -45,14 +45,15 @@ public static class Gradients
         return sum;
     }
 
-    /// <summary>Sets each parameter's gradient to null (PyTorch's zero_grad(set_to_none=True)), or with
-    /// <paramref name="setToNone"/> false fills existing gradients with zeros in place (set_to_none=False): the next
-    /// backward adds into the same buffers, so a training loop allocates no gradient arrays after its first step
-    /// (a parameter left without a gradient then steps with a zero one, as in PyTorch).</summary>
+    /// <summary>Sets each parameter's gradient to null (PyTorch's zero_grad(set_to_none=True)), keeping its buffer
+    /// for the next backward to write into (Tensor.RecycleGrad), or with <paramref name="setToNone"/> false fills
+    /// existing gradients with zeros in place (set_to_none=False): the next backward adds into the same buffers (a
+    /// parameter left without a gradient then steps with a zero one, as in PyTorch). Either way a training loop
+    /// allocates no gradient arrays after its first step.</summary>
     public static void ZeroGrad(IEnumerable<Tensor> parameters, bool setToNone = true)
     {
         foreach (var p in parameters)
-            if (setToNone || p.Grad is null) p.Grad = null;
+            if (setToNone || p.Grad is null) p.RecycleGrad();
             else if (p.Grad.IsContiguous) p.Grad.AsSpan().Clear();
             else p.Grad = null;
     }

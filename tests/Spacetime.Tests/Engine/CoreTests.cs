@@ -159,6 +159,32 @@ public class CoreTests
     }
 
     [Fact]
+    public void RecycleGrad_LeavesNoGradient_ThenTheNextBackwardWritesIntoTheSameBuffer()
+    {
+        var x = Tensor.From([1f, 2f, 3f]);
+        x.RequiresGrad = true;
+        (x * x).Sum().Backward();
+        var first = x.Grad!;
+        float[] buffer = first.Storage.Data;
+        x.RecycleGrad();
+        Assert.Null(x.Grad);                                  // as zero_grad(set_to_none=True)
+        (x * 3f).Sum().Backward();
+        Assert.Same(buffer, x.Grad!.Storage.Data);           // no new array
+        Assert.Equal([3f, 3f, 3f], x.Grad!.ToArray());       // written, not added to the old [2, 4, 6]
+        (x * x).Sum().Backward();
+        Assert.Equal([5f, 7f, 9f], x.Grad!.ToArray());       // and accumulating as before
+
+        // a gradient set from outside is the caller's: recycling drops it but never writes into it
+        var mine = Tensor.From([9f, 9f, 9f]);
+        x.Grad = mine;
+        x.RecycleGrad();
+        (x * 2f).Sum().Backward();
+        Assert.Equal([9f, 9f, 9f], mine.ToArray());
+        Assert.NotSame(mine.Storage.Data, x.Grad!.Storage.Data);
+        Assert.Equal([2f, 2f, 2f], x.Grad!.ToArray());
+    }
+
+    [Fact]
     public void Backward_OnNonScalarWithoutGradient_Throws()
     {
         var x = Tensor.Ones(3);
