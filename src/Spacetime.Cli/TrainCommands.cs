@@ -41,7 +41,7 @@ internal static class TrainCommands
         readonly Option<int> steps, batch, accumulate, checkpointEvery, profile;
         readonly Option<string> output;
         readonly Option<string?> parity;
-        readonly Option<double> maxMinutes, lr, weightDecay;
+        readonly Option<double> maxMinutes, lr, weightDecay, ema;
         readonly Option<long> seed;
 
         public Knobs(Command command, TrainConfig defaults)
@@ -56,6 +56,9 @@ internal static class TrainCommands
             seed = CliArgs.Option("--seed", "Seed of weights, data and noise.", 0L);
             weightDecay = CliArgs.Option("--weight-decay", "AdamW weight decay of the matrices (biases and norms get " +
                                          "none).", (double)defaults.WeightDecay);
+            ema = CliArgs.Option("--ema", "Decay of the weights' exponential moving average, which is what the run " +
+                                 "exports (0: no average, the trained weights; 0.99 remembers about 100 steps, 0.999 " +
+                                 "about 1,000).", (double)(decimal)defaults.EmaDecay);
             checkpointEvery = CliArgs.Option("--checkpoint-every", "Checkpoint every N steps.", defaults.CheckpointEvery);
             profile = CliArgs.Option("--profile", "Time N steps op by op, after the first (forward and backward per " +
                                      "op and shape, the optimizer, the rest): printed and written to OUT/profile.md.", 0);
@@ -65,7 +68,7 @@ internal static class TrainCommands
                               "the losses and the final weights, for bench/parity/parity.py to replay in PyTorch " +
                               "(a new run only).",
             };
-            foreach (var o in new Option[] { steps, output, maxMinutes, batch, accumulate, lr, weightDecay, seed,
+            foreach (var o in new Option[] { steps, output, maxMinutes, batch, accumulate, lr, weightDecay, ema, seed,
                                              checkpointEvery, profile, parity })
                 command.Options.Add(o);
         }
@@ -90,6 +93,8 @@ internal static class TrainCommands
                 Lr = (float)CliArgs.Positive("--lr", p.GetValue(lr)),
                 WeightDecay = p.GetValue(weightDecay) >= 0 ? (float)p.GetValue(weightDecay)
                     : throw new UserError($"--weight-decay {p.GetValue(weightDecay)}: must be 0 or more"),
+                EmaDecay = p.GetValue(ema) is >= 0 and < 1 ? (float)p.GetValue(ema)
+                    : throw new UserError($"--ema {p.GetValue(ema)}: must be 0 (no average) or more and below 1"),
                 Seed = (ulong)p.GetValue(seed),
                 MaxMinutes = p.GetValue(maxMinutes),
                 CheckpointEvery = CliArgs.Positive("--checkpoint-every", p.GetValue(checkpointEvery)),
