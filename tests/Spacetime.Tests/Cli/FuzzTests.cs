@@ -151,6 +151,7 @@ public sealed class FuzzTests
                 foreach (var c in Options(train, o, BadInts)) yield return c;
             foreach (var c in Options(train, "--lr", BadPositives)) yield return c;
             foreach (var c in Options(train, "--weight-decay", ["-1", "nan", "inf", "abc"])) yield return c;
+            foreach (var c in Options(train, "--ema", ["-0.1", "1", "nan", "abc"])) yield return c;
             foreach (var c in Options(train, "--seed", ["-1", "abc"])) yield return c;
             foreach (var c in Options(train, "--max-minutes", ["-1", "nan", "inf", "abc"])) yield return c;
             foreach (var c in Options(train, "--profile", ["-1", "abc"])) yield return c;
