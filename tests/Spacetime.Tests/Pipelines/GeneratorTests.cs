@@ -161,16 +161,23 @@ public sealed class GeneratorTests
         public void Report(GenerationProgress value) => report(value);
     }
 
-    [Fact]
-    public void GuidanceInterval_OutsideIsTheConditionalModel_InsideGuides()
+    // The tiny recipe's model with every DiT weight drawn from N(0, 0.1) (an untrained adaLN-Zero DiT outputs zero
+    // whatever its input, so sampler settings would not show in the video).
+    static Generator RandomTinyGenerator()
     {
         var model = DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 5);
         using (Spacetime.Engine.Autograd.NoGrad())
         {
             var rng = new Spacetime.Engine.Rng(11);
-            foreach (var p in model.Dit.Parameters()) Spacetime.Nn.Init.Normal(p, rng, 0f, 0.1f);   // not all zero
+            foreach (var p in model.Dit.Parameters()) Spacetime.Nn.Init.Normal(p, rng, 0f, 0.1f);
         }
-        var generator = new Generator(model);
+        return new Generator(model);
+    }
+
+    [Fact]
+    public void GuidanceInterval_OutsideIsTheConditionalModel_InsideGuides()
+    {
+        var generator = RandomTinyGenerator();
         var r = Request() with { Seed = 3, Frames = 3, Sampler = new SamplerConfig(Steps: 4) };
         // at scale 1 guidance is the conditional model, so guiding nowhere (the conditional captions alone, a batch
         // of one) must give the very same video
@@ -193,13 +200,7 @@ public sealed class GeneratorTests
     [Fact]
     public void Shift_OneIsTheUniformGrid_OthersMoveTheSteps_OutOfRangeRefused()
     {
-        var model = DitTrainer.NewModel(DitRecipe.Preset("tiny"), seed: 5);
-        using (Spacetime.Engine.Autograd.NoGrad())
-        {
-            var rng = new Spacetime.Engine.Rng(11);
-            foreach (var p in model.Dit.Parameters()) Spacetime.Nn.Init.Normal(p, rng, 0f, 0.1f);   // not all zero
-        }
-        var generator = new Generator(model);
+        var generator = RandomTinyGenerator();
         var r = Request() with { Seed = 3, Frames = 3 };
         var uniform = generator.Generate(r with { Sampler = new SamplerConfig(Steps: 4) }).Video;
         Assert.Equal(uniform.Rgb, generator.Generate(r with { Sampler = new SamplerConfig(Steps: 4, Shift: 1) }).Video.Rgb);
