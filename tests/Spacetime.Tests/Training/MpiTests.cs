@@ -199,6 +199,10 @@ public sealed class MpiTests : IDisposable
         info.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
         info.Environment["DOTNET_PROCESSOR_COUNT"] = "1";                        // one thread per rank
         info.Environment["NO_COLOR"] = "1";
+        // mpirun gives each rank a pseudo-terminal for its output, and .NET's console, seeing a terminal of a known
+        // type, starts its output with the terminal's keypad-mode sequence (seen with TERM=xterm: "\e[?1h\e=" before
+        // the run's report line); a dumb terminal has none
+        info.Environment["TERM"] = "dumb";
         using var p = Process.Start(info)!;
         var output = p.StandardOutput.ReadToEndAsync();
         var error = p.StandardError.ReadToEndAsync();
