@@ -2,7 +2,6 @@
 // the node that made it). Views (Reshape, Permute, Expand, Slice) share storage; kernels that need dense memory call
 // Contiguous(). The ops themselves live in Ops/ as the static class F; the methods here are sugar over F.
 using System.Text;
-using Spacetime.Engine.Kernels;
 
 namespace Spacetime.Engine;
 
@@ -64,7 +63,7 @@ public sealed partial class Tensor
     {
         if (spareGrad is { } spare && Shapes.Equal(spare.Dims, g.Dims))
         {
-            StridedKernels.Copy(spare.Storage.Data, spare.Offset, spare.Strides, g.Storage.Data, g.Offset, g.Strides, g.Dims);
+            F.CopyInto(spare, g);
             grad = spare;
         }
         else grad = F.CopyUnscoped(g);
