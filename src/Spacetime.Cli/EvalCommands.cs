@@ -1,6 +1,7 @@
 // spacetime eval: scores a trained model against world scenes no training run draws, beside the simulator (the
 // ceiling: the scene itself) and the same model with an untrained DiT (the floor), plus the VAE's round trip when the
-// model has a VAE. Writes report.json, report.md and contact.png into --out and prints the table.
+// model has a VAE. Writes report.json, report.md, contact.png, the continuation test's files and (with a classifier)
+// features.json, the FVD's features that `eval compare` tests, into --out and prints the table.
 //   spacetime eval --model runs/tiny --prompts 32 --seed 1000000 --out eval --steps 25 --guidance 4
 // Videos are made at the model's training size, frame rate and (nearest accepted) frame count, from each scene's
 // short prompt, with the scene's seed as the noise seed (the model and the floor start from the same noise).
@@ -28,7 +29,8 @@ internal static class EvalCommands
         var prompts = CliArgs.Option("--prompts", "Number of world scenes (one prompt each).", defaults.Prompts);
         var seed = CliArgs.Option("--seed", "Scene family (never drawn by training).", defaults.Seed);
         var output = CliArgs.Option("--out", "Report folder: report.json, report.md, continuation.md, continuation.json, " +
-                                             "contact.png.", "eval", "-o");
+                                             "contact.png, features.json (the FVD's features, for eval compare).",
+                                    "eval", "-o");
         var steps = CliArgs.Option("--steps", "Sampler steps (DPM-Solver++(2M)).", 25);
         var shift = CliArgs.Option("--shift", GenerateCommands.ShiftHelp, 1.0);
         var guidance = CliArgs.Option("--guidance", "Classifier-free guidance scale (1: none).", 4.0);
@@ -169,7 +171,8 @@ internal static class EvalCommands
             io.OutWriter.WriteLine($"{count} scene{(count == 1 ? "" : "s")} at {settings.Width}x{settings.Height}, " +
                                    $"{frames} frames, {stepCount} steps{CliArgs.ShiftNote(shiftValue)}, {CliArgs.Guidance(scale, guidanceInterval)}, " +
                                    $"{clock.Elapsed.TotalSeconds:F1} s; " +
-                                   $"wrote report.json, report.md, continuation.md, continuation.json and contact.png in {dir}");
+                                   $"wrote report.json, report.md, continuation.md, continuation.json, " +
+                                   $"{(report.Features is null ? "" : "features.json, ")}contact.png in {dir}");
             return CliRunner.Ok;
         });
         command.Subcommands.Add(Scaling(io));
@@ -202,6 +205,9 @@ internal static class EvalCommands
             if (ca?.Videos is null || cb?.Videos is null)
                 md += "(The continuation test is not compared: it needs the continuation.json that `spacetime eval` " +
                       "writes beside both reports.)\n";
+            if (a.Features is null || b.Features is null)
+                md += "(FVD is not tested: it needs the features.json that `spacetime eval` with a classifier writes " +
+                      "beside both reports.)\n";
             io.OutWriter.Write(md);
             if (outFile is not null)
             {

@@ -6,7 +6,10 @@
 //                                          two-sided sign test on those discordant scenes (McNemar's exact test)
 //   mean rows (flicker, seam, PSNR, SSIM)  the paired differences new - base per scene: their mean, a 95% percentile
 //                                          bootstrap interval, and a two-sided sign-flip permutation test
-//   FVD                                    one value per system, no per-scene scores: shown, not tested
+//   FVD                                    one value per set: when both evals wrote features.json (each video's
+//                                          classifier features), a paired permutation test (FeatureSets.cs): the
+//                                          two videos of each scene swapped at random, FVD(new) - FVD(base) each time;
+//                                          otherwise shown, not tested
 //   the continuation test (when both evals wrote continuation.json with per-scene scores): spatial and
 //   spatiotemporal IoU and MSE as means, shape kept as a pass rate
 //
@@ -66,7 +69,7 @@ public sealed record ComparisonReport(string BaseName, string NewName, string Sy
                 ? (n > b ? "+" : n < b ? "-" : "") + V(Math.Abs(n - b))
                   + (r.Low is double lo && r.High is double hi ? $" ({V(lo)} to {V(hi)})" : "")
                 : "–";
-            string counts = r.P is null ? "–" : Invariant($"{r.Better} / {r.Worse}");
+            string counts = r.P is null || r.Key == "fvd" ? "–" : Invariant($"{r.Better} / {r.Worse}");
             string p = r.P is double pv ? pv.ToString(pv < 0.001 ? "0.0e0" : "0.000", CultureInfo.InvariantCulture) : "–";
             string verdict = r.Verdict switch
             {
@@ -78,7 +81,10 @@ public sealed record ComparisonReport(string BaseName, string NewName, string Sy
         }
         sb.Append('\n');
         sb.Append("Pass rates: exact sign test on the scenes one video passes and the other fails. Means: a 95% " +
-                  "bootstrap interval of the mean paired difference and a sign-flip permutation test. A row is better " +
+                  "bootstrap interval of the mean paired difference and a sign-flip permutation test. FVD: a paired " +
+                  "permutation test (each scene's two videos swapped at random) when both eval folders hold " +
+                  "features.json, " +
+                  "else not tested. A row is better " +
                   "or worse when its p-value passes Holm's correction over the tested rows at 0.05. Values in " +
                   "brackets: the paired scenes (FVD: the videos of each set).\n\n");
         var better = BetterRows.Select(r => r.Key).ToList();
@@ -118,9 +124,7 @@ public static class EvalComparison
         var a = Find(baseline.Systems.Select(s => s.Name), baseline.Systems, system, baseName);
         var b = Find(newer.Systems.Select(s => s.Name), newer.Systems, system, newName);
         var rows = Metrics.All.Select(m => m.Metric == Metric.Fvd
-            ? new MetricComparison(m.Key, m.Title, m.PassRate, m.HigherIsBetter,
-                                   Math.Min(a[m.Metric].Videos, b[m.Metric].Videos), a[m.Metric].Value,
-                                   b[m.Metric].Value, null, null, 0, 0, null, Verdict.NotTested)
+            ? FvdRow(m, a[m.Metric], b[m.Metric], baseline.Features, newer.Features, system, baseName, newName)
             : Row(m.Key, m.Title, m.PassRate, m.HigherIsBetter, a.Videos.Select(v => v[(int)m.Metric]),
                   b.Videos.Select(v => v[(int)m.Metric]), seed: (int)m.Metric)).ToList();
         if (baseContinuation?.Videos is { } cva && newContinuation?.Videos is { } cvb)
@@ -143,6 +147,60 @@ public static class EvalComparison
                          cb.Select(c => c.ShapeKept), seed: 103));
         }
         return new ComparisonReport(baseName, newName, system, baseline.Settings.Prompts, Holm(rows));
+    }
+
+    // The FVD row: the reports' values, untested; or, when both carry the system's features against the same
+    // reference, the values recomputed from them (the same up to rounding) and the permutation test's p-value.
+    static MetricComparison FvdRow(MetricInfo m, MetricSummary a, MetricSummary b, FeatureSets? baseFeatures,
+                                   FeatureSets? newFeatures, string system, string baseName, string newName)
+    {
+        var untested = new MetricComparison(m.Key, m.Title, m.PassRate, m.HigherIsBetter, Math.Min(a.Videos, b.Videos),
+                                            a.Value, b.Value, null, null, 0, 0, null, Verdict.NotTested);
+        if (baseFeatures?.Of(system) is not { } baseRows || newFeatures?.Of(system) is not { } newRows) return untested;
+        if (!baseFeatures.SameReference(newFeatures))
+            throw new ArgumentException($"the FVD reference features of {baseName} and {newName} differ: the evals " +
+                                        "used different classifiers (or one was edited); their FVDs do not compare");
+        if (baseRows.Count != newRows.Count || baseRows.Count < 2) return untested;
+        var reference = new FrechetReference(baseFeatures.Reference);
+        return untested with
+        {
+            Scenes = baseRows.Count, Base = reference.DistanceOf(baseRows), New = reference.DistanceOf(newRows),
+            P = FrechetPermutation(baseRows, newRows, reference, seed: 0xFD),
+        };
+    }
+
+    /// <summary>Resamples of the FVD's permutation test (each costs two Fréchet distances).</summary>
+    public const int FvdResamples = 2_000;
+
+    /// <summary>Two-sided paired permutation test of a difference in Fréchet distance: the share of random swaps of
+    /// the two videos of each scene (<see cref="FvdResamples"/>, from a fixed seed) after which
+    /// |FVD(new) - FVD(base)| is at least the observed one (counting the observed assignment, so never 0).
+    /// <paramref name="baseRows"/>[i] and <paramref name="newRows"/>[i] are the two systems' videos of scene i.
+    /// </summary>
+    public static double FrechetPermutation(IReadOnlyList<float[]> baseRows, IReadOnlyList<float[]> newRows,
+                                            FrechetReference reference, int seed)
+    {
+        if (baseRows.Count != newRows.Count)
+            throw new ArgumentException($"FVD test: {baseRows.Count} base videos against {newRows.Count} new ones");
+        int n = baseRows.Count;
+        double observed = Math.Abs(reference.DistanceOf(newRows) - reference.DistanceOf(baseRows)) * (1 - 1e-9);
+        if (observed == 0) return 1;
+        var rng = new Random(seed);
+        var swaps = new bool[FvdResamples][];                       // drawn in order first, so threads do not matter
+        for (int r = 0; r < FvdResamples; r++)
+        {
+            swaps[r] = new bool[n];
+            for (int i = 0; i < n; i++) swaps[r][i] = rng.Next(2) == 1;
+        }
+        int atLeast = 0;
+        Parallel.For(0, FvdResamples, () => 0, (r, _, count) =>
+        {
+            var x = new float[n][];
+            var y = new float[n][];
+            for (int i = 0; i < n; i++) (x[i], y[i]) = swaps[r][i] ? (newRows[i], baseRows[i]) : (baseRows[i], newRows[i]);
+            return count + (Math.Abs(reference.DistanceOf(y) - reference.DistanceOf(x)) >= observed ? 1 : 0);
+        }, count => Interlocked.Add(ref atLeast, count));
+        return (atLeast + 1.0) / (FvdResamples + 1.0);
     }
 
     // The entry of `names` equal to system, from the list beside it.

@@ -37,12 +37,15 @@ public sealed class EvalReport
     public IReadOnlyList<EvalScene> Scenes { get; }
     /// <summary>Per system, the simulator first.</summary>
     public IReadOnlyList<SystemResult> Systems { get; }
+    /// <summary>The classifier features behind the FVD row (null when the eval had no classifier, or the report was
+    /// read back without its features.json).</summary>
+    public FeatureSets? Features { get; }
     readonly IReadOnlyList<(int Scene, int System, Frames Video)> sheet;
 
     internal EvalReport(EvalSettings settings, IReadOnlyList<EvalScene> scenes, IReadOnlyList<SystemResult> systems,
-                        IReadOnlyList<(int Scene, int System, Frames Video)> sheet)
+                        IReadOnlyList<(int Scene, int System, Frames Video)> sheet, FeatureSets? features = null)
     {
-        (Settings, Scenes, Systems) = (settings, scenes, systems);
+        (Settings, Scenes, Systems, Features) = (settings, scenes, systems, features);
         this.sheet = sheet;
     }
 
@@ -50,11 +53,13 @@ public sealed class EvalReport
     public SystemResult this[string name] =>
         Systems.FirstOrDefault(s => s.Name == name) ?? throw new KeyNotFoundException($"no system '{name}'");
 
-    /// <summary>Writes report.json, report.md and contact.png into <paramref name="dir"/> (created if needed).</summary>
+    /// <summary>Writes report.json, report.md, contact.png and (with features) features.json into
+    /// <paramref name="dir"/> (created if needed).</summary>
     public void Write(string dir)
     {
         Directory.CreateDirectory(dir);
         WriteText(Path.Combine(dir, "report.json"), ToJson());
+        if (Features is not null) WriteText(Path.Combine(dir, FeatureSets.FileName), Features.ToJson());
         WriteText(Path.Combine(dir, "report.md"), ToMarkdown());
         if (ContactSheetFrames() is { } frames)
             ContactSheet.Write(Path.Combine(dir, "contact.png"), frames,
@@ -142,10 +147,23 @@ public sealed class EvalReport
 
     /// <summary>
     /// Reads a report.json written by <see cref="Write"/> back: the settings (without the seams, which the file does not
-    /// keep), the scenes and every system's summary and per-video scores; no contact sheet. A metric the file lacks
-    /// (a report from before it existed) reads as null everywhere. Throws InvalidDataException naming what is wrong.
+    /// keep), the scenes and every system's summary and per-video scores, and the features.json beside it when there
+    /// is one; no contact sheet. A metric the file lacks (a report from before it existed) reads as null everywhere.
+    /// Throws InvalidDataException naming what is wrong.
     /// </summary>
-    public static EvalReport Read(string path) => ReportJson.Read(path, root =>
+    public static EvalReport Read(string path)
+    {
+        var report = ReadReport(path);
+        string features = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, FeatureSets.FileName);
+        if (!File.Exists(features)) return report;
+        var sets = FeatureSets.Read(features);
+        if (sets.Systems.Any(s => s.Videos.Count != report.Settings.Prompts))
+            throw new InvalidDataException($"{features}: {report.Settings.Prompts} scenes in report.json, but " +
+                $"{string.Join("/", sets.Systems.Select(s => s.Videos.Count))} feature rows per system");
+        return new EvalReport(report.Settings, report.Scenes, report.Systems, [], sets);
+    }
+
+    static EvalReport ReadReport(string path) => ReportJson.Read(path, root =>
     {
         if (root is not JsonObject o || o["settings"] is not JsonObject s || o["scenes"] is not JsonArray scenes
             || o["systems"] is not JsonArray systems)

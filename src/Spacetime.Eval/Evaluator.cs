@@ -108,6 +108,7 @@ public static class Evaluator
             }
         }
         var results = names.Select((name, s) => new SystemResult(name, Summarise(scores[s]), scores[s])).ToList();
+        FeatureSets? sets = null;
         if (features is not null && settings.Prompts >= 2)
         {
             var family = settings with { Seed = settings.Seed + ReferenceSalt };
@@ -119,8 +120,10 @@ public static class Evaluator
                     : new MetricSummary(Metric.Fvd, VideoDistance.Frechet(featureRows[s], reference),
                                         featureRows[s].Count)).ToList(),
             }).ToList();
+            sets = new FeatureSets(reference, names.Select((name, s) => (name, (IReadOnlyList<float[]>)featureRows[s]))
+                                                   .ToList());
         }
-        return new EvalReport(settings, scenes, results, sheet);
+        return new EvalReport(settings, scenes, results, sheet, sets);
     }
 
     static IReadOnlyList<MetricSummary> Summarise(List<double?[]> videos) =>

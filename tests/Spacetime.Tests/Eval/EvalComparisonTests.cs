@@ -154,6 +154,78 @@ public sealed class EvalComparisonTests : IDisposable
         Assert.Throws<InvalidDataException>(() => EvalReport.Read(Path.Combine(dir, "bad.json")));
     }
 
+    // Feature rows near `center` (8 features; scene i's noise from seed + i).
+    static float[][] Features(int count, float center, int seed) => Enumerable.Range(0, count).Select(i =>
+    {
+        var rng = new Random(seed + i);
+        return Enumerable.Range(0, 8).Select(_ => center + (float)(rng.NextDouble() - 0.5)).ToArray();
+    }).ToArray();
+
+    static EvalReport WithFeatures(EvalReport report, float[][] reference, float[][] model) =>
+        new(report.Settings, report.Scenes, report.Systems, [],
+            new FeatureSets(reference, [("model", (IReadOnlyList<float[]>)model)]));
+
+    [Fact]
+    public void FvdPermutation_SameDistributionIsNoise_AShiftIsSignificant()
+    {
+        var reference = new FrechetReference(Features(120, 0, seed: 1));
+        var baseRows = Features(40, 0.6f, seed: 100);
+        // the same distribution, other draws: no difference
+        double same = EvalComparison.FrechetPermutation(baseRows, Features(40, 0.6f, seed: 200), reference, seed: 1);
+        Assert.True(same > 0.05, $"p = {same}");
+        // much nearer the reference: a clear difference, at the test's resolution
+        double shifted = EvalComparison.FrechetPermutation(baseRows, Features(40, 0, seed: 300), reference, seed: 1);
+        Assert.True(shifted < 0.002, $"p = {shifted}");
+        Assert.Equal(shifted, EvalComparison.FrechetPermutation(baseRows, Features(40, 0, seed: 300), reference, seed: 1));
+        // identical sets: nothing to test
+        Assert.Equal(1, EvalComparison.FrechetPermutation(baseRows, baseRows, reference, seed: 1));
+        Assert.Throws<ArgumentException>(() => EvalComparison.FrechetPermutation(baseRows, baseRows[..5], reference, 1));
+    }
+
+    [Fact]
+    public void Compare_TestsFvd_WhenBothHaveFeatures_AndRefusesAnotherReference()
+    {
+        var reference = Features(48, 0, seed: 1);
+        var flicker = Flicker(i => 1);
+        var baseline = WithFeatures(Report(Passes(1), flicker), reference, Features(Scenes, 1.5f, seed: 100));
+        var nearer = WithFeatures(Report(Passes(1), flicker), reference, Features(Scenes, 0, seed: 200));
+        var row = EvalComparison.Compare(baseline, nearer).Rows.Single(r => r.Key == "fvd");
+        Assert.NotNull(row.P);
+        Assert.True(row.P < 0.01, $"p = {row.P}");
+        // 12 scenes, one other tested row (colour: no discordant scene) and flicker (no change): FVD survives Holm
+        Assert.Equal(Verdict.Better, row.Verdict);
+        Assert.Contains("| Fréchet video distance", EvalComparison.Compare(baseline, nearer).ToMarkdown());
+
+        // without features on one side: shown, not tested
+        Assert.Equal(Verdict.NotTested,
+                     EvalComparison.Compare(baseline, Report(Passes(1), flicker)).Rows.Single(r => r.Key == "fvd").Verdict);
+        // features against another reference (another classifier): refused
+        var other = WithFeatures(Report(Passes(1), flicker), Features(48, 0, seed: 2), Features(Scenes, 0, seed: 200));
+        var e = Assert.Throws<ArgumentException>(() => EvalComparison.Compare(baseline, other));
+        Assert.Contains("reference features", e.Message);
+    }
+
+    [Fact]
+    public void Features_WrittenBesideTheReport_ReadBackBitForBit()
+    {
+        var features = Features(Scenes, 0.25f, seed: 7);
+        features[0][0] = 1.0000001f;                                 // a float that decimal rounding would change
+        var report = WithFeatures(Report(Passes(1, 5), Flicker(i => 0.25 * i)), Features(24, 0, seed: 1), features);
+        report.Write(dir);
+        Assert.True(File.Exists(Path.Combine(dir, FeatureSets.FileName)));
+        var back = EvalReport.Read(Path.Combine(dir, "report.json"));
+        Assert.NotNull(back.Features);
+        Assert.True(back.Features!.SameReference(report.Features!));
+        var rows = back.Features.Of("model")!;
+        for (int i = 0; i < Scenes; i++) Assert.Equal(features[i], rows[i]);
+
+        // a features.json whose rows do not match the report's scenes is refused, naming the file
+        File.WriteAllText(Path.Combine(dir, FeatureSets.FileName),
+                          new FeatureSets(Features(24, 0, seed: 1), [("model", (IReadOnlyList<float[]>)features[..3])]).ToJson());
+        var e = Assert.Throws<InvalidDataException>(() => EvalReport.Read(Path.Combine(dir, "report.json")));
+        Assert.Contains(FeatureSets.FileName, e.Message);
+    }
+
     // A continuation report of 'model' and the static row: per scene the given IoU and MSE, shape kept on even scenes.
     static ContinuationReport Continued(Func<int, double> iou, Func<int, double> mse, Func<int, double> shape)
     {
@@ -220,6 +292,7 @@ public sealed class EvalComparisonTests : IDisposable
         Assert.Contains("better on colour, flicker and worse on no row", stdout);
         Assert.Equal(stdout.Split("wrote")[0], File.ReadAllText(md));
         Assert.Contains("continuation test is not compared", stdout);              // b has no continuation.json
+        Assert.Contains("FVD is not tested", stdout);                              // nor features.json
         File.WriteAllText(Path.Combine(b, "continuation.json"), Continued(_ => 0.5, _ => 0.04, _ => 1).ToJson());
         (code, stdout, err) = CliTests.Run("eval", "compare", a, b);
         Assert.True(code == 0, err);
