@@ -19,7 +19,7 @@ public sealed class EvalComparisonTests : IDisposable
     static readonly EvalSettings Twelve = new(Prompts: Scenes, Width: 32, Height: 32, Seconds: 0.625, Fps: 8);
 
     // A report whose 'model' column has colour passes (1/0 per scene) and flicker values; the other rows do not apply.
-    static EvalReport Report(int[] colour, double[] flicker, EvalSettings? settings = null)
+    static EvalReport Report(int[] colour, double[] flicker, EvalSettings? settings = null, double[]? psnr = null)
     {
         var s = settings ?? Twelve;
         var videos = Enumerable.Range(0, s.Prompts).Select(i =>
@@ -27,6 +27,7 @@ public sealed class EvalComparisonTests : IDisposable
             var v = new double?[Metrics.All.Count];
             v[(int)Metric.Colour] = colour[i];
             v[(int)Metric.Flicker] = flicker[i];
+            if (psnr is not null) v[(int)Metric.Psnr] = psnr[i];
             return (IReadOnlyList<double?>)v;
         }).ToList();
         var summary = Metrics.All.Select(m =>
@@ -89,6 +90,8 @@ public sealed class EvalComparisonTests : IDisposable
         Assert.Equal(-0.5, flicker.High!.Value, 9);
         Assert.Equal(["colour", "flicker"], clear.BetterRows.Select(r => r.Key));
         Assert.Empty(clear.WorseRows);
+        Assert.True(clear.MeetsShippingRule);
+        Assert.Contains("Shipping rule", clear.ToMarkdown());
         // rows that apply to no scene, and FVD (one value per set), are shown untested
         var shape = clear.Rows.Single(r => r.Key == "shape");
         Assert.Equal((0, Verdict.NotTested), (shape.Scenes, shape.Verdict));
@@ -109,6 +112,27 @@ public sealed class EvalComparisonTests : IDisposable
         var back = EvalComparison.Compare(Report(Passes([.. Enumerable.Range(0, Scenes)]), Flicker(_ => 2.5)), baseline);
         Assert.Equal(["colour", "flicker"], back.WorseRows.Select(r => r.Key));
         Assert.Contains("worse on colour, flicker", back.ToMarkdown());
+        Assert.False(back.MeetsShippingRule);
+        Assert.False(noisy.MeetsShippingRule);                        // nothing better beyond noise
+    }
+
+    [Fact]
+    public void ShippingRule_LeavesTheDistanceRowsAside()
+    {
+        var psnr = Flicker(i => 14 + 0.1 * (i % 3));
+        var baseline = Report(Passes(0, 1), Flicker(_ => 3), psnr: psnr);
+        // better on colour, PSNR 0.5 dB lower on every scene: worse beyond noise on a distance row only
+        var sharper = EvalComparison.Compare(baseline, Report(Passes([.. Enumerable.Range(0, Scenes)]), Flicker(_ => 3),
+                                                              psnr: psnr.Select(x => x - 0.5).ToArray()));
+        Assert.Equal(["psnr"], sharper.WorseRows.Select(r => r.Key));
+        Assert.True(sharper.MeetsShippingRule);
+        Assert.Contains("**met**", sharper.ToMarkdown());
+        // worse on flicker as well (a gating row): not met
+        var flickering = EvalComparison.Compare(baseline, Report(Passes([.. Enumerable.Range(0, Scenes)]),
+                                                                 Flicker(_ => 3.5), psnr: psnr));
+        Assert.Equal(["flicker"], flickering.WorseRows.Select(r => r.Key));
+        Assert.False(flickering.MeetsShippingRule);
+        Assert.True(ComparisonReport.DistanceRows.SetEquals(["psnr", "ssim", "mse"]));
     }
 
     [Fact]
