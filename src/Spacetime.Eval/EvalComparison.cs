@@ -95,9 +95,8 @@ public sealed record ComparisonReport(string BaseName, string NewName, string Sy
         sb.Append("Pass rates: exact sign test on the scenes one video passes and the other fails. Means: a 95% " +
                   "bootstrap interval of the mean paired difference and a sign-flip permutation test. FVD: a paired " +
                   "permutation test (each scene's two videos swapped at random) when both eval folders hold " +
-                  "features.json, " +
-                  "else not tested. A row is better " +
-                  "or worse when its p-value passes Holm's correction over the tested rows at 0.05. Values in " +
+                  "features.json, else not tested. A row is better or worse when its p-value passes Holm's " +
+                  "correction over the tested rows at 0.05. Values in " +
                   "brackets: the paired scenes (FVD: the videos of each set).\n\n");
         var better = BetterRows.Select(r => r.Key).ToList();
         var worse = WorseRows.Select(r => r.Key).ToList();
@@ -201,7 +200,13 @@ public static class EvalComparison
         if (baseRows.Count != newRows.Count)
             throw new ArgumentException($"FVD test: {baseRows.Count} base videos against {newRows.Count} new ones");
         int n = baseRows.Count;
-        double observed = Math.Abs(reference.DistanceOf(newRows) - reference.DistanceOf(baseRows)) * (1 - 1e-9);
+        if (baseRows.Concat(newRows).Any(r => r.Length != reference.Width))
+            throw new ArgumentException($"FVD test: feature rows of width {reference.Width} expected");
+        // each row projected once (the distances' product with S_ref^(1/2)); a swap only regroups them
+        var baseProjected = baseRows.Select(reference.Project).ToArray();
+        var newProjected = newRows.Select(reference.Project).ToArray();
+        double observed = Math.Abs(reference.DistanceOf(newRows, newProjected)
+                                   - reference.DistanceOf(baseRows, baseProjected)) * (1 - 1e-9);
         if (observed == 0) return 1;
         var rng = new Random(seed);
         var swaps = new bool[FvdResamples][];                       // drawn in order first, so threads do not matter
@@ -215,8 +220,13 @@ public static class EvalComparison
         {
             var x = new float[n][];
             var y = new float[n][];
-            for (int i = 0; i < n; i++) (x[i], y[i]) = swaps[r][i] ? (newRows[i], baseRows[i]) : (baseRows[i], newRows[i]);
-            return count + (Math.Abs(reference.DistanceOf(y) - reference.DistanceOf(x)) >= observed ? 1 : 0);
+            var px = new double[n][];
+            var py = new double[n][];
+            for (int i = 0; i < n; i++)
+                (x[i], y[i], px[i], py[i]) = swaps[r][i] ? (newRows[i], baseRows[i], newProjected[i], baseProjected[i])
+                                                         : (baseRows[i], newRows[i], baseProjected[i], newProjected[i]);
+            double difference = reference.DistanceOf(y, py) - reference.DistanceOf(x, px);
+            return count + (Math.Abs(difference) >= observed ? 1 : 0);
         }, count => Interlocked.Add(ref atLeast, count));
         return (atLeast + 1.0) / (FvdResamples + 1.0);
     }

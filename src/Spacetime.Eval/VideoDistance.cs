@@ -13,7 +13,9 @@
 // R S R = Y^T Y with Y = Xc R / sqrt(n - 1), whose nonzero eigenvalues are those of the n x n Gram matrix Y Y^T
 // (or of the d x d Y^T Y when n > d). The smaller one goes through SymmetricEigenvalues: a Householder reduction to
 // tridiagonal form and the implicit QL iteration with shifts, O(n^3) with a small constant, where Jacobi's sweeps cost
-// several times more (one 96-video set: about 5 ms).
+// several times more. The product with R is linear in each row, so a row that enters many sets (the permutation test)
+// is projected once (`Project`) and each set only centres its projections. `VideoDistance.Frechet` stays the plain
+// version, the reference the fast path is tested against.
 namespace Spacetime.Eval;
 
 /// <summary>Fréchet distance between feature sets.</summary>
@@ -262,28 +264,47 @@ public sealed class FrechetReference
     /// reference: the same value as <see cref="VideoDistance.Frechet"/>(rows, reference) up to rounding.</summary>
     public double DistanceOf(IReadOnlyList<float[]> rows)
     {
+        if (rows.Any(r => r.Length != mean.Length))
+            throw new ArgumentException($"Fréchet distance: feature rows of width {mean.Length} expected");
+        return DistanceOf(rows, rows.Select(Project).ToList());
+    }
+
+    /// <summary>x R of one feature row x (R = S_ref^(1/2)): what <see cref="DistanceOf(IReadOnlyList{float[]},
+    /// IReadOnlyList{double[]})"/> needs of each row, so a row that enters many sets is projected once.</summary>
+    internal double[] Project(float[] row)
+    {
+        int d = mean.Length;
+        var p = new double[d];
+        for (int i = 0; i < d; i++)
+        {
+            double xi = row[i];
+            if (xi == 0) continue;
+            for (int j = 0; j < d; j++) p[j] += xi * root[i, j];
+        }
+        return p;
+    }
+
+    /// <summary>The distance of <paramref name="rows"/>, given each row's <see cref="Project"/>: Y = Xc R / sqrt(n - 1)
+    /// is (x R - mean of x R) / sqrt(n - 1) row by row, so no product with R is left to do here.</summary>
+    internal double DistanceOf(IReadOnlyList<float[]> rows, IReadOnlyList<double[]> projected)
+    {
         int n = rows.Count, d = mean.Length;
         if (n < 2) throw new ArgumentException($"Fréchet distance: need at least 2 videos a set, got {n}");
-        if (rows.Any(r => r.Length != d))
-            throw new ArgumentException($"Fréchet distance: feature rows of width {d} expected");
         var mu = new double[d];
-        foreach (var r in rows) for (int i = 0; i < d; i++) mu[i] += r[i] / (double)n;
+        var muR = new double[d];
+        for (int v = 0; v < n; v++)
+            for (int i = 0; i < d; i++) { mu[i] += rows[v][i] / (double)n; muR[i] += projected[v][i] / n; }
         double gap = 0, traceS = 0;
         for (int i = 0; i < d; i++) gap += (mu[i] - mean[i]) * (mu[i] - mean[i]);
-        // Y = Xc R / sqrt(n - 1)                                                    (n, d)
-        var y = new double[n, d];
-        var xc = new double[d];
+        var y = new double[n, d];                                                  // Y = Xc R / sqrt(n - 1), (n, d)
         double scale = 1 / Math.Sqrt(n - 1);
         for (int v = 0; v < n; v++)
-        {
-            for (int i = 0; i < d; i++) { xc[i] = rows[v][i] - mu[i]; traceS += xc[i] * xc[i]; }
             for (int i = 0; i < d; i++)
             {
-                double xi = xc[i] * scale;
-                if (xi == 0) continue;
-                for (int j = 0; j < d; j++) y[v, j] += xi * root[i, j];
+                double xc = rows[v][i] - mu[i];
+                traceS += xc * xc;
+                y[v, i] = (projected[v][i] - muR[i]) * scale;
             }
-        }
         traceS /= n - 1;
         // the smaller Gram matrix: Y Y^T (n, n) or Y^T Y (d, d)
         int g = Math.Min(n, d);
