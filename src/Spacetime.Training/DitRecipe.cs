@@ -27,10 +27,13 @@ public readonly record struct ClipBucket(int Width, int Height, int Frames);
 /// <param name="TextLr">The text encoder's learning rate as a multiple of the run's: 1 trains it jointly with the DiT;
 /// 0 freezes it (no gradient is computed; usually another trained model's encoder, `train dit --text-from`, as a
 /// pretrained text encoder is used in Sora-like systems); between, it moves slower than the DiT.</param>
+/// <param name="TemporalWeight">λ of the temporal-difference loss added to the MSE (Objective.TemporalLoss: the
+/// squared change of the velocity error between neighbouring latent frames): errors that flicker or jump between
+/// frames weigh up to 1 + 4λ times one that is constant in time. 0: the plain MSE.</param>
 public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoConfig Clip, int TokenizerCaptions,
                                double PromptShare = 1, MaskSampler? Masks = null, int CacheClips = 0,
                                IReadOnlyList<ClipBucket>? Buckets = null, float ObjectWeight = 0,
-                               float TextLr = 1)
+                               float TextLr = 1, float TemporalWeight = 0)
 {
     /// <summary>Every size trained on: Clip's first, then Buckets.</summary>
     public IReadOnlyList<ClipBucket> AllBuckets => [new(Clip.Width, Clip.Height, Clip.Frames), .. Buckets ?? []];
@@ -118,6 +121,11 @@ public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoC
             ["world-v2-deep"] = WorldV2 with { ObjectWeight = 2, TextLr = 0.1f,
                                                Text = WorldV2.Text with { TokenSkip = true },
                                                Dit = WorldV2.Dit with { Depth = 11 } },
+            // model v2's twelfth stage (session 40): world-v2-words with the temporal-difference loss at λ = 1, started
+            // from the shipped model. Stages 9 and 11 (more blocks) bought appearance and FVD and lost flicker, the seam
+            // and free fall; this one aims the same training at the errors that change between latent frames
+            ["world-v2-motion"] = WorldV2 with { ObjectWeight = 2, TextLr = 0.1f,
+                                                 Text = WorldV2.Text with { TokenSkip = true }, TemporalWeight = 1 },
             // the scaling study's four networks (same data, text encoder and draws; only the DiT differs)
             ["world-v2-w256d6"] = WorldV2,
             ["world-v2-w256d6-fact"] = WorldV2 with { Dit = WorldV2.Dit with { Attention = AttentionLayout.Factorized } },

@@ -292,7 +292,8 @@ public static class DitTrainer
         // 2% of the DiT's) is not counted. Summed over a run's rows, it is the x axis of the scaling study. A LoRA run
         // computes no weight gradients for the frozen base, so x2 (forward + input gradients) instead of x3 (the
         // adapters' own few percent are not counted).
-        public IReadOnlyList<string> Metrics => ["tflop"];
+        // temporal: the temporal-difference term (Objective.TemporalLoss) before its λ, for recipes that add it
+        public IReadOnlyList<string> Metrics => recipe.TemporalWeight > 0 ? ["tflop", "temporal"] : ["tflop"];
 
         public TextVideoModel TextVideo => model;
 
@@ -307,7 +308,13 @@ public static class DitTrainer
             var prediction = model.Predict(example.Input, d.T, text);                       // (B, C, T', h, w)
             double macs = DitFlops.VideoForward(recipe.Dit, d.X0.Size(2), d.X0.Size(3), d.X0.Size(4), text.Tokens.Size(1));
             double passes = lora is null ? 6 : 4;
-            return (Objective.Loss(prediction, example.Target, weight), [(float)(passes * macs * cfg.Batch / 1e12)]);
+            float tflop = (float)(passes * macs * cfg.Batch / 1e12);
+            var loss = Objective.Loss(prediction, example.Target, weight);
+            if (recipe.TemporalWeight <= 0) return (loss, [tflop]);
+            // a single-frame bucket has no frame pairs: its term is 0
+            var temporal = Objective.TemporalLoss(prediction, example.Target, weight);
+            return temporal is null ? (loss, [tflop, 0f])
+                 : (loss + temporal * recipe.TemporalWeight, [tflop, temporal.Item()]);
         }
 
         // Every random draw of a micro-batch, from `rng` alone, so a step's draws can be made again outside the loop
