@@ -19,10 +19,19 @@ public sealed record FeatureSets(IReadOnlyList<float[]> Reference, IReadOnlyList
     /// <summary>The rows of the system called <paramref name="name"/>, or null.</summary>
     public IReadOnlyList<float[]>? Of(string name) => Systems.FirstOrDefault(s => s.Name == name).Videos;
 
-    /// <summary>Whether both hold the same reference rows (the same scene family and the same classifier).</summary>
+    /// <summary>Whether both hold the same reference rows (the same scene family and the same classifier), up to
+    /// rounding: evals run on CPUs of other vector widths (AVX2, AVX-512) sum in other orders, and their features
+    /// differ in the last bits (1e-6 on features up to 12 between an AVX-512 and an AVX2 EPYC, session 40). Each
+    /// element may differ by <see cref="ReferenceTolerance"/> x (1 + |value|); another classifier or scene family
+    /// differs by far more.</summary>
     public bool SameReference(FeatureSets other) =>
         Reference.Count == other.Reference.Count
-        && Reference.Zip(other.Reference).All(p => p.First.AsSpan().SequenceEqual(p.Second));
+        && Reference.Zip(other.Reference).All(p => p.First.Length == p.Second.Length
+            && p.First.Zip(p.Second).All(v => Math.Abs(v.First - v.Second) <= ReferenceTolerance * (1 + Math.Abs(v.First))));
+
+    /// <summary>The relative difference of two reference features that <see cref="SameReference"/> calls rounding.
+    /// </summary>
+    public const float ReferenceTolerance = 1e-4f;
 
     /// <summary>The JSON of features.json (floats written exactly: they read back bit for bit).</summary>
     public string ToJson()

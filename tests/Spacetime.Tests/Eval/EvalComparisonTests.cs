@@ -240,6 +240,13 @@ public sealed class EvalComparisonTests : IDisposable
         var back = EvalReport.Read(Path.Combine(dir, "report.json"));
         Assert.NotNull(back.Features);
         Assert.True(back.Features!.SameReference(report.Features!));
+        // the reference as another CPU's rounding gives it is the same reference; a change of 1% is not
+        FeatureSets Nudged(float by) => back.Features with
+        {
+            Reference = back.Features.Reference.Select(r => r.Select(v => v * (1 + by)).ToArray()).ToArray(),
+        };
+        Assert.True(Nudged(1e-6f).SameReference(report.Features!));
+        Assert.False(Nudged(1e-2f).SameReference(report.Features!));
         var rows = back.Features.Of("model")!;
         for (int i = 0; i < Scenes; i++) Assert.Equal(features[i], rows[i]);
 
