@@ -423,9 +423,12 @@ internal static unsafe partial class ConvKernels
             }
         }
         for (int r = 0; r < nRanges; r++)
-        for (int k = ranges[2 * r], kEnd = ranges[2 * r + 1]; k < kEnd; k++)
         {
-            float* xp = xs + taps[k], w = w0 + k * TO.N;
+            // pointer walks, as in Tile256
+            float* w = w0 + ranges[2 * r] * TO.N;
+            for (int* tp = taps + ranges[2 * r], tEnd = taps + ranges[2 * r + 1]; tp < tEnd; tp++, w += TO.N)
+            {
+            float* xp = xs + *tp;
             Vector512<float> x0 = Vector512.Load(xp);
             Vector512<float> x1 = TN.N > 1 ? Vector512.Load(xp + 16) : default;
             Vector512<float> x2 = TN.N > 2 ? Vector512.Load(xp + 32) : default;
@@ -439,6 +442,7 @@ internal static unsafe partial class ConvKernels
             v = Vector512.Create(w[5]); a5 = Fma512(x0, v, a5); if (TN.N > 1) b5 = Fma512(x1, v, b5); if (TN.N > 2) c5 = Fma512(x2, v, c5);
             v = Vector512.Create(w[6]); a6 = Fma512(x0, v, a6); if (TN.N > 1) b6 = Fma512(x1, v, b6); if (TN.N > 2) c6 = Fma512(x2, v, c6);
             v = Vector512.Create(w[7]); a7 = Fma512(x0, v, a7); if (TN.N > 1) b7 = Fma512(x1, v, b7); if (TN.N > 2) c7 = Fma512(x2, v, c7);
+            }
         }
         Store512<TN>(tile + 0 * ChunkPositions, a0, b0, c0);
         Store512<TN>(tile + 1 * ChunkPositions, a1, b1, c1);
@@ -485,9 +489,12 @@ internal static unsafe partial class ConvKernels
             Load256<TN>(tile + 3 * ChunkPositions, ref a3, ref b3, ref c3);
         }
         for (int r = 0; r < nRanges; r++)
-        for (int k = ranges[2 * r], kEnd = ranges[2 * r + 1]; k < kEnd; k++)
         {
-            float* xp = xs + taps[k], w = w0 + k * 4;
+            // pointer walks: the tap and the weight panel advance by one k each, with no index arithmetic per k
+            float* w = w0 + ranges[2 * r] * 4;
+            for (int* tp = taps + ranges[2 * r], tEnd = taps + ranges[2 * r + 1]; tp < tEnd; tp++, w += 4)
+            {
+            float* xp = xs + *tp;
             Vector256<float> x0 = Vector256.Load(xp);
             Vector256<float> x1 = TN.N > 1 ? Vector256.Load(xp + 8) : default;
             Vector256<float> x2 = TN.N > 2 ? Vector256.Load(xp + 16) : default;
@@ -496,6 +503,7 @@ internal static unsafe partial class ConvKernels
             v = Vector256.Create(w[1]); a1 = Fma.MultiplyAdd(x0, v, a1); if (TN.N > 1) b1 = Fma.MultiplyAdd(x1, v, b1); if (TN.N > 2) c1 = Fma.MultiplyAdd(x2, v, c1);
             v = Vector256.Create(w[2]); a2 = Fma.MultiplyAdd(x0, v, a2); if (TN.N > 1) b2 = Fma.MultiplyAdd(x1, v, b2); if (TN.N > 2) c2 = Fma.MultiplyAdd(x2, v, c2);
             v = Vector256.Create(w[3]); a3 = Fma.MultiplyAdd(x0, v, a3); if (TN.N > 1) b3 = Fma.MultiplyAdd(x1, v, b3); if (TN.N > 2) c3 = Fma.MultiplyAdd(x2, v, c3);
+            }
         }
         Store256<TN>(tile + 0 * ChunkPositions, a0, b0, c0);
         Store256<TN>(tile + 1 * ChunkPositions, a1, b1, c1);
