@@ -246,9 +246,10 @@ class VideoVae(nn.Module):
 
 
 class VaeTask:
-    """One micro-batch's loss, as VaeTrainer's task: reconstruction (MSE or L1) + KlWeight * KL / pixel values."""
+    """One micro-batch's loss, as VaeTrainer's task: reconstruction (MSE or L1) + KlWeight * KL / pixel values
+    (+ TemporalWeight * the mean square of the error's change between neighbouring frames)."""
 
-    LOSS_FIELDS = {"KlWeight", "AdversarialWeight", "Distance"}
+    LOSS_FIELDS = {"KlWeight", "AdversarialWeight", "Distance", "TemporalWeight"}
 
     def __init__(self, header):
         loss = header["loss"]
@@ -259,6 +260,7 @@ class VaeTask:
             raise BadInput("the recipe decodes a posterior sample, whose noise is not dumped; use a mode recipe")
         self.kl_weight = np.float32(loss["KlWeight"])
         self.mse = loss["Distance"] == "Mse"
+        self.temporal = float(loss.get("TemporalWeight", 0))
         self.model = VideoVae(header["model"])
 
     def loss(self, inputs, m):
@@ -267,4 +269,9 @@ class VaeTask:
         distance = F.mse_loss(rec, video) if self.mse else F.l1_loss(rec, video)
         kl = (mean * mean + logvar.exp() - 1.0 - logvar).sum() * float(np.float32(0.5) / np.float32(video.shape[0]))
         scale = np.float32(self.kl_weight * np.float32(video.shape[0]) / np.float32(video.numel()))
-        return distance + kl * float(scale)
+        total = distance + kl * float(scale)
+        if self.temporal > 0 and video.shape[2] > 1:                                 # Nn/Losses.TemporalDifference
+            e = rec - video
+            change = e[:, :, 1:] - e[:, :, :-1]                                      # (B, 3, T-1, c, c)
+            total = total + (change * change).mean() * self.temporal
+        return total

@@ -53,6 +53,10 @@ public sealed record VaeRecipe(VideoVaeConfig Vae, int Width, int Height, double
             // the world VAE's decoder trained on from a trained world VAE (`--init`), the encoder frozen, so that a model
             // in its latents decodes better without retraining (models/spacetime/vae/README.md)
             ["world-decoder"] = World with { DecoderOnly = true },
+            // the same with the temporal-difference term at λ = 1 (VaeLoss.TemporalWeight): the decoder's errors that
+            // change between frames, as at the seams where latent frames meet, weigh up to 5x (session 40)
+            ["world-decoder-temporal"] = World with { DecoderOnly = true,
+                                                      Loss = World.Loss with { TemporalWeight = 1 } },
         };
 
     /// <summary>The recipe called <paramref name="name"/>, or an error listing the valid names.</summary>

@@ -9,6 +9,7 @@
 // default, and its discriminator learns from DiscriminatorLoss. The generator term also leaves gradients on the
 // discriminator's parameters: zero them before the discriminator's own step.
 using Spacetime.Engine;
+using Spacetime.Nn;
 
 namespace Spacetime.Models.Vae;
 
@@ -32,8 +33,11 @@ public enum VaeReconstruction
 /// <param name="KlWeight">Weight of the KL per pixel value (SD's kl_weight, 1e-6).</param>
 /// <param name="AdversarialWeight">Weight of the generator's GAN term; 0 turns the discriminator off (default).</param>
 /// <param name="Distance">The reconstruction term: L1 (default) or MSE.</param>
+/// <param name="TemporalWeight">λ of the temporal-difference term on the reconstruction error
+/// (Losses.TemporalDifference: the squared change of the error between neighbouring frames), aimed at the jump where
+/// one latent frame's four frames meet the next's; 0: none.</param>
 public sealed record VaeLoss(float KlWeight = 1e-6f, float AdversarialWeight = 0f,
-                             VaeReconstruction Distance = VaeReconstruction.L1)
+                             VaeReconstruction Distance = VaeReconstruction.L1, float TemporalWeight = 0f)
 {
     /// <summary>The VAE's loss for <paramref name="video"/> (B, 3, T, H, W), its reconstruction and posterior;
     /// <paramref name="discriminator"/> is needed when AdversarialWeight &gt; 0.</summary>
@@ -44,6 +48,8 @@ public sealed record VaeLoss(float KlWeight = 1e-6f, float AdversarialWeight = 0
                                                     : F.L1Loss(reconstruction, video);
         var kl = posterior.Kl();                                                         // ()
         var total = rec + kl * (KlWeight * video.Size(0) / video.Count);
+        if (TemporalWeight > 0 && Losses.TemporalDifference(reconstruction - video) is { } temporal)
+            total = total + temporal * TemporalWeight;
         if (AdversarialWeight <= 0) return new VaeLossParts(total, rec, kl, null);
         if (discriminator is null)
             throw new ArgumentException("VaeLoss: AdversarialWeight > 0 needs a PatchDiscriminator.");

@@ -191,6 +191,33 @@ public class VaeTests
     }
 
     [Fact]
+    public void VaeLoss_TemporalWeight_AddsTheFramePairChangesOfTheError()
+    {
+        var vae = Model(Tiny);
+        var video = MovingWaves(1, 5, 8, 8);
+        var (rec, q) = vae.Forward(video, null);
+        var plain = new VaeLoss(Distance: VaeReconstruction.Mse).Compute(video, rec, q).Total.Item();
+        var temporal = new VaeLoss(Distance: VaeReconstruction.Mse, TemporalWeight: 0.5f).Compute(video, rec, q);
+        // float64: the mean over (channel, frame pair, pixel) of the squared change of the error between frames
+        float[] v = video.ToArray(), r = rec.ToArray();
+        double sum = 0;
+        int pairs = 0;
+        for (int c = 0; c < 3; c++)
+            for (int f = 0; f < 4; f++)
+                for (int i = 0; i < 64; i++)
+                {
+                    int at = (c * 5 + f) * 64 + i, next = at + 64;
+                    double change = ((double)r[next] - v[next]) - ((double)r[at] - v[at]);
+                    sum += change * change;
+                    pairs++;
+                }
+        Assert.Equal(plain + 0.5 * sum / pairs, temporal.Total.Item(), 5);
+        // the reconstruction term it reports (the training log's mse column) is the plain one
+        Assert.Equal(new VaeLoss(Distance: VaeReconstruction.Mse).Compute(video, rec, q).Reconstruction.Item(),
+                     temporal.Reconstruction.Item());
+    }
+
+    [Fact]
     public void VaeLoss_Parts_AddUpAndAdversarialTrainsBothSides()
     {
         var vae = Model(Tiny);
