@@ -27,7 +27,7 @@ public readonly record struct ClipBucket(int Width, int Height, int Frames);
 /// <param name="TextLr">The text encoder's learning rate as a multiple of the run's: 1 trains it jointly with the DiT;
 /// 0 freezes it (no gradient is computed; usually another trained model's encoder, `train dit --text-from`, as a
 /// pretrained text encoder is used in Sora-like systems); between, it moves slower than the DiT.</param>
-/// <param name="TemporalWeight">λ of the temporal-difference loss added to the MSE (Objective.TemporalLoss: the
+/// <param name="TemporalWeight">λ of the temporal-difference loss added to the MSE (Losses.TemporalDifference: the
 /// squared change of the velocity error between neighbouring latent frames): errors that flicker or jump between
 /// frames weigh up to 1 + 4λ times one that is constant in time. 0: the plain MSE.</param>
 public sealed record DitRecipe(DitConfig Dit, TextEncoderConfig Text, TextVideoConfig Clip, int TokenizerCaptions,

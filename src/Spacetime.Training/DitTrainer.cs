@@ -292,7 +292,7 @@ public static class DitTrainer
         // 2% of the DiT's) is not counted. Summed over a run's rows, it is the x axis of the scaling study. A LoRA run
         // computes no weight gradients for the frozen base, so x2 (forward + input gradients) instead of x3 (the
         // adapters' own few percent are not counted).
-        // temporal: the temporal-difference term (Objective.TemporalLoss) before its λ, for recipes that add it
+        // temporal: the temporal-difference term (Losses.TemporalDifference) before its λ, for recipes that add it
         public IReadOnlyList<string> Metrics => recipe.TemporalWeight > 0 ? ["tflop", "temporal"] : ["tflop"];
 
         public TextVideoModel TextVideo => model;
@@ -309,10 +309,11 @@ public static class DitTrainer
             double macs = DitFlops.VideoForward(recipe.Dit, d.X0.Size(2), d.X0.Size(3), d.X0.Size(4), text.Tokens.Size(1));
             double passes = lora is null ? 6 : 4;
             float tflop = (float)(passes * macs * cfg.Batch / 1e12);
-            var loss = Objective.Loss(prediction, example.Target, weight);
-            if (recipe.TemporalWeight <= 0) return (loss, [tflop]);
+            if (recipe.TemporalWeight <= 0) return (Objective.Loss(prediction, example.Target, weight), [tflop]);
+            var error = prediction - example.Target;                                        // (B, C, T', h, w)
+            var loss = Losses.WeightedMeanSquare(error, weight);                            // Objective.Loss, from it
             // a single-frame bucket has no frame pairs: its term is 0
-            var temporal = Objective.TemporalLoss(prediction, example.Target, weight);
+            var temporal = Losses.TemporalDifference(error, weight);
             return temporal is null ? (loss, [tflop, 0f])
                  : (loss + temporal * recipe.TemporalWeight, [tflop, temporal.Item()]);
         }

@@ -24,9 +24,4 @@ public static class Objective
     /// <summary>Mean of weight (prediction - target)^2 over the elements with weight (the plain MSE when null).</summary>
     public static Tensor Loss(Tensor prediction, Tensor target, Tensor? weight = null) =>
         Losses.WeightedMeanSquare(prediction - target, weight);
-
-    /// <summary>The temporal-difference loss of the error prediction - target (B, C, T, h, w) with the frame weights
-    /// (Losses.TemporalDifference: pairs of neighbouring frames; null when T = 1).</summary>
-    public static Tensor? TemporalLoss(Tensor prediction, Tensor target, Tensor? weight = null) =>
-        Losses.TemporalDifference(prediction - target, weight);
 }

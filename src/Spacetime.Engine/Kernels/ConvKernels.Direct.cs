@@ -428,20 +428,20 @@ internal static unsafe partial class ConvKernels
             float* w = w0 + ranges[2 * r] * TO.N;
             for (int* tp = taps + ranges[2 * r], tEnd = taps + ranges[2 * r + 1]; tp < tEnd; tp++, w += TO.N)
             {
-            float* xp = xs + *tp;
-            Vector512<float> x0 = Vector512.Load(xp);
-            Vector512<float> x1 = TN.N > 1 ? Vector512.Load(xp + 16) : default;
-            Vector512<float> x2 = TN.N > 2 ? Vector512.Load(xp + 32) : default;
-            Vector512<float> v;
-            v = Vector512.Create(w[0]); a0 = Fma512(x0, v, a0); if (TN.N > 1) b0 = Fma512(x1, v, b0); if (TN.N > 2) c0 = Fma512(x2, v, c0);
-            v = Vector512.Create(w[1]); a1 = Fma512(x0, v, a1); if (TN.N > 1) b1 = Fma512(x1, v, b1); if (TN.N > 2) c1 = Fma512(x2, v, c1);
-            v = Vector512.Create(w[2]); a2 = Fma512(x0, v, a2); if (TN.N > 1) b2 = Fma512(x1, v, b2); if (TN.N > 2) c2 = Fma512(x2, v, c2);
-            v = Vector512.Create(w[3]); a3 = Fma512(x0, v, a3); if (TN.N > 1) b3 = Fma512(x1, v, b3); if (TN.N > 2) c3 = Fma512(x2, v, c3);
-            if (TO.N <= 4) continue;
-            v = Vector512.Create(w[4]); a4 = Fma512(x0, v, a4); if (TN.N > 1) b4 = Fma512(x1, v, b4); if (TN.N > 2) c4 = Fma512(x2, v, c4);
-            v = Vector512.Create(w[5]); a5 = Fma512(x0, v, a5); if (TN.N > 1) b5 = Fma512(x1, v, b5); if (TN.N > 2) c5 = Fma512(x2, v, c5);
-            v = Vector512.Create(w[6]); a6 = Fma512(x0, v, a6); if (TN.N > 1) b6 = Fma512(x1, v, b6); if (TN.N > 2) c6 = Fma512(x2, v, c6);
-            v = Vector512.Create(w[7]); a7 = Fma512(x0, v, a7); if (TN.N > 1) b7 = Fma512(x1, v, b7); if (TN.N > 2) c7 = Fma512(x2, v, c7);
+                float* xp = xs + *tp;
+                Vector512<float> x0 = Vector512.Load(xp);
+                Vector512<float> x1 = TN.N > 1 ? Vector512.Load(xp + 16) : default;
+                Vector512<float> x2 = TN.N > 2 ? Vector512.Load(xp + 32) : default;
+                Vector512<float> v;
+                v = Vector512.Create(w[0]); a0 = Fma512(x0, v, a0); if (TN.N > 1) b0 = Fma512(x1, v, b0); if (TN.N > 2) c0 = Fma512(x2, v, c0);
+                v = Vector512.Create(w[1]); a1 = Fma512(x0, v, a1); if (TN.N > 1) b1 = Fma512(x1, v, b1); if (TN.N > 2) c1 = Fma512(x2, v, c1);
+                v = Vector512.Create(w[2]); a2 = Fma512(x0, v, a2); if (TN.N > 1) b2 = Fma512(x1, v, b2); if (TN.N > 2) c2 = Fma512(x2, v, c2);
+                v = Vector512.Create(w[3]); a3 = Fma512(x0, v, a3); if (TN.N > 1) b3 = Fma512(x1, v, b3); if (TN.N > 2) c3 = Fma512(x2, v, c3);
+                if (TO.N <= 4) continue;
+                v = Vector512.Create(w[4]); a4 = Fma512(x0, v, a4); if (TN.N > 1) b4 = Fma512(x1, v, b4); if (TN.N > 2) c4 = Fma512(x2, v, c4);
+                v = Vector512.Create(w[5]); a5 = Fma512(x0, v, a5); if (TN.N > 1) b5 = Fma512(x1, v, b5); if (TN.N > 2) c5 = Fma512(x2, v, c5);
+                v = Vector512.Create(w[6]); a6 = Fma512(x0, v, a6); if (TN.N > 1) b6 = Fma512(x1, v, b6); if (TN.N > 2) c6 = Fma512(x2, v, c6);
+                v = Vector512.Create(w[7]); a7 = Fma512(x0, v, a7); if (TN.N > 1) b7 = Fma512(x1, v, b7); if (TN.N > 2) c7 = Fma512(x2, v, c7);
             }
         }
         Store512<TN>(tile + 0 * ChunkPositions, a0, b0, c0);
@@ -494,15 +494,15 @@ internal static unsafe partial class ConvKernels
             float* w = w0 + ranges[2 * r] * 4;
             for (int* tp = taps + ranges[2 * r], tEnd = taps + ranges[2 * r + 1]; tp < tEnd; tp++, w += 4)
             {
-            float* xp = xs + *tp;
-            Vector256<float> x0 = Vector256.Load(xp);
-            Vector256<float> x1 = TN.N > 1 ? Vector256.Load(xp + 8) : default;
-            Vector256<float> x2 = TN.N > 2 ? Vector256.Load(xp + 16) : default;
-            Vector256<float> v;
-            v = Vector256.Create(w[0]); a0 = Fma.MultiplyAdd(x0, v, a0); if (TN.N > 1) b0 = Fma.MultiplyAdd(x1, v, b0); if (TN.N > 2) c0 = Fma.MultiplyAdd(x2, v, c0);
-            v = Vector256.Create(w[1]); a1 = Fma.MultiplyAdd(x0, v, a1); if (TN.N > 1) b1 = Fma.MultiplyAdd(x1, v, b1); if (TN.N > 2) c1 = Fma.MultiplyAdd(x2, v, c1);
-            v = Vector256.Create(w[2]); a2 = Fma.MultiplyAdd(x0, v, a2); if (TN.N > 1) b2 = Fma.MultiplyAdd(x1, v, b2); if (TN.N > 2) c2 = Fma.MultiplyAdd(x2, v, c2);
-            v = Vector256.Create(w[3]); a3 = Fma.MultiplyAdd(x0, v, a3); if (TN.N > 1) b3 = Fma.MultiplyAdd(x1, v, b3); if (TN.N > 2) c3 = Fma.MultiplyAdd(x2, v, c3);
+                float* xp = xs + *tp;
+                Vector256<float> x0 = Vector256.Load(xp);
+                Vector256<float> x1 = TN.N > 1 ? Vector256.Load(xp + 8) : default;
+                Vector256<float> x2 = TN.N > 2 ? Vector256.Load(xp + 16) : default;
+                Vector256<float> v;
+                v = Vector256.Create(w[0]); a0 = Fma.MultiplyAdd(x0, v, a0); if (TN.N > 1) b0 = Fma.MultiplyAdd(x1, v, b0); if (TN.N > 2) c0 = Fma.MultiplyAdd(x2, v, c0);
+                v = Vector256.Create(w[1]); a1 = Fma.MultiplyAdd(x0, v, a1); if (TN.N > 1) b1 = Fma.MultiplyAdd(x1, v, b1); if (TN.N > 2) c1 = Fma.MultiplyAdd(x2, v, c1);
+                v = Vector256.Create(w[2]); a2 = Fma.MultiplyAdd(x0, v, a2); if (TN.N > 1) b2 = Fma.MultiplyAdd(x1, v, b2); if (TN.N > 2) c2 = Fma.MultiplyAdd(x2, v, c2);
+                v = Vector256.Create(w[3]); a3 = Fma.MultiplyAdd(x0, v, a3); if (TN.N > 1) b3 = Fma.MultiplyAdd(x1, v, b3); if (TN.N > 2) c3 = Fma.MultiplyAdd(x2, v, c3);
             }
         }
         Store256<TN>(tile + 0 * ChunkPositions, a0, b0, c0);
